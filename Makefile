@@ -1,0 +1,51 @@
+# Keepsake: the two set-up commands are `make run` and `make test` (README.md).
+# Each installs what it needs (scripts/install-deps.sh, as root), builds, then runs.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+DEMO       ?= .demo
+
+.PHONY: all deps build build-asan run test test-unit test-asan bench clean format
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD) -j $(JOBS)
+
+$(BUILD_ASAN)/build.ninja:
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKEEPSAKE_SANITIZE=ON $(CMAKE_ARGS)
+
+build-asan: deps $(BUILD_ASAN)/build.ninja
+	ninja -C $(BUILD_ASAN) -j $(JOBS) unit_tests
+
+# The demo: a small appliance-like state, sealed, inspected, verified and extracted.
+run: build
+	scripts/demo.sh $(BUILD)/keepsake $(DEMO)
+
+# Every test: unit tests (also under ASan+UBSan) and integration tests of the real binaries.
+test: build build-asan
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/unit_tests --gtest_brief=1
+
+test-unit: build
+	$(BUILD)/unit_tests --gtest_brief=1
+
+test-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/unit_tests --gtest_brief=1
+
+bench: build
+	bench/seal_bench.sh $(BUILD)/keepsake
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h')

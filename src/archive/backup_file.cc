@@ -1,0 +1,61 @@
+#include "archive/backup_file.h"
+
+#include <sodium.h>
+
+#include "archive/sealed_writer.h"
+#include "base/encoding.h"
+
+namespace keepsake::archive {
+
+std::string NewBackupId() {
+  uint8_t id[16];
+  randombytes_buf(id, sizeof id);
+  return ToHex(id);
+}
+
+Result<BackupHeader> SealBackup(const TreeScan& scan, BackupHeader header, const crypto::DomainKeys& keys,
+                                ByteSink& out, const SealOptions& options, const ProgressFn& progress) {
+  header.components = scan.components;
+  header.compression_level = options.zstd.level;
+  header.chunk_size = options.chunk_size;
+  Manifest manifest;
+  manifest.backup_id = header.backup_id;
+  manifest.device = header.device;
+  ASSIGN_OR_RETURN(auto sealer, SealedWriter::Start(std::move(header), keys, out));
+  ASSIGN_OR_RETURN(auto zstd, ZstdCompressSink::Create(*sealer, options.zstd));
+  RETURN_IF_ERROR(WriteTar(scan, std::move(manifest), *zstd, progress));
+  RETURN_IF_ERROR(zstd->Finish());
+  RETURN_IF_ERROR(sealer->Finish());
+  return sealer->header();
+}
+
+Result<UnpackResult> UnsealBackup(ByteSource& in, const Unlocker& unlocker, const std::string& target_dir) {
+  ASSIGN_OR_RETURN(SealedHeader header, ReadSealedHeader(in));
+  ASSIGN_OR_RETURN(SecureBuffer file_key, UnlockFileKey(header.header, unlocker));
+  SealedReader body(in, header, file_key);
+  ZstdDecompressSource plain(body);
+  ASSIGN_OR_RETURN(UnpackResult result, UnpackTar(plain, target_dir));
+  // The tar ends before the zstd frame and the sealed body do: drain both, so that the
+  // trailer is checked and nothing was appended.
+  std::byte rest[4096];
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, plain.Read(rest));
+    if (n == 0) break;
+  }
+  return result;
+}
+
+Status DecryptBackup(ByteSource& in, const Unlocker& unlocker, ByteSink& out) {
+  ASSIGN_OR_RETURN(SealedHeader header, ReadSealedHeader(in));
+  ASSIGN_OR_RETURN(SecureBuffer file_key, UnlockFileKey(header.header, unlocker));
+  SealedReader body(in, header, file_key);
+  std::vector<std::byte> buf(256 * 1024);
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, body.Read(buf));
+    if (n == 0) break;
+    RETURN_IF_ERROR(out.Write(std::span(buf.data(), n)));
+  }
+  return out.Finish();
+}
+
+}  // namespace keepsake::archive

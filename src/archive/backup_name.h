@@ -1,0 +1,33 @@
+// Backup file names: "[<prefix>_]<hostname>_<UTC timestamp>[-<n>].ksb", for example
+// "nightly_ca-01_20261126T041200Z.ksb". Built and parsed only here.
+#pragma once
+
+#include <ctime>
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+
+namespace keepsake::archive {
+
+// Letters, digits, '-', '_', '.', at most 64 characters (empty means no prefix).
+// kInvalidArgument naming the rule.
+Status ValidatePrefix(std::string_view prefix);
+
+// `seq` > 1 appends "-<seq>" for a second backup within the same second.
+// REQUIRES: ValidatePrefix(prefix).ok()
+std::string MakeBackupName(std::string_view prefix, std::string_view hostname, std::time_t when, int seq = 1);
+
+struct ParsedBackupName {
+  std::string prefix;
+  std::string hostname;
+  std::time_t when = 0;
+};
+
+// Recognises names made by MakeBackupName; nullopt for anything else.
+std::optional<ParsedBackupName> ParseBackupName(std::string_view name);
+
+// RFC 3339 UTC ("2026-11-26T04:12:00Z").
+std::string FormatUtc(std::time_t when);
+
+}  // namespace keepsake::archive

@@ -1,0 +1,38 @@
+// Constants of the sealed backup file, format v1. docs/FORMAT.md is the authority; this is
+// its grammar in short (all integers little-endian):
+//
+//   file    = prefix header header_sig chunk* trailer
+//   prefix  = "KSBACKUP" version:u16(=1) reserved:u16(=0) header_len:u32     (16 bytes)
+//   header  = header_len bytes of JSON (the Backup Details), 1 <= header_len <= 1 MiB
+//   header_sig = Ed25519(domain key, prefix || header)                        (64 bytes)
+//   chunk   = len:u32 secretstream_ciphertext[len], 17 <= len <= chunk_size + 17,
+//             AD = BLAKE2b-256(prefix || header); the last chunk, and only it, is FINAL
+//   trailer = "KSTRAILR" chunk_count:u64 body_len:u64 file_hash[32] trailer_sig[64]
+//             file_hash = BLAKE2b-256(every byte before the trailer)
+//             trailer_sig = Ed25519(domain key, the trailer's first 56 bytes)
+//
+// The secretstream plaintext is one zstd frame whose content is a pax tar stream; its last
+// member is the manifest (kManifestName).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace keepsake::archive {
+
+inline constexpr std::string_view kMagic = "KSBACKUP";
+inline constexpr std::string_view kTrailerMagic = "KSTRAILR";
+inline constexpr uint16_t kFormatVersion = 1;
+inline constexpr size_t kPrefixSize = 16;
+inline constexpr size_t kMaxHeaderSize = 1 << 20;
+inline constexpr size_t kChunkLengthSize = 4;
+inline constexpr size_t kTrailerSignedSize = 8 + 8 + 8 + 32;
+inline constexpr size_t kTrailerSize = kTrailerSignedSize + 64;
+inline constexpr size_t kDefaultChunkSize = 1 << 20;
+inline constexpr size_t kMinChunkSize = 1 << 10;
+inline constexpr size_t kMaxChunkSize = 1 << 24;  // bounds reader memory whatever a header says
+inline constexpr std::string_view kManifestName = ".keepsake-manifest.json";
+inline constexpr std::string_view kBackupExtension = ".ksb";
+
+}  // namespace keepsake::archive

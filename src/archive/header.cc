@@ -1,0 +1,180 @@
+#include "archive/header.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "archive/format.h"
+#include "base/encoding.h"
+
+namespace keepsake::archive {
+
+using nlohmann::json;
+
+uint64_t BackupHeader::InputBytes() const {
+  uint64_t total = 0;
+  for (const auto& c : components) total += c.bytes;
+  return total;
+}
+
+std::string SerializeHeader(const BackupHeader& h) {
+  json components = json::array();
+  for (const auto& c : h.components) {
+    json item = {{"name", c.name}, {"files", c.files}, {"bytes", c.bytes}};
+    if (!c.note.empty()) item["note"] = c.note;
+    components.push_back(std::move(item));
+  }
+  // nlohmann::json keeps object keys sorted and dump() adds no whitespace: canonical.
+  json j = {
+      {"format", "keepsake-backup"},
+      {"format_version", kFormatVersion},
+      {"backup_id", h.backup_id},
+      {"file_name", h.file_name},
+      {"created_at", h.created_at},
+      {"device",
+       {{"device_id", h.device.device_id},
+        {"hostname", h.device.hostname},
+        {"model", h.device.model},
+        {"firmware_version", h.device.firmware_version}}},
+      {"components", std::move(components)},
+      {"input_bytes", h.InputBytes()},
+      {"compression", {{"alg", "zstd"}, {"level", h.compression_level}}},
+      {"encryption",
+       {{"alg", "xchacha20poly1305-secretstream"},
+        {"chunk_size", h.chunk_size},
+        {"stream_header", ToBase64(h.stream_header)},
+        {"wrapped_file_key", ToBase64(h.wrapped_file_key)}}},
+      {"domain",
+       {{"fingerprint", h.DomainFingerprint()},
+        {"public_key", ToHex(h.domain_public_key)},
+        {"salt", ToHex(h.domain_salt)},
+        {"kdf", {{"alg", "argon2id13"}, {"opslimit", h.kdf.opslimit}, {"memlimit_kib", h.kdf.memlimit_kib}}}}},
+  };
+  return j.dump();
+}
+
+namespace {
+
+// Typed field access that turns every missing or mistyped field into a precise error.
+class Fields {
+ public:
+  explicit Fields(const json& j, std::string path = "") : j_(j), path_(std::move(path)) {}
+
+  Result<std::string> String(const char* key, size_t max_len = 1024) const {
+    const json* v = Find(key);
+    if (v == nullptr || !v->is_string()) return Bad(key, "missing or not a string");
+    const auto& s = v->get_ref<const std::string&>();
+    if (s.size() > max_len) return Bad(key, "too long");
+    return s;
+  }
+  Result<uint64_t> Uint(const char* key) const {
+    const json* v = Find(key);
+    if (v == nullptr || !v->is_number_unsigned()) return Bad(key, "missing or not a non-negative integer");
+    return v->get<uint64_t>();
+  }
+  Result<Fields> Object(const char* key) const {
+    const json* v = Find(key);
+    if (v == nullptr || !v->is_object()) return Bad(key, "missing or not an object");
+    return Fields(*v, Name(key) + ".");
+  }
+  template <size_t N>
+  Status Hex(const char* key, std::array<uint8_t, N>& out) const {
+    ASSIGN_OR_RETURN(std::string s, String(key));
+    auto bytes = FromHex(s, N);
+    if (!bytes.ok()) return Bad(key, bytes.status().message());
+    std::copy(bytes->begin(), bytes->end(), out.begin());
+    return Status();
+  }
+  Result<std::vector<uint8_t>> Base64(const char* key, size_t size) const {
+    ASSIGN_OR_RETURN(std::string s, String(key));
+    auto bytes = FromBase64(s, size);
+    if (!bytes.ok()) return Bad(key, bytes.status().message());
+    return bytes;
+  }
+  const json* Find(const char* key) const {
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  Status Bad(const char* key, std::string_view why) const {
+    return Status::Corruption(fmt::format("backup header field '{}': {}", Name(key), why));
+  }
+
+ private:
+  std::string Name(const char* key) const { return path_ + key; }
+  const json& j_;
+  std::string path_;
+};
+
+}  // namespace
+
+Result<BackupHeader> ParseHeader(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("backup header is not a JSON object");
+  Fields f(j);
+  BackupHeader h;
+  ASSIGN_OR_RETURN(std::string format, f.String("format"));
+  if (format != "keepsake-backup") return f.Bad("format", "not \"keepsake-backup\"");
+  ASSIGN_OR_RETURN(uint64_t version, f.Uint("format_version"));
+  if (version != kFormatVersion) {
+    return Status::NotSupported(fmt::format("backup format version {} is not supported (this build reads {})",
+                                            version, kFormatVersion));
+  }
+  ASSIGN_OR_RETURN(h.backup_id, f.String("backup_id", 64));
+  ASSIGN_OR_RETURN(h.file_name, f.String("file_name", 255));
+  ASSIGN_OR_RETURN(h.created_at, f.String("created_at", 64));
+
+  ASSIGN_OR_RETURN(Fields device, f.Object("device"));
+  ASSIGN_OR_RETURN(h.device.device_id, device.String("device_id", 128));
+  ASSIGN_OR_RETURN(h.device.hostname, device.String("hostname", 255));
+  ASSIGN_OR_RETURN(h.device.model, device.String("model", 255));
+  ASSIGN_OR_RETURN(h.device.firmware_version, device.String("firmware_version", 64));
+
+  const json* components = f.Find("components");
+  if (components == nullptr || !components->is_array() || components->size() > 64) {
+    return f.Bad("components", "missing, not an array, or more than 64 entries");
+  }
+  for (const auto& item : *components) {
+    if (!item.is_object()) return f.Bad("components", "entry is not an object");
+    Fields c(item, "components[].");
+    ComponentSummary s;
+    ASSIGN_OR_RETURN(s.name, c.String("name", 64));
+    ASSIGN_OR_RETURN(s.files, c.Uint("files"));
+    ASSIGN_OR_RETURN(s.bytes, c.Uint("bytes"));
+    if (c.Find("note") != nullptr) {
+      ASSIGN_OR_RETURN(s.note, c.String("note"));
+    }
+    h.components.push_back(std::move(s));
+  }
+
+  ASSIGN_OR_RETURN(Fields compression, f.Object("compression"));
+  ASSIGN_OR_RETURN(std::string calg, compression.String("alg"));
+  if (calg != "zstd") return Status::NotSupported(fmt::format("compression '{}' is not supported", calg));
+  ASSIGN_OR_RETURN(uint64_t level, compression.Uint("level"));
+  h.compression_level = static_cast<int>(std::min<uint64_t>(level, 22));
+
+  ASSIGN_OR_RETURN(Fields enc, f.Object("encryption"));
+  ASSIGN_OR_RETURN(std::string ealg, enc.String("alg"));
+  if (ealg != "xchacha20poly1305-secretstream") {
+    return Status::NotSupported(fmt::format("encryption '{}' is not supported", ealg));
+  }
+  ASSIGN_OR_RETURN(uint64_t chunk_size, enc.Uint("chunk_size"));
+  if (chunk_size < kMinChunkSize || chunk_size > kMaxChunkSize) return enc.Bad("chunk_size", "out of range");
+  h.chunk_size = static_cast<uint32_t>(chunk_size);
+  ASSIGN_OR_RETURN(auto stream_header, enc.Base64("stream_header", crypto::kStreamHeaderSize));
+  std::copy(stream_header.begin(), stream_header.end(), h.stream_header.begin());
+  ASSIGN_OR_RETURN(h.wrapped_file_key, enc.Base64("wrapped_file_key", crypto::kWrappedKeySize));
+
+  ASSIGN_OR_RETURN(Fields domain, f.Object("domain"));
+  RETURN_IF_ERROR(domain.Hex("public_key", h.domain_public_key));
+  RETURN_IF_ERROR(domain.Hex("salt", h.domain_salt));
+  ASSIGN_OR_RETURN(std::string fingerprint, domain.String("fingerprint"));
+  if (fingerprint != h.DomainFingerprint()) return domain.Bad("fingerprint", "does not match the public key");
+  ASSIGN_OR_RETURN(Fields kdf, domain.Object("kdf"));
+  ASSIGN_OR_RETURN(std::string kalg, kdf.String("alg"));
+  if (kalg != "argon2id13") return Status::NotSupported(fmt::format("key derivation '{}' is not supported", kalg));
+  ASSIGN_OR_RETURN(h.kdf.opslimit, kdf.Uint("opslimit"));
+  ASSIGN_OR_RETURN(h.kdf.memlimit_kib, kdf.Uint("memlimit_kib"));
+  if (Status st = crypto::ValidateKdfParams(h.kdf); !st.ok()) return kdf.Bad("opslimit/memlimit_kib", st.message());
+  return h;
+}
+
+}  // namespace keepsake::archive

@@ -1,0 +1,53 @@
+// BackupHeader: the Backup Details, stored as signed JSON at the start of every sealed file
+// and readable without the DMS. Fields are listed in docs/FORMAT.md. Plain value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "crypto/domain_keys.h"
+#include "crypto/file_key.h"
+#include "crypto/secret_stream.h"
+
+namespace keepsake::archive {
+
+struct DeviceIdentity {
+  std::string device_id;
+  std::string hostname;
+  std::string model;
+  std::string firmware_version;
+};
+
+struct ComponentSummary {
+  std::string name;        // "tree", or an appliance component such as "firmware"
+  uint64_t files = 0;      // regular files
+  uint64_t bytes = 0;      // their total size before compression
+  std::string note;        // e.g. "external database: connection settings only"
+};
+
+struct BackupHeader {
+  std::string backup_id;   // 32 hex characters, random
+  std::string file_name;   // the name the file was created under
+  std::string created_at;  // UTC, RFC 3339 ("2026-11-26T04:12:00Z")
+  DeviceIdentity device;
+  std::vector<ComponentSummary> components;
+  int compression_level = 3;  // zstd
+  uint32_t chunk_size = 0;    // secretstream plaintext bytes per chunk (last may be shorter)
+  crypto::StreamHeader stream_header{};
+  std::vector<uint8_t> wrapped_file_key;  // crypto::kWrappedKeySize bytes
+  crypto::PublicKey domain_public_key{};
+  crypto::Salt domain_salt{};
+  crypto::KdfParams kdf;
+
+  uint64_t InputBytes() const;
+  std::string DomainFingerprint() const { return crypto::DomainFingerprint(domain_public_key); }
+};
+
+std::string SerializeHeader(const BackupHeader& header);
+
+// Parses and bounds-checks header JSON read from a file. kCorruption naming the bad field.
+Result<BackupHeader> ParseHeader(std::string_view json);
+
+}  // namespace keepsake::archive

@@ -1,0 +1,139 @@
+#include "archive/sealed_reader.h"
+
+#include <sodium.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "archive/format.h"
+#include "base/endian.h"
+
+namespace keepsake::archive {
+namespace {
+
+std::span<std::byte> Writable(std::vector<uint8_t>& v) { return std::as_writable_bytes(std::span(v)); }
+
+}  // namespace
+
+Result<SealedHeader> ReadSealedHeader(ByteSource& source) {
+  SealedHeader out;
+  out.signed_part.resize(kPrefixSize);
+  ASSIGN_OR_RETURN(size_t n, ReadFull(source, Writable(out.signed_part)));
+  if (n < kMagic.size() || std::memcmp(out.signed_part.data(), kMagic.data(), kMagic.size()) != 0) {
+    return Status::Corruption("not a Keepsake backup file (no KSBACKUP magic)");
+  }
+  if (n < kPrefixSize) return Status::Corruption("truncated: the file ends inside its prefix");
+  uint16_t version = GetLe16(&out.signed_part[8]);
+  if (version != kFormatVersion) {
+    return Status::NotSupported(fmt::format(
+        "backup format version {} is not supported by this Keepsake (it reads version {}); "
+        "use the Keepsake release that made the backup or a newer one", version, kFormatVersion));
+  }
+  if (GetLe16(&out.signed_part[10]) != 0) return Status::Corruption("damaged prefix: reserved bytes are not zero");
+  uint32_t header_len = GetLe32(&out.signed_part[12]);
+  if (header_len == 0 || header_len > kMaxHeaderSize) {
+    return Status::Corruption(fmt::format("damaged prefix: header length {} is out of range", header_len));
+  }
+  out.signed_part.resize(kPrefixSize + header_len);
+  ASSIGN_OR_RETURN(n, ReadFull(source, Writable(out.signed_part).subspan(kPrefixSize)));
+  if (n < header_len) return Status::Corruption("truncated: the file ends inside its header");
+  ASSIGN_OR_RETURN(n, ReadFull(source, std::as_writable_bytes(std::span(out.signature))));
+  if (n < out.signature.size()) return Status::Corruption("truncated: the file ends inside the header signature");
+
+  std::string_view json(reinterpret_cast<const char*>(&out.signed_part[kPrefixSize]), header_len);
+  auto header = ParseHeader(json);
+  if (!header.ok()) {
+    // A header that does not parse is damaged, whatever the field: say so first.
+    if (header.status().code() == ErrorCode::kNotSupported) return std::move(header).status();
+    return std::move(header).status().WithContext("damaged header");
+  }
+  out.header = std::move(header).value();
+  if (!crypto::VerifySignature(out.header.domain_public_key, out.signed_part, out.signature)) {
+    return Status::Corruption("header signature is invalid: the header was modified or damaged");
+  }
+  out.digest = crypto::Blake2b256::Of(out.signed_part);
+  return out;
+}
+
+SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key)
+    : source_(source), header_(header), decryptor_(file_key, header.header.stream_header) {
+  file_hash_.Update(header.signed_part);
+  file_hash_.Update(header.signature);
+  bytes_in_ = header.signed_part.size() + header.signature.size();
+}
+
+SealedReader::~SealedReader() { sodium_memzero(plain_.data(), plain_.size()); }
+
+Result<size_t> SealedReader::Read(std::span<std::byte> buf) {
+  while (plain_pos_ == plain_.size()) {
+    if (final_seen_) return size_t{0};
+    RETURN_IF_ERROR(NextChunk());
+  }
+  size_t n = std::min(buf.size(), plain_.size() - plain_pos_);
+  std::memcpy(buf.data(), plain_.data() + plain_pos_, n);
+  plain_pos_ += n;
+  return n;
+}
+
+Status SealedReader::NextChunk() {
+  const uint64_t index = chunk_count_;
+  uint8_t len_bytes[kChunkLengthSize];
+  ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(len_bytes))));
+  if (n == 0) {
+    return Status::Corruption(
+        fmt::format("truncated: the file ends after chunk {} without the final chunk and trailer", index));
+  }
+  if (n < kChunkLengthSize) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
+  uint32_t len = GetLe32(len_bytes);
+  if (len < crypto::kStreamOverhead || len > header_.header.chunk_size + crypto::kStreamOverhead) {
+    return Status::Corruption(fmt::format("chunk {}: length {} is out of range; the file is damaged", index, len));
+  }
+  cipher_.resize(len);
+  ASSIGN_OR_RETURN(n, ReadFull(source_, Writable(cipher_)));
+  if (n < len) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
+  file_hash_.Update(len_bytes);
+  file_hash_.Update(cipher_);
+  bytes_in_ += kChunkLengthSize + len;
+  body_len_ += kChunkLengthSize + len;
+  auto final = decryptor_.Pull(cipher_, header_.digest, plain_);
+  if (!final.ok()) {
+    return Status::Corruption(fmt::format(
+        "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
+  }
+  plain_pos_ = 0;
+  ++chunk_count_;
+  if (*final) {
+    final_seen_ = true;
+    RETURN_IF_ERROR(CheckTrailer());
+  }
+  return Status();
+}
+
+Status SealedReader::CheckTrailer() {
+  uint8_t trailer[kTrailerSize];
+  ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(trailer))));
+  if (n < kTrailerSize) return Status::Corruption("truncated: the file ends inside the trailer");
+  bytes_in_ += kTrailerSize;
+  if (std::memcmp(trailer, kTrailerMagic.data(), kTrailerMagic.size()) != 0) {
+    return Status::Corruption("damaged trailer: no KSTRAILR magic after the final chunk");
+  }
+  crypto::Signature sig;
+  std::memcpy(sig.data(), trailer + kTrailerSignedSize, sig.size());
+  if (!crypto::VerifySignature(header_.header.domain_public_key, std::span(trailer, kTrailerSignedSize), sig)) {
+    return Status::Corruption("trailer signature is invalid: the trailer was modified or damaged");
+  }
+  if (GetLe64(trailer + 8) != chunk_count_ || GetLe64(trailer + 16) != body_len_) {
+    return Status::Corruption("trailer does not match the body: chunks were added or removed");
+  }
+  crypto::Digest256 hash = file_hash_.Final();
+  if (sodium_memcmp(hash.data(), trailer + 24, hash.size()) != 0) {
+    return Status::Corruption("file hash in the trailer does not match: the header or body belongs to another file");
+  }
+  uint8_t extra;
+  ASSIGN_OR_RETURN(n, source_.Read(std::as_writable_bytes(std::span(&extra, 1))));
+  if (n != 0) return Status::Corruption("unexpected data after the trailer: the file was appended to");
+  return Status();
+}
+
+}  // namespace keepsake::archive

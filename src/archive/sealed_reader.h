@@ -1,0 +1,65 @@
+// Reading a sealed backup file (format v1): the signed header, then the body as a stream.
+//
+// Verification order (docs/FORMAT.md §Verification):
+//  1. ReadSealedHeader: magic, version, header length bounds, JSON fields, and the header
+//     signature under the public key the header names (self-consistency: any modified byte
+//     of prefix, header or signature fails here).
+//  2. UnlockFileKey (unlock.h): the header's domain key must be the trusted one (this
+//     device's, or the one derived from a DMS the user typed); then the file key unwraps.
+//  3. SealedReader::Read: each chunk's length is bounded, its ciphertext authenticated
+//     (order, truncation and foreign bodies fail here), and after the FINAL chunk the
+//     trailer's counts, file hash and signature are checked and the file must end.
+//     Read() returns 0 only after all of that passed.
+// Not thread-safe.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "archive/header.h"
+#include "base/byte_stream.h"
+#include "crypto/signature.h"
+
+namespace keepsake::archive {
+
+struct SealedHeader {
+  BackupHeader header;
+  std::vector<uint8_t> signed_part;  // prefix || header JSON
+  crypto::Signature signature{};
+  crypto::Digest256 digest{};        // BLAKE2b-256(signed_part): the chunks' AD
+};
+
+// Reads prefix, header and header signature from `source`, leaving it at the first chunk.
+// kCorruption (not a backup, damaged header or signature), kNotSupported (newer format).
+Result<SealedHeader> ReadSealedHeader(ByteSource& source);
+
+class SealedReader final : public ByteSource {
+ public:
+  // `source` is positioned after the header (as ReadSealedHeader leaves it) and must outlive
+  // the reader. `file_key` comes from UnlockFileKey.
+  SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key);
+  ~SealedReader() override;
+
+  // Plaintext of the body. kCorruption naming the chunk or trailer part that failed.
+  Result<size_t> Read(std::span<std::byte> buf) override;
+
+  uint64_t bytes_in() const { return bytes_in_; }
+
+ private:
+  Status NextChunk();
+  Status CheckTrailer();
+
+  ByteSource& source_;
+  const SealedHeader& header_;
+  crypto::StreamDecryptor decryptor_;
+  crypto::Blake2b256 file_hash_;
+  std::vector<uint8_t> cipher_;
+  std::vector<uint8_t> plain_;
+  size_t plain_pos_ = 0;
+  uint64_t chunk_count_ = 0;
+  uint64_t body_len_ = 0;
+  uint64_t bytes_in_ = 0;
+  bool final_seen_ = false;
+};
+
+}  // namespace keepsake::archive

@@ -1,0 +1,38 @@
+#include "archive/unlock.h"
+
+#include <sodium.h>
+
+#include <fmt/format.h>
+
+#include "crypto/file_key.h"
+
+namespace keepsake::archive {
+
+Status CheckSameDomain(const BackupHeader& header, const crypto::DomainKeys& keys) {
+  if (sodium_memcmp(keys.public_key.data(), header.domain_public_key.data(), keys.public_key.size()) == 0) {
+    return Status();
+  }
+  return Status::Unauthenticated(fmt::format(
+      "the backup belongs to domain {}, but this device is in domain {}; "
+      "a backup can only be restored within its domain",
+      header.DomainFingerprint(), crypto::DomainFingerprint(keys.public_key)));
+}
+
+Result<SecureBuffer> UnlockFileKey(const BackupHeader& header, const Unlocker& unlocker) {
+  if (unlocker.dms != nullptr) {
+    ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::DeriveDomainKeys(*unlocker.dms, header.domain_salt, header.kdf));
+    if (sodium_memcmp(keys.public_key.data(), header.domain_public_key.data(), keys.public_key.size()) != 0) {
+      return Status::Unauthenticated(fmt::format(
+          "wrong Domain Master Secret: it does not open domain {} that made this backup", header.DomainFingerprint()));
+    }
+    return crypto::UnwrapFileKey(keys.kek, header.wrapped_file_key, header.backup_id);
+  }
+  if (unlocker.device_keys != nullptr) {
+    RETURN_IF_ERROR(CheckSameDomain(header, *unlocker.device_keys));
+    return crypto::UnwrapFileKey(unlocker.device_keys->kek, header.wrapped_file_key, header.backup_id);
+  }
+  return Status::FailedPrecondition(
+      "this device has no domain keys; give the backup's Domain Master Secret with --dms-file");
+}
+
+}  // namespace keepsake::archive

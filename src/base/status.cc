@@ -1,0 +1,67 @@
+#include "base/status.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace keepsake {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return "OK";
+    case ErrorCode::kInvalidArgument: return "INVALID_ARGUMENT";
+    case ErrorCode::kNotFound: return "NOT_FOUND";
+    case ErrorCode::kAlreadyExists: return "ALREADY_EXISTS";
+    case ErrorCode::kPermissionDenied: return "PERMISSION_DENIED";
+    case ErrorCode::kUnauthenticated: return "UNAUTHENTICATED";
+    case ErrorCode::kNoSpace: return "NO_SPACE";
+    case ErrorCode::kUnavailable: return "UNAVAILABLE";
+    case ErrorCode::kCorruption: return "CORRUPTION";
+    case ErrorCode::kFailedPrecondition: return "FAILED_PRECONDITION";
+    case ErrorCode::kCancelled: return "CANCELLED";
+    case ErrorCode::kNotSupported: return "NOT_SUPPORTED";
+    case ErrorCode::kIoError: return "IO_ERROR";
+    case ErrorCode::kInternal: return "INTERNAL";
+  }
+  return "UNKNOWN";
+}
+
+Status Status::WithContext(std::string_view what) && {
+  if (ok()) return std::move(*this);
+  return Status(code_, fmt::format("{}: {}", what, message_));
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return fmt::format("{}: {}", ErrorCodeName(code_), message_);
+}
+
+Status StatusFromErrno(int err, std::string_view context) {
+  std::string msg = fmt::format("{}: {}", context, std::strerror(err));
+  switch (err) {
+    case ENOENT: return Status::NotFound(std::move(msg));
+    case EACCES:
+    case EPERM:
+    case EROFS: return Status::PermissionDenied(std::move(msg));
+    case ENOSPC:
+    case EDQUOT: return Status::NoSpace(std::move(msg));
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ESTALE:
+    case ENODEV: return Status::Unavailable(std::move(msg));
+    case EEXIST: return Status::AlreadyExists(std::move(msg));
+    default: return Status::IoError(std::move(msg));
+  }
+}
+
+namespace internal {
+void CheckFailed(const char* file, int line, const char* cond) {
+  std::fprintf(stderr, "%s:%d: check failed: %s\n", file, line, cond);
+  std::abort();
+}
+}  // namespace internal
+
+}  // namespace keepsake

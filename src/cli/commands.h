@@ -1,0 +1,42 @@
+// The `keepsake` subcommands. Each Add*Command registers one subcommand (or a group) on the
+// CLI11 app; when the user picks it, its runner is stored in `run` and main() calls it
+// after parsing. Runners return a Status; main() prints it and maps it to an exit code.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "archive/unlock.h"
+#include "crypto/domain_keys.h"
+
+namespace keepsake::cli {
+
+struct CliContext {
+  std::string state_dir = "/var/lib/keepsake";  // --state-dir, KEEPSAKE_STATE_DIR
+};
+
+using Runner = std::function<Status()>;
+
+void AddDmsCommands(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddBackupCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddInspectCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddVerifyCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddExtractCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddDecryptCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+
+// The keys a command that opens a backup uses: the DMS from --dms-file when given, else
+// this device's keystore. Owns what the Unlocker points to.
+class UnlockKeys {
+ public:
+  // kFailedPrecondition when there is neither a --dms-file nor a keystore.
+  static Result<std::unique_ptr<UnlockKeys>> Load(const CliContext& ctx, const std::string& dms_file);
+  archive::Unlocker unlocker() const;
+
+ private:
+  std::optional<crypto::DomainKeys> device_keys_;
+  std::optional<SecureBuffer> dms_;
+};
+
+}  // namespace keepsake::cli

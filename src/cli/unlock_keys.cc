@@ -1,0 +1,23 @@
+#include "cli/commands.h"
+#include "cli/secret_input.h"
+#include "crypto/keystore.h"
+
+namespace keepsake::cli {
+
+Result<std::unique_ptr<UnlockKeys>> UnlockKeys::Load(const CliContext& ctx, const std::string& dms_file) {
+  auto keys = std::make_unique<UnlockKeys>();
+  if (!dms_file.empty()) {
+    ASSIGN_OR_RETURN(SecureBuffer dms, ReadSecretFile(dms_file));
+    keys->dms_ = std::move(dms);
+    return keys;
+  }
+  ASSIGN_OR_RETURN(crypto::DomainKeys device, crypto::LoadKeystore(ctx.state_dir));
+  keys->device_keys_ = std::move(device);
+  return keys;
+}
+
+archive::Unlocker UnlockKeys::unlocker() const {
+  return {device_keys_ ? &*device_keys_ : nullptr, dms_ ? &*dms_ : nullptr};
+}
+
+}  // namespace keepsake::cli

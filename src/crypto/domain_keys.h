@@ -1,0 +1,68 @@
+// The domain's keys, derived from the Domain Master Secret (DMS).
+//
+//   root key  = Argon2id(DMS, 16-byte domain salt, opslimit, memlimit)      (crypto_pwhash)
+//   sign seed = crypto_kdf_derive_from_key(root, id 1, context "KSdomain") -> Ed25519 pair
+//   KEK       = crypto_kdf_derive_from_key(root, id 2, context "KSdomain")
+//   fingerprint = first 16 bytes of BLAKE2b-256(public key), hex in groups of four
+//
+// Any device given the same DMS, salt and parameters derives the same keys: that is what
+// lets a backup be restored on another appliance of the domain. Values are immutable once
+// made; sharing them across threads for reading is safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "base/secure_buffer.h"
+#include "base/status.h"
+
+namespace keepsake::crypto {
+
+inline constexpr size_t kSaltSize = 16;
+inline constexpr size_t kPublicKeySize = 32;
+inline constexpr size_t kSecretKeySize = 64;
+inline constexpr size_t kSignatureSize = 64;
+inline constexpr size_t kKeySize = 32;
+inline constexpr size_t kMinDmsChars = 8;
+inline constexpr size_t kMaxDmsBytes = 1024;
+
+// Argon2id cost. Recorded in the keystore and in every backup header, so a device reading a
+// backup uses the parameters it was made with. The defaults are libsodium's MODERATE level.
+struct KdfParams {
+  uint64_t opslimit = 3;            // passes over memory
+  uint64_t memlimit_kib = 262144;   // 256 MiB
+};
+
+// Bounds for parameters read from a file: at least libsodium's minimum, at most 4 GiB and
+// 32 passes, so that a crafted header cannot make a device exhaust memory or stall.
+Status ValidateKdfParams(const KdfParams& params);
+
+// What a new DMS must satisfy: at least 8 characters (Unicode code points of valid UTF-8),
+// at most 1024 bytes, no control characters, and equal to its confirmation.
+// kInvalidArgument with a message naming the rule that failed; never the secret.
+Status ValidateNewDms(const SecureBuffer& dms, const SecureBuffer& confirmation);
+
+using PublicKey = std::array<uint8_t, kPublicKeySize>;
+using Salt = std::array<uint8_t, kSaltSize>;
+
+struct DomainKeys {
+  Salt salt{};
+  KdfParams kdf;
+  PublicKey public_key{};
+  SecureBuffer secret_key;  // Ed25519, 64 bytes (seed || public key)
+  SecureBuffer kek;         // 32 bytes, wraps the per-backup file keys
+};
+
+// Runs Argon2id and the sub-key derivation. kInvalidArgument for bad parameters,
+// kInternal if memory for Argon2id cannot be had.
+Result<DomainKeys> DeriveDomainKeys(const SecureBuffer& dms, const Salt& salt, const KdfParams& params);
+
+// Rebuilds keys from a stored signing seed and KEK (the keystore).
+DomainKeys KeysFromSeed(const Salt& salt, const KdfParams& params, const SecureBuffer& seed,
+                        const SecureBuffer& kek);
+
+// "1a2b:3c4d:...": what the UI calls the domain fingerprint.
+std::string DomainFingerprint(const PublicKey& public_key);
+
+}  // namespace keepsake::crypto

@@ -1,0 +1,113 @@
+#include "crypto/keystore.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/encoding.h"
+#include "base/file_io.h"
+
+namespace keepsake::crypto {
+namespace {
+
+constexpr char kAlreadySet[] = "The Domain Master Secret is already set and cannot be changed or deleted";
+constexpr size_t kMaxKeystoreSize = 64 * 1024;
+
+std::string Serialize(const DomainKeys& keys) {
+  // The seed is the first half of libsodium's Ed25519 secret key.
+  std::span<const uint8_t> seed(keys.secret_key.data(), crypto_sign_SEEDBYTES);
+  nlohmann::json j = {
+      {"version", 1},
+      {"salt", ToHex(keys.salt)},
+      {"kdf", {{"alg", "argon2id13"}, {"opslimit", keys.kdf.opslimit}, {"memlimit_kib", keys.kdf.memlimit_kib}}},
+      {"public_key", ToHex(keys.public_key)},
+      {"fingerprint", DomainFingerprint(keys.public_key)},
+      {"signing_seed", ToBase64(seed)},
+      {"kek", ToBase64(keys.kek.span())},
+  };
+  return j.dump(2) + "\n";
+}
+
+Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
+  auto corrupt = [&](std::string_view what) {
+    return Status::Corruption(fmt::format("{}: keystore is damaged ({})", path, what));
+  };
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return corrupt("not JSON");
+  if (j.value("version", 0) != 1) return corrupt("unknown version");
+  if (!j.contains("kdf") || !j["kdf"].is_object()) return corrupt("no kdf");
+  KdfParams params{j["kdf"].value("opslimit", uint64_t{0}), j["kdf"].value("memlimit_kib", uint64_t{0})};
+  if (!ValidateKdfParams(params).ok()) return corrupt("kdf parameters");
+  auto salt = FromHex(j.value("salt", ""), kSaltSize);
+  auto pk = FromHex(j.value("public_key", ""), kPublicKeySize);
+  auto seed = FromBase64(j.value("signing_seed", ""), crypto_sign_SEEDBYTES);
+  auto kek = FromBase64(j.value("kek", ""), kKeySize);
+  if (!salt.ok() || !pk.ok() || !seed.ok() || !kek.ok()) return corrupt("key fields");
+  Salt salt_array;
+  std::copy(salt->begin(), salt->end(), salt_array.begin());
+  SecureBuffer seed_buf = SecureBuffer::CopyOf(*seed);
+  SecureBuffer kek_buf = SecureBuffer::CopyOf(*kek);
+  sodium_memzero(seed->data(), seed->size());
+  sodium_memzero(kek->data(), kek->size());
+  DomainKeys keys = KeysFromSeed(salt_array, params, seed_buf, kek_buf);
+  if (!std::equal(pk->begin(), pk->end(), keys.public_key.begin())) return corrupt("public key mismatch");
+  return keys;
+}
+
+}  // namespace
+
+std::string KeystorePath(const std::string& state_dir) { return state_dir + "/keystore.json"; }
+
+bool KeystoreExists(const std::string& state_dir) {
+  return access(KeystorePath(state_dir).c_str(), F_OK) == 0;
+}
+
+Status EnsureStateDir(const std::string& state_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) return StatusFromErrno(ec.value(), fmt::format("state directory {}", state_dir));
+  if (!std::filesystem::is_directory(state_dir, ec)) {
+    return Status::InvalidArgument(fmt::format("state directory {} is not a directory", state_dir));
+  }
+  return Status();
+}
+
+Result<DomainKeys> LoadKeystore(const std::string& state_dir) {
+  std::string path = KeystorePath(state_dir);
+  auto text = ReadSmallFile(path, kMaxKeystoreSize);
+  if (!text.ok()) {
+    if (text.status().code() == ErrorCode::kNotFound) {
+      return Status::FailedPrecondition(fmt::format(
+          "no Domain Master Secret is set on this device (state directory {}); set it with 'keepsake dms set' "
+          "or give the backup's DMS with --dms-file",
+          state_dir));
+    }
+    return std::move(text).status();
+  }
+  auto keys = Parse(path, *text);
+  sodium_memzero(text->data(), text->size());
+  return keys;
+}
+
+Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuffer& dms,
+                                  const SecureBuffer& confirmation, const KdfParams& params) {
+  if (KeystoreExists(state_dir)) return Status::AlreadyExists(kAlreadySet);
+  RETURN_IF_ERROR(ValidateNewDms(dms, confirmation));
+  RETURN_IF_ERROR(EnsureStateDir(state_dir));
+  Salt salt;
+  randombytes_buf(salt.data(), salt.size());
+  ASSIGN_OR_RETURN(DomainKeys keys, DeriveDomainKeys(dms, salt, params));
+  std::string text = Serialize(keys);
+  Status st = WriteFileAtomic(KeystorePath(state_dir), text, 0600);
+  sodium_memzero(text.data(), text.size());
+  if (st.code() == ErrorCode::kAlreadyExists) return Status::AlreadyExists(kAlreadySet);
+  RETURN_IF_ERROR(std::move(st));
+  return keys;
+}
+
+}  // namespace keepsake::crypto

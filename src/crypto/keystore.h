@@ -1,0 +1,35 @@
+// The device keystore: the domain's keys kept on this appliance so that scheduled backups
+// run unattended. The DMS itself is never stored.
+//
+// File "<state dir>/keystore.json", mode 0600, written atomically and never replaced: the
+// DMS is set once and can never be changed or deleted. Format (JSON object):
+//   version 1, salt (hex), kdf {alg "argon2id13", opslimit, memlimit_kib},
+//   public_key (hex), fingerprint, signing_seed (base64), kek (base64)
+// Functions are safe to call from several threads; Create() relies on the file system's
+// no-replace rename so two concurrent creators cannot both win.
+#pragma once
+
+#include <string>
+
+#include "crypto/domain_keys.h"
+
+namespace keepsake::crypto {
+
+std::string KeystorePath(const std::string& state_dir);
+
+bool KeystoreExists(const std::string& state_dir);
+
+// Loads the device's domain keys. kFailedPrecondition when no DMS was set on this device,
+// kCorruption when the file is damaged, kPermissionDenied/kIoError from the file system.
+Result<DomainKeys> LoadKeystore(const std::string& state_dir);
+
+// Validates the DMS and its confirmation, derives the keys with a fresh random salt and
+// stores them. kAlreadyExists ("The Domain Master Secret is already set and cannot be
+// changed or deleted") when a keystore exists; kInvalidArgument for a DMS that breaks a rule.
+Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuffer& dms,
+                                  const SecureBuffer& confirmation, const KdfParams& params);
+
+// Creates the state directory (mode 0700) and its parents if missing.
+Status EnsureStateDir(const std::string& state_dir);
+
+}  // namespace keepsake::crypto
