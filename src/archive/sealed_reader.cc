@@ -5,14 +5,32 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "archive/format.h"
+#include "base/encoding.h"
 #include "base/endian.h"
 
 namespace keepsake::archive {
 namespace {
 
 std::span<std::byte> Writable(std::vector<uint8_t>& v) { return std::as_writable_bytes(std::span(v)); }
+
+// Only the signer's key, read before the signature is checked; everything else waits.
+Result<crypto::PublicKey> HeaderPublicKey(std::string_view json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  const nlohmann::json* pk = nullptr;
+  if (!j.is_discarded() && j.is_object() && j.contains("domain") && j["domain"].is_object() &&
+      j["domain"].contains("public_key") && j["domain"]["public_key"].is_string()) {
+    pk = &j["domain"]["public_key"];
+  }
+  auto bytes = pk ? FromHex(pk->get_ref<const std::string&>(), crypto::kPublicKeySize)
+                  : Result<std::vector<uint8_t>>(Status::Corruption(""));
+  if (!bytes.ok()) return Status::Corruption("damaged header: no readable domain public key");
+  crypto::PublicKey key;
+  std::copy(bytes->begin(), bytes->end(), key.begin());
+  return key;
+}
 
 }  // namespace
 
@@ -41,17 +59,16 @@ Result<SealedHeader> ReadSealedHeader(ByteSource& source) {
   ASSIGN_OR_RETURN(n, ReadFull(source, std::as_writable_bytes(std::span(out.signature))));
   if (n < out.signature.size()) return Status::Corruption("truncated: the file ends inside the header signature");
 
+  // The signature is checked before any field is interpreted, under the key the header
+  // names; whether that key is trusted is decided later (unlock.h).
   std::string_view json(reinterpret_cast<const char*>(&out.signed_part[kPrefixSize]), header_len);
-  auto header = ParseHeader(json);
-  if (!header.ok()) {
-    // A header that does not parse is damaged, whatever the field: say so first.
-    if (header.status().code() == ErrorCode::kNotSupported) return std::move(header).status();
-    return std::move(header).status().WithContext("damaged header");
-  }
-  out.header = std::move(header).value();
-  if (!crypto::VerifySignature(out.header.domain_public_key, out.signed_part, out.signature)) {
+  ASSIGN_OR_RETURN(crypto::PublicKey signer, HeaderPublicKey(json));
+  if (!crypto::VerifySignature(signer, out.signed_part, out.signature)) {
     return Status::Corruption("header signature is invalid: the header was modified or damaged");
   }
+  auto header = ParseHeader(json);
+  if (!header.ok()) return std::move(header).status();
+  out.header = std::move(header).value();
   out.digest = crypto::Blake2b256::Of(out.signed_part);
   return out;
 }

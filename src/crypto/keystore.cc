@@ -55,7 +55,10 @@ Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
   sodium_memzero(seed->data(), seed->size());
   sodium_memzero(kek->data(), kek->size());
   DomainKeys keys = KeysFromSeed(salt_array, params, seed_buf, kek_buf);
-  if (!std::equal(pk->begin(), pk->end(), keys.public_key.begin())) return corrupt("public key mismatch");
+  if (!std::equal(pk->begin(), pk->end(), keys.public_key.begin()) ||
+      j.value("fingerprint", "") != DomainFingerprint(keys.public_key)) {
+    return corrupt("public key or fingerprint mismatch");
+  }
   return keys;
 }
 

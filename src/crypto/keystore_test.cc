@@ -1,0 +1,82 @@
+#include "crypto/keystore.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+namespace keepsake::crypto {
+namespace {
+
+const KdfParams kTestKdf{1, 8};
+
+SecureBuffer Secret(std::string_view s) {
+  return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+}
+
+class KeystoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ks_keystore_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(KeystoreTest, LoadWithoutDmsSaysHowToSetIt) {
+  auto keys = LoadKeystore(dir_);
+  EXPECT_EQ(keys.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_NE(keys.status().message().find("keepsake dms set"), std::string::npos);
+}
+
+TEST_F(KeystoreTest, CreateThenLoadGivesSameDomainAndFileIsPrivate) {
+  auto created = CreateKeystore(dir_, Secret("correct horse"), Secret("correct horse"), kTestKdf);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto loaded = LoadKeystore(dir_);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(created->public_key, loaded->public_key);
+  EXPECT_EQ(created->kek.view(), loaded->kek.view());
+  struct stat st;
+  ASSERT_EQ(stat(KeystorePath(dir_).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  // The secret itself is never stored.
+  std::string text;
+  FILE* f = fopen(KeystorePath(dir_).c_str(), "r");
+  char buf[4096];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  text.assign(buf, n);
+  EXPECT_EQ(text.find("correct horse"), std::string::npos);
+}
+
+TEST_F(KeystoreTest, SecondSetIsRefusedAndFirstKeepsWorking) {
+  auto first = CreateKeystore(dir_, Secret("first secret"), Secret("first secret"), kTestKdf);
+  ASSERT_TRUE(first.ok());
+  auto second = CreateKeystore(dir_, Secret("second secret"), Secret("second secret"), kTestKdf);
+  EXPECT_EQ(second.status().code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(second.status().message(), "The Domain Master Secret is already set and cannot be changed or deleted");
+  auto loaded = LoadKeystore(dir_);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->public_key, first->public_key);
+}
+
+TEST_F(KeystoreTest, InvalidDmsWritesNothing) {
+  auto created = CreateKeystore(dir_, Secret("short"), Secret("short"), kTestKdf);
+  EXPECT_EQ(created.status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(KeystoreExists(dir_));
+}
+
+TEST_F(KeystoreTest, DamagedKeystoreIsReportedAsCorruption) {
+  ASSERT_TRUE(CreateKeystore(dir_, Secret("correct horse"), Secret("correct horse"), kTestKdf).ok());
+  FILE* f = fopen(KeystorePath(dir_).c_str(), "r+");
+  fseek(f, 20, SEEK_SET);
+  fputc('#', f);
+  fclose(f);
+  EXPECT_EQ(LoadKeystore(dir_).status().code(), ErrorCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace keepsake::crypto
