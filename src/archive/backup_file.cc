@@ -2,8 +2,11 @@
 
 #include <sodium.h>
 
+#include <fmt/format.h>
+
 #include "archive/sealed_writer.h"
 #include "base/encoding.h"
+#include "base/threaded_stream.h"
 
 namespace keepsake::archive {
 
@@ -15,6 +18,9 @@ std::string NewBackupId() {
 
 Result<BackupHeader> SealBackup(const TreeScan& scan, BackupHeader header, const crypto::DomainKeys& keys,
                                 ByteSink& out, const SealOptions& options, const ProgressFn& progress) {
+  if (options.zstd.level < 1 || options.zstd.level > 19) {
+    return Status::InvalidArgument(fmt::format("zstd level {} is outside 1..19", options.zstd.level));
+  }
   header.components = scan.components;
   header.compression_level = options.zstd.level;
   header.chunk_size = options.chunk_size;
@@ -23,8 +29,13 @@ Result<BackupHeader> SealBackup(const TreeScan& scan, BackupHeader header, const
   manifest.device = header.device;
   ASSIGN_OR_RETURN(auto sealer, SealedWriter::Start(std::move(header), keys, out));
   ASSIGN_OR_RETURN(auto zstd, ZstdCompressSink::Create(*sealer, options.zstd));
-  RETURN_IF_ERROR(WriteTar(scan, std::move(manifest), *zstd, progress));
-  RETURN_IF_ERROR(zstd->Finish());
+  {
+    // Reading and hashing the sources (this thread) overlaps with compressing, encrypting
+    // and writing (the pipe's worker, plus zstd's own workers).
+    ThreadedSink pipe(*zstd);
+    RETURN_IF_ERROR(WriteTar(scan, std::move(manifest), pipe, progress));
+    RETURN_IF_ERROR(pipe.Finish());  // finishes zstd too
+  }
   RETURN_IF_ERROR(sealer->Finish());
   return sealer->header();
 }
@@ -32,8 +43,11 @@ Result<BackupHeader> SealBackup(const TreeScan& scan, BackupHeader header, const
 Result<UnpackResult> UnsealBackup(ByteSource& in, const Unlocker& unlocker, const std::string& target_dir) {
   ASSIGN_OR_RETURN(SealedHeader header, ReadSealedHeader(in));
   ASSIGN_OR_RETURN(SecureBuffer file_key, UnlockFileKey(header.header, unlocker));
+  // Three stages on three threads: read + hash + decrypt, decompress, unpack + digest.
   SealedReader body(in, header, file_key);
-  ZstdDecompressSource plain(body);
+  ThreadedSource decrypted(body);
+  ZstdDecompressSource decompressor(decrypted);
+  ThreadedSource plain(decompressor);
   ASSIGN_OR_RETURN(UnpackResult result, UnpackTar(plain, target_dir));
   // The tar ends before the zstd frame and the sealed body do: drain both, so that the
   // trailer is checked and nothing was appended.

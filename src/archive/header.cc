@@ -5,6 +5,7 @@
 
 #include "archive/format.h"
 #include "base/encoding.h"
+#include "base/json_fields.h"
 
 namespace keepsake::archive {
 
@@ -52,64 +53,10 @@ std::string SerializeHeader(const BackupHeader& h) {
   return j.dump();
 }
 
-namespace {
-
-// Typed field access that turns every missing or mistyped field into a precise error.
-class Fields {
- public:
-  explicit Fields(const json& j, std::string path = "") : j_(j), path_(std::move(path)) {}
-
-  Result<std::string> String(const char* key, size_t max_len = 1024) const {
-    const json* v = Find(key);
-    if (v == nullptr || !v->is_string()) return Bad(key, "missing or not a string");
-    const auto& s = v->get_ref<const std::string&>();
-    if (s.size() > max_len) return Bad(key, "too long");
-    return s;
-  }
-  Result<uint64_t> Uint(const char* key) const {
-    const json* v = Find(key);
-    if (v == nullptr || !v->is_number_unsigned()) return Bad(key, "missing or not a non-negative integer");
-    return v->get<uint64_t>();
-  }
-  Result<Fields> Object(const char* key) const {
-    const json* v = Find(key);
-    if (v == nullptr || !v->is_object()) return Bad(key, "missing or not an object");
-    return Fields(*v, Name(key) + ".");
-  }
-  template <size_t N>
-  Status Hex(const char* key, std::array<uint8_t, N>& out) const {
-    ASSIGN_OR_RETURN(std::string s, String(key));
-    auto bytes = FromHex(s, N);
-    if (!bytes.ok()) return Bad(key, bytes.status().message());
-    std::copy(bytes->begin(), bytes->end(), out.begin());
-    return Status();
-  }
-  Result<std::vector<uint8_t>> Base64(const char* key, size_t size) const {
-    ASSIGN_OR_RETURN(std::string s, String(key));
-    auto bytes = FromBase64(s, size);
-    if (!bytes.ok()) return Bad(key, bytes.status().message());
-    return bytes;
-  }
-  const json* Find(const char* key) const {
-    auto it = j_.find(key);
-    return it == j_.end() ? nullptr : &*it;
-  }
-  Status Bad(const char* key, std::string_view why) const {
-    return Status::Corruption(fmt::format("backup header field '{}': {}", Name(key), why));
-  }
-
- private:
-  std::string Name(const char* key) const { return path_ + key; }
-  const json& j_;
-  std::string path_;
-};
-
-}  // namespace
-
 Result<BackupHeader> ParseHeader(std::string_view text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("backup header is not a JSON object");
-  Fields f(j);
+  JsonFields f(j, "backup header");
   BackupHeader h;
   ASSIGN_OR_RETURN(std::string format, f.String("format"));
   if (format != "keepsake-backup") return f.Bad("format", "not \"keepsake-backup\"");
@@ -122,36 +69,30 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   ASSIGN_OR_RETURN(h.file_name, f.String("file_name", 255));
   ASSIGN_OR_RETURN(h.created_at, f.String("created_at", 64));
 
-  ASSIGN_OR_RETURN(Fields device, f.Object("device"));
+  ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
   ASSIGN_OR_RETURN(h.device.device_id, device.String("device_id", 128));
   ASSIGN_OR_RETURN(h.device.hostname, device.String("hostname", 255));
   ASSIGN_OR_RETURN(h.device.model, device.String("model", 255));
   ASSIGN_OR_RETURN(h.device.firmware_version, device.String("firmware_version", 64));
 
-  const json* components = f.Find("components");
-  if (components == nullptr || !components->is_array() || components->size() > 64) {
-    return f.Bad("components", "missing, not an array, or more than 64 entries");
-  }
+  ASSIGN_OR_RETURN(const json* components, f.Array("components", 64));
   for (const auto& item : *components) {
-    if (!item.is_object()) return f.Bad("components", "entry is not an object");
-    Fields c(item, "components[].");
+    JsonFields c(item, "backup header", "components[].");
     ComponentSummary s;
     ASSIGN_OR_RETURN(s.name, c.String("name", 64));
     ASSIGN_OR_RETURN(s.files, c.Uint("files"));
     ASSIGN_OR_RETURN(s.bytes, c.Uint("bytes"));
-    if (c.Find("note") != nullptr) {
-      ASSIGN_OR_RETURN(s.note, c.String("note"));
-    }
+    ASSIGN_OR_RETURN(s.note, c.OptionalString("note"));
     h.components.push_back(std::move(s));
   }
 
-  ASSIGN_OR_RETURN(Fields compression, f.Object("compression"));
+  ASSIGN_OR_RETURN(JsonFields compression, f.Object("compression"));
   ASSIGN_OR_RETURN(std::string calg, compression.String("alg"));
   if (calg != "zstd") return Status::NotSupported(fmt::format("compression '{}' is not supported", calg));
   ASSIGN_OR_RETURN(uint64_t level, compression.Uint("level"));
   h.compression_level = static_cast<int>(std::min<uint64_t>(level, 22));
 
-  ASSIGN_OR_RETURN(Fields enc, f.Object("encryption"));
+  ASSIGN_OR_RETURN(JsonFields enc, f.Object("encryption"));
   ASSIGN_OR_RETURN(std::string ealg, enc.String("alg"));
   if (ealg != "xchacha20poly1305-secretstream") {
     return Status::NotSupported(fmt::format("encryption '{}' is not supported", ealg));
@@ -163,12 +104,12 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   std::copy(stream_header.begin(), stream_header.end(), h.stream_header.begin());
   ASSIGN_OR_RETURN(h.wrapped_file_key, enc.Base64("wrapped_file_key", crypto::kWrappedKeySize));
 
-  ASSIGN_OR_RETURN(Fields domain, f.Object("domain"));
-  RETURN_IF_ERROR(domain.Hex("public_key", h.domain_public_key));
-  RETURN_IF_ERROR(domain.Hex("salt", h.domain_salt));
+  ASSIGN_OR_RETURN(JsonFields domain, f.Object("domain"));
+  RETURN_IF_ERROR(domain.HexInto("public_key", h.domain_public_key));
+  RETURN_IF_ERROR(domain.HexInto("salt", h.domain_salt));
   ASSIGN_OR_RETURN(std::string fingerprint, domain.String("fingerprint"));
   if (fingerprint != h.DomainFingerprint()) return domain.Bad("fingerprint", "does not match the public key");
-  ASSIGN_OR_RETURN(Fields kdf, domain.Object("kdf"));
+  ASSIGN_OR_RETURN(JsonFields kdf, domain.Object("kdf"));
   ASSIGN_OR_RETURN(std::string kalg, kdf.String("alg"));
   if (kalg != "argon2id13") return Status::NotSupported(fmt::format("key derivation '{}' is not supported", kalg));
   ASSIGN_OR_RETURN(h.kdf.opslimit, kdf.Uint("opslimit"));

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "base/json_fields.h"
+
 namespace keepsake::archive {
 
 using nlohmann::json;
@@ -48,26 +50,28 @@ std::string SerializeManifest(const Manifest& m) {
 
 Result<Manifest> ParseManifest(std::string_view text) {
   json j = json::parse(text, nullptr, false);
-  auto bad = [](std::string_view what) { return Status::Corruption(fmt::format("manifest: {}", what)); };
-  if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
-  if (j.value("manifest_version", 0) != 1) return bad("unknown manifest_version");
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("manifest: not a JSON object");
+  JsonFields f(j, "manifest");
+  ASSIGN_OR_RETURN(uint64_t version, f.Uint("manifest_version"));
+  if (version != 1) return f.Bad("manifest_version", "unknown version");
   Manifest m;
-  m.backup_id = j.value("backup_id", "");
-  if (j.contains("device") && j["device"].is_object()) {
-    const json& d = j["device"];
-    m.device = {d.value("device_id", ""), d.value("hostname", ""), d.value("model", ""),
-                d.value("firmware_version", "")};
-  }
-  if (!j.contains("components") || !j["components"].is_array()) return bad("no components");
-  for (const json& c : j["components"]) {
-    if (!c.is_object() || !c.contains("entries") || !c["entries"].is_array()) return bad("malformed component");
+  ASSIGN_OR_RETURN(m.backup_id, f.String("backup_id", 64));
+  ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
+  ASSIGN_OR_RETURN(m.device.device_id, device.String("device_id", 128));
+  ASSIGN_OR_RETURN(m.device.hostname, device.String("hostname", 255));
+  ASSIGN_OR_RETURN(m.device.model, device.String("model", 255));
+  ASSIGN_OR_RETURN(m.device.firmware_version, device.String("firmware_version", 64));
+  ASSIGN_OR_RETURN(const json* components, f.Array("components", 64));
+  for (const json& c : *components) {
+    JsonFields cf(c, "manifest", "components[].");
     ManifestComponent comp;
-    comp.name = c.value("name", "");
-    for (const json& e : c["entries"]) {
-      if (!e.is_object() || !e.contains("path") || !e["path"].is_string()) return bad("entry without a path");
+    ASSIGN_OR_RETURN(comp.name, cf.String("name", 64));
+    ASSIGN_OR_RETURN(const json* entries, cf.Array("entries", 10'000'000));
+    for (const json& e : *entries) {
+      JsonFields ef(e, "manifest", "entries[].");
       ManifestEntry entry;
-      entry.path = e["path"].get<std::string>();
-      std::string type = e.value("type", "");
+      ASSIGN_OR_RETURN(entry.path, ef.String("path", 4096));
+      ASSIGN_OR_RETURN(std::string type, ef.String("type", 16));
       if (type == "file") {
         entry.type = EntryType::kFile;
       } else if (type == "dir") {
@@ -75,13 +79,18 @@ Result<Manifest> ParseManifest(std::string_view text) {
       } else if (type == "symlink") {
         entry.type = EntryType::kSymlink;
       } else {
-        return bad(fmt::format("entry '{}' has unknown type '{}'", entry.path, type));
+        return ef.Bad("type", fmt::format("'{}' is not file, dir or symlink", type));
       }
-      entry.size = e.value("size", uint64_t{0});
-      entry.mode = e.value("mode", uint32_t{0});
-      entry.mtime = e.value("mtime", int64_t{0});
-      entry.sha256 = e.value("sha256", "");
-      entry.target = e.value("target", "");
+      ASSIGN_OR_RETURN(uint64_t mode, ef.Uint("mode"));
+      entry.mode = static_cast<uint32_t>(mode & 07777);
+      ASSIGN_OR_RETURN(entry.mtime, ef.Int("mtime"));
+      if (entry.type == EntryType::kFile) {
+        ASSIGN_OR_RETURN(entry.size, ef.Uint("size"));
+        ASSIGN_OR_RETURN(entry.sha256, ef.String("sha256", 64));
+      }
+      if (entry.type == EntryType::kSymlink) {
+        ASSIGN_OR_RETURN(entry.target, ef.String("target", 4096));
+      }
       comp.entries.push_back(std::move(entry));
     }
     m.components.push_back(std::move(comp));

@@ -140,12 +140,12 @@ Status SealedReader::CheckTrailer() {
   if (!crypto::VerifySignature(header_.header.domain_public_key, std::span(trailer, kTrailerSignedSize), sig)) {
     return Status::Corruption("trailer signature is invalid: the trailer was modified or damaged");
   }
-  if (GetLe64(trailer + 8) != chunk_count_ || GetLe64(trailer + 16) != body_len_) {
-    return Status::Corruption("trailer does not match the body: chunks were added or removed");
-  }
   crypto::Digest256 hash = file_hash_.Final();
   if (sodium_memcmp(hash.data(), trailer + 24, hash.size()) != 0) {
     return Status::Corruption("file hash in the trailer does not match: the header or body belongs to another file");
+  }
+  if (GetLe64(trailer + 8) != chunk_count_ || GetLe64(trailer + 16) != body_len_) {
+    return Status::Corruption("trailer does not match the body: chunks were added or removed");
   }
   uint8_t extra;
   ASSIGN_OR_RETURN(n, source_.Read(std::as_writable_bytes(std::span(&extra, 1))));

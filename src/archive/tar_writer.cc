@@ -44,6 +44,9 @@ class TarWriter {
   Status Open() {
     // Full pax keeps nanosecond mtimes; atime and ctime are left out (they change on read).
     archive_write_set_format_pax(archive_.get());
+    // File names are bytes: store them as they are, whatever the process locale, so that
+    // any name round-trips (pax hdrcharset=BINARY).
+    archive_write_set_format_option(archive_.get(), "pax", "hdrcharset", "BINARY");
     archive_write_set_bytes_in_last_block(archive_.get(), 1);
     if (archive_write_open2(archive_.get(), &ctx_, nullptr, WriteCallback, nullptr, nullptr) != ARCHIVE_OK) {
       return Error("open");

@@ -67,8 +67,10 @@ void AddBackupCommand(CLI::App& app, const CliContext& ctx, Runner& run) {
   cmd->add_option("--source", opt->source, "Directory to back up")->required();
   cmd->add_option("--out", opt->out_dir, "Directory to write the backup file into")->required();
   cmd->add_option("--prefix", opt->prefix, "Backup filename prefix (letters, digits, - _ ., at most 64)");
-  cmd->add_option("--zstd-level", opt->seal.zstd.level, "zstd compression level (default 3)");
-  cmd->add_option("--zstd-workers", opt->seal.zstd.workers, "zstd worker threads (default: one per core)");
+  cmd->add_option("--zstd-level", opt->seal.zstd.level, "zstd compression level 1..19 (default 3)")
+      ->check(CLI::Range(1, 19));
+  cmd->add_option("--zstd-workers", opt->seal.zstd.workers, "zstd worker threads (default: one per core)")
+      ->check(CLI::Range(0, 64));
   cmd->add_option("--chunk-size", opt->seal.chunk_size, "Plaintext bytes per encrypted chunk (default 1 MiB)")
       ->check(CLI::Range(1024, 1 << 24));
   cmd->callback([&ctx, &run, opt] { run = [&ctx, opt] { return RunBackup(ctx, *opt); }; });

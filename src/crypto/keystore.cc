@@ -11,6 +11,7 @@
 
 #include "base/encoding.h"
 #include "base/file_io.h"
+#include "base/json_fields.h"
 
 namespace keepsake::crypto {
 namespace {
@@ -34,30 +35,30 @@ std::string Serialize(const DomainKeys& keys) {
 }
 
 Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
-  auto corrupt = [&](std::string_view what) {
-    return Status::Corruption(fmt::format("{}: keystore is damaged ({})", path, what));
-  };
   auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return corrupt("not JSON");
-  if (j.value("version", 0) != 1) return corrupt("unknown version");
-  if (!j.contains("kdf") || !j["kdf"].is_object()) return corrupt("no kdf");
-  KdfParams params{j["kdf"].value("opslimit", uint64_t{0}), j["kdf"].value("memlimit_kib", uint64_t{0})};
-  if (!ValidateKdfParams(params).ok()) return corrupt("kdf parameters");
-  auto salt = FromHex(j.value("salt", ""), kSaltSize);
-  auto pk = FromHex(j.value("public_key", ""), kPublicKeySize);
-  auto seed = FromBase64(j.value("signing_seed", ""), crypto_sign_SEEDBYTES);
-  auto kek = FromBase64(j.value("kek", ""), kKeySize);
-  if (!salt.ok() || !pk.ok() || !seed.ok() || !kek.ok()) return corrupt("key fields");
-  Salt salt_array;
-  std::copy(salt->begin(), salt->end(), salt_array.begin());
-  SecureBuffer seed_buf = SecureBuffer::CopyOf(*seed);
-  SecureBuffer kek_buf = SecureBuffer::CopyOf(*kek);
-  sodium_memzero(seed->data(), seed->size());
-  sodium_memzero(kek->data(), kek->size());
-  DomainKeys keys = KeysFromSeed(salt_array, params, seed_buf, kek_buf);
-  if (!std::equal(pk->begin(), pk->end(), keys.public_key.begin()) ||
-      j.value("fingerprint", "") != DomainFingerprint(keys.public_key)) {
-    return corrupt("public key or fingerprint mismatch");
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption(fmt::format("{}: keystore is not JSON", path));
+  JsonFields f(j, path + ": keystore");
+  ASSIGN_OR_RETURN(uint64_t version, f.Uint("version"));
+  if (version != 1) return f.Bad("version", "unknown version");
+  ASSIGN_OR_RETURN(JsonFields kdf, f.Object("kdf"));
+  KdfParams params;
+  ASSIGN_OR_RETURN(params.opslimit, kdf.Uint("opslimit"));
+  ASSIGN_OR_RETURN(params.memlimit_kib, kdf.Uint("memlimit_kib"));
+  if (Status st = ValidateKdfParams(params); !st.ok()) return kdf.Bad("opslimit", st.message());
+  Salt salt;
+  RETURN_IF_ERROR(f.HexInto("salt", salt));
+  PublicKey pk;
+  RETURN_IF_ERROR(f.HexInto("public_key", pk));
+  ASSIGN_OR_RETURN(std::string fingerprint, f.String("fingerprint"));
+  ASSIGN_OR_RETURN(auto seed, f.Base64("signing_seed", crypto_sign_SEEDBYTES));
+  ASSIGN_OR_RETURN(auto kek, f.Base64("kek", kKeySize));
+  SecureBuffer seed_buf = SecureBuffer::CopyOf(seed);
+  SecureBuffer kek_buf = SecureBuffer::CopyOf(kek);
+  sodium_memzero(seed.data(), seed.size());
+  sodium_memzero(kek.data(), kek.size());
+  DomainKeys keys = KeysFromSeed(salt, params, seed_buf, kek_buf);
+  if (keys.public_key != pk || fingerprint != DomainFingerprint(keys.public_key)) {
+    return Status::Corruption(fmt::format("{}: keystore is damaged (public key or fingerprint mismatch)", path));
   }
   return keys;
 }

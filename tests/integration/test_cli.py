@@ -8,12 +8,12 @@ Binary: env KEEPSAKE_BIN (ctest sets it), else /work/main/build/keepsake.
 Run: python3 tests/integration/test_cli.py -v
 """
 
+import base64
 import hashlib
 import json
 import os
 import random
 import re
-import shutil
 import stat
 import subprocess
 import tempfile
@@ -237,6 +237,12 @@ class RoundTripTest(CliTestCase):
         for rel, (data, _) in files.items():
             with open(os.path.join(root, rel), "wb") as f:
                 f.write(data)
+        long_dir = os.path.join(root, *(["d" * 60] * 4))  # > 255 bytes: needs a pax path record
+        os.makedirs(long_dir)
+        with open(os.path.join(long_dir, "f" * 100 + ".txt"), "wb") as f:
+            f.write(b"long path\n")
+        # A hard link is backed up as a second regular file (backups never hold hard links).
+        os.link(os.path.join(root, "a", "tool.sh"), os.path.join(root, "a", "tool-hardlink.sh"))
         os.symlink("b/c/deep.txt", os.path.join(root, "a", "link-to-deep"))  # relative
         os.symlink("../one.bin", os.path.join(root, "big", "up-link"))       # relative, upwards
         os.symlink("does/not/exist", os.path.join(root, "dangling"))        # dangling
@@ -371,13 +377,7 @@ class RoundTripTest(CliTestCase):
 
 class NonAsciiNameTest(CliTestCase):
 
-    # BUG (src/archive/tar_writer.cc, TarWriter::WriteEntry): the process runs in the "C"
-    # locale (nothing calls setlocale, and LANG/LC_ALL=C.UTF-8 do not help), so libarchive's
-    # pax writer cannot convert a non-ASCII path to UTF-8 and archive_write_header() returns
-    # ARCHIVE_WARN ("Can't translate pathname '...' to UTF-8"); WriteEntry treats any result
-    # other than ARCHIVE_OK as fatal, so `keepsake backup` fails with exit 5 for any tree that
-    # holds a file name (or symlink target) outside ASCII. Remove the decorator once fixed.
-    @unittest.expectedFailure
+    # File names are bytes: any name must round-trip whatever the locale.
     def test_round_trip_of_non_ascii_file_name_and_symlink_target(self):
         app = self.new_appliance("a", dms="unicode name secret")
         src = self.new_dir("src")
@@ -441,13 +441,29 @@ class OtherApplianceTest(CliTestCase):
 
     DMS = "the domain secret"
 
-    def setUp(self):
-        super().setUp()
-        self.origin = self.new_appliance("origin", dms=self.DMS)
-        self.source = self.small_tree()
-        self.backup_path = self.make_backup(self.origin, self.source)
-        self.right = self.write_secret(self.path("right.dms"), self.DMS)
-        self.wrong = self.write_secret(self.path("wrong.dms"), "not the domain secret")
+    @classmethod
+    def setUpClass(cls):
+        cls._ctmp = tempfile.TemporaryDirectory(prefix="ks-it-other-")
+        base = cls._ctmp.name
+        cls.origin = Appliance(os.path.join(base, "origin-state"))
+        cls.right = CliTestCase.write_secret(os.path.join(base, "right.dms"), cls.DMS)
+        cls.wrong = CliTestCase.write_secret(os.path.join(base, "wrong.dms"), "not the domain secret")
+        assert cls.origin.set_dms(cls.right).returncode == 0
+        cls.source = os.path.join(base, "src")
+        os.makedirs(os.path.join(cls.source, "etc"))
+        with open(os.path.join(cls.source, "etc", "nodes.conf"), "w") as f:
+            f.write("node1\nnode2\n")
+        with open(os.path.join(cls.source, "readme.txt"), "w") as f:
+            f.write("hello\n")
+        out = os.path.join(base, "out")
+        os.mkdir(out)
+        proc = cls.origin.backup(cls.source, out)
+        assert proc.returncode == 0, proc.stderr
+        cls.backup_path = proc.stdout.strip()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._ctmp.cleanup()
 
     def assert_nothing_in(self, parent):
         self.assertEqual(os.listdir(parent), [], f"leftovers in {parent}")
@@ -556,18 +572,35 @@ class TamperTest(CliTestCase):
             f.write("small\n")
         out = os.path.join(base, "out")
         os.mkdir(out)
-        proc = cls.app.backup(src, out, "--chunk-size", "65536")
-        assert proc.returncode == 0, proc.stderr
-        with open(proc.stdout.strip(), "rb") as f:
-            cls.original = f.read()
+        backups = []
+        for _ in range(2):  # the same tree twice: two files of one domain, one layout
+            proc = cls.app.backup(src, out, "--chunk-size", "65536")
+            assert proc.returncode == 0, proc.stderr
+            with open(proc.stdout.strip(), "rb") as f:
+                backups.append(f.read())
+        cls.original, cls.sibling = backups
 
     @classmethod
     def tearDownClass(cls):
         cls._ctmp.cleanup()
 
-    def header_bounds(self):
-        header_len = int.from_bytes(self.original[12:16], "little")
+    def header_bounds(self, data=None):
+        data = self.original if data is None else data
+        header_len = int.from_bytes(data[12:16], "little")
         return PREFIX_SIZE, PREFIX_SIZE + header_len
+
+    def split(self, data):
+        """(prefix + header + header signature, [chunk, ...], trailer), chunks with their length."""
+        _, end = self.header_bounds(data)
+        head_end = end + HEADER_SIG_SIZE
+        body_end = len(data) - TRAILER_SIZE
+        chunks, pos = [], head_end
+        while pos < body_end:
+            n = 4 + int.from_bytes(data[pos:pos + 4], "little")
+            chunks.append(data[pos:pos + n])
+            pos += n
+        self.assertEqual(pos, body_end, "chunk lengths do not add up to the body")
+        return data[:head_end], chunks, data[body_end:]
 
     def damaged(self, data):
         d = self.unique_dir("damaged")
@@ -640,6 +673,36 @@ class TamperTest(CliTestCase):
         with self.subTest(command="inspect"):
             self.assertFails(self.app.run("inspect", path), EXIT_CORRUPT, path, "not a Keepsake backup")
 
+    def test_reordered_chunks_are_corrupt(self):
+        head, chunks, trailer = self.split(self.original)
+        self.assertGreaterEqual(len(chunks), 4)
+        chunks[1], chunks[2] = chunks[2], chunks[1]
+        self.assert_refused_everywhere(self.damaged(head + b"".join(chunks) + trailer), EXIT_CORRUPT,
+                                       "chunk 1 failed authentication")
+
+    def test_removed_chunk_is_corrupt(self):
+        head, chunks, trailer = self.split(self.original)
+        del chunks[1]
+        self.assert_refused_everywhere(self.damaged(head + b"".join(chunks) + trailer), EXIT_CORRUPT,
+                                       "chunk 1 failed authentication")
+
+    def test_file_cut_at_a_chunk_boundary_is_corrupt(self):
+        head, chunks, _ = self.split(self.original)
+        self.assert_refused_everywhere(self.damaged(head + b"".join(chunks[:2])), EXIT_CORRUPT,
+                                       "truncated", "after chunk 2")
+
+    def test_header_from_another_backup_is_corrupt(self):
+        head, _, _ = self.split(self.sibling)
+        _, chunks, trailer = self.split(self.original)
+        self.assert_refused_everywhere(self.damaged(head + b"".join(chunks) + trailer), EXIT_CORRUPT,
+                                       "chunk 0 failed authentication")
+
+    def test_trailer_from_another_backup_is_corrupt(self):
+        head, chunks, _ = self.split(self.original)
+        _, _, trailer = self.split(self.sibling)
+        # Validly signed by the same domain, but its counts and file hash describe the sibling.
+        self.assert_refused_everywhere(self.damaged(head + b"".join(chunks) + trailer), EXIT_CORRUPT, "trailer")
+
     def test_inspect_refuses_a_tampered_header(self):
         start, end = self.header_bounds()
         at = self.original.index(b'"created_at"', start, end) + len('"created_at":"') + 2
@@ -679,7 +742,7 @@ class SecrecyTest(CliTestCase):
         forms = {
             "plain": self.DMS.encode(),
             "hex": self.DMS.encode().hex().encode(),
-            "base64": __import__("base64").b64encode(self.DMS.encode()).rstrip(b"="),
+            "base64": base64.b64encode(self.DMS.encode()).rstrip(b"="),
         }
         state_files = [os.path.join(d, f) for d, _, fs in os.walk(app.state_dir) for f in fs]
         for path in state_files + [backup]:
@@ -827,6 +890,23 @@ class ErrorsTest(CliTestCase):
         out = self.new_dir("out")
         src = self.path("no-such-src")
         self.assertFails(app.backup(src, out), EXIT_USAGE, src, "not a directory")
+        self.assertEqual(os.listdir(out), [])
+
+    def test_backup_of_a_fifo_is_refused_and_writes_nothing(self):
+        app = self.new_appliance("a", dms="fifo secret")
+        src = self.small_tree()
+        os.mkfifo(os.path.join(src, "pipe"))
+        out = self.new_dir("out")
+        self.assertFails(app.backup(src, out), EXIT_USAGE, "pipe", "unsupported file type")
+        self.assertEqual(os.listdir(out), [])
+
+    def test_backup_of_a_tree_holding_the_manifest_name_is_refused(self):
+        app = self.new_appliance("a", dms="manifest name secret")
+        src = self.small_tree()
+        with open(os.path.join(src, MANIFEST_NAME), "w") as f:
+            f.write("{}")
+        out = self.new_dir("out")
+        self.assertFails(app.backup(src, out), EXIT_USAGE, MANIFEST_NAME, "reserved")
         self.assertEqual(os.listdir(out), [])
 
     def test_state_dir_from_environment(self):
