@@ -1,7 +1,7 @@
 // Constants of the sealed backup file, format v1. docs/FORMAT.md is the authority; this is
 // its grammar in short (all integers little-endian):
 //
-//   file    = prefix header header_sig chunk* trailer
+//   file    = prefix header header_sig chunk+ trailer
 //   prefix  = "KSBACKUP" version:u16(=1) reserved:u16(=0) header_len:u32     (16 bytes)
 //   header  = header_len bytes of JSON (the Backup Details), 1 <= header_len <= 1 MiB
 //   header_sig = Ed25519(domain key, prefix || header)                        (64 bytes)
