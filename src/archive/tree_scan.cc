@@ -16,7 +16,7 @@ class Walker {
  public:
   explicit Walker(TreeScan& scan) : scan_(scan) {}
 
-  Status Add(const std::string& archive_path, const std::string& disk_path, size_t component) {
+  Status Add(const std::string& archive_path, const std::string& disk_path, size_t component, bool recursive = true) {
     ScannedEntry e;
     if (lstat(disk_path.c_str(), &e.st) != 0) return StatusFromErrno(errno, disk_path);
     if (archive_path.empty()) {
@@ -43,7 +43,7 @@ class Walker {
     }
     bool is_dir = S_ISDIR(e.st.st_mode);
     scan_.entries.push_back(std::move(e));
-    if (is_dir) return AddChildren(archive_path, disk_path, component);
+    if (is_dir && recursive) return AddChildren(archive_path, disk_path, component);
     return Status();
   }
 
@@ -73,7 +73,7 @@ Result<TreeScan> ScanSources(const std::vector<ComponentSource>& sources) {
   Walker walker(scan);
   for (size_t i = 0; i < sources.size(); ++i) {
     scan.components.push_back({sources[i].name, 0, 0, sources[i].note});
-    for (const auto& item : sources[i].items) RETURN_IF_ERROR(walker.Add(item.archive_path, item.disk_path, i));
+    for (const auto& item : sources[i].items) RETURN_IF_ERROR(walker.Add(item.archive_path, item.disk_path, i, item.recursive));
   }
   return scan;
 }

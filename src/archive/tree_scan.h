@@ -21,6 +21,7 @@ struct ComponentSource {
   struct Item {
     std::string archive_path;
     std::string disk_path;
+    bool recursive = true;  // false: a directory entry alone, without its content
   };
   std::vector<Item> items;
   std::string note;  // shown in the Backup Details
