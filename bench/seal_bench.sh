@@ -14,6 +14,8 @@
 #                 outputs are written to the same kind of disk as a real backup target)
 # The generated state is cached in bench/.data/state-<DB_MIB>-<FILES> (gitignored);
 # everything else is deleted on exit.
+# The bash -c pipeline bodies are single-quoted on purpose (arguments come in as $1..):
+# shellcheck disable=SC2016
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -50,7 +52,7 @@ echo "command:  $cmdline"
 echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine:  nproc=$(nproc), CPU: ${cpu_model:-unknown}, RAM: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
-echo "keepsake: $KS ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "keepsake: $KS (built $(date -u -r "$KS" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$KS" | cut -c1-12); tree $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'); copied before use)"
 echo "tools:    $(tar --version | head -1); $(zstd --version | sed 's/^\*\*\* //; s/, by.*//'); age $(age --version)"
 
 # ---- the state (generated once, cached) ------------------------------------------------
@@ -72,6 +74,10 @@ WORK="$(mktemp -d "${BENCH_TMPDIR:-$DATA_DIR}/seal_bench.XXXXXX")"
 cleanup() { rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Run a private copy of the binary: a rebuild during the run must not mix two binaries.
+cp "$KS" "$WORK/keepsake"
+KS="$WORK/keepsake"
 
 KS_STATE="$WORK/ks-state"
 mkdir -p "$KS_STATE" "$WORK/out"
@@ -217,6 +223,7 @@ while IFS= read -r name; do
 done < <(awk '{ k = $0; sub(/ [^ ]+ [^ ]+ [^ ]+ [^ ]+$/, "", k); if (!(k in seen)) { seen[k] = 1; print k } }' "$RESULTS")
 
 echo
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
 echo "raw (name elapsed_s peak_rss_kib cpu_s out_bytes):"
 sed 's/^/  /' "$RESULTS"
 if [[ -s "$STAGES" ]]; then
