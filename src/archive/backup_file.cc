@@ -28,15 +28,17 @@ Result<BackupHeader> SealBackup(const TreeScan& scan, BackupHeader header, const
   manifest.backup_id = header.backup_id;
   manifest.device = header.device;
   ASSIGN_OR_RETURN(auto sealer, SealedWriter::Start(std::move(header), keys, out));
-  ASSIGN_OR_RETURN(auto zstd, ZstdCompressSink::Create(*sealer, options.zstd));
   {
-    // Reading and hashing the sources (this thread) overlaps with compressing, encrypting
-    // and writing (the pipe's worker, plus zstd's own workers).
-    ThreadedSink pipe(*zstd);
-    RETURN_IF_ERROR(WriteTar(scan, std::move(manifest), pipe, progress));
-    RETURN_IF_ERROR(pipe.Finish());  // finishes zstd too
+    // Three stages overlap: reading, hashing and tarring the sources (this thread), feeding
+    // zstd (whose own workers compress), and encrypting, hashing and writing. The encrypt
+    // stage has its own thread so that it never waits while zstd waits for a job slot.
+    ThreadedSink encrypt(*sealer);
+    ASSIGN_OR_RETURN(auto zstd, ZstdCompressSink::Create(encrypt, options.zstd));
+    ThreadedSink compress(*zstd);
+    RETURN_IF_ERROR(WriteTar(scan, std::move(manifest), compress, progress));
+    RETURN_IF_ERROR(compress.Finish());  // ends the zstd frame
+    RETURN_IF_ERROR(encrypt.Finish());   // seals the final chunk and writes the trailer
   }
-  RETURN_IF_ERROR(sealer->Finish());
   return sealer->header();
 }
 

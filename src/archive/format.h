@@ -6,9 +6,9 @@
 //   header  = header_len bytes of JSON (the Backup Details), 1 <= header_len <= 1 MiB
 //   header_sig = Ed25519(domain key, prefix || header)                        (64 bytes)
 //   chunk   = len:u32 secretstream_ciphertext[len], 17 <= len <= chunk_size + 17,
-//             AD = BLAKE2b-256(prefix || header); the last chunk, and only it, is FINAL
+//             AD = SHA-256(prefix || header); the last chunk, and only it, is FINAL
 //   trailer = "KSTRAILR" chunk_count:u64 body_len:u64 file_hash[32] trailer_sig[64]
-//             file_hash = BLAKE2b-256(every byte before the trailer)
+//             file_hash = SHA-256(every byte before the trailer)
 //             trailer_sig = Ed25519(domain key, the trailer's first 56 bytes)
 //
 // The secretstream plaintext is one zstd frame whose content is a pax tar stream; its last

@@ -141,7 +141,9 @@ TEST_F(SealedFileTest, FlipsNameTheDamagedRegion) {
 
 TEST_F(SealedFileTest, TruncationAtAnyPointIsDetected) {
   std::string file = Seal(*domain_);
-  for (size_t len = 0; len < file.size(); ++len) {
+  // Every length around the header and the trailer, every 7th in between.
+  const size_t edge = 2048;
+  for (size_t len = 0; len < file.size(); len += (len < edge || len + edge > file.size()) ? 1 : 7) {
     Status st = VerifyOnDevice(std::string_view(file).substr(0, len));
     ASSERT_EQ(st.code(), ErrorCode::kCorruption) << "truncated to " << len << ": " << st.ToString();
     if (len >= kMagic.size()) {

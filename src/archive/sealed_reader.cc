@@ -69,14 +69,14 @@ Result<SealedHeader> ReadSealedHeader(ByteSource& source) {
   auto header = ParseHeader(json);
   if (!header.ok()) return std::move(header).status();
   out.header = std::move(header).value();
-  out.digest = crypto::Blake2b256::Of(out.signed_part);
+  out.digest = Sha256::Of(out.signed_part);
   return out;
 }
 
 SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key)
     : source_(source), header_(header), decryptor_(file_key, header.header.stream_header) {
-  file_hash_.Update(header.signed_part);
-  file_hash_.Update(header.signature);
+  file_hash_.Update(std::as_bytes(std::span(header.signed_part)));
+  file_hash_.Update(std::as_bytes(std::span(header.signature)));
   bytes_in_ = header.signed_part.size() + header.signature.size();
 }
 
@@ -109,8 +109,8 @@ Status SealedReader::NextChunk() {
   cipher_.resize(len);
   ASSIGN_OR_RETURN(n, ReadFull(source_, Writable(cipher_)));
   if (n < len) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
-  file_hash_.Update(len_bytes);
-  file_hash_.Update(cipher_);
+  file_hash_.Update(std::as_bytes(std::span(len_bytes)));
+  file_hash_.Update(std::as_bytes(std::span(cipher_)));
   bytes_in_ += kChunkLengthSize + len;
   body_len_ += kChunkLengthSize + len;
   auto final = decryptor_.Pull(cipher_, header_.digest, plain_);
@@ -140,7 +140,7 @@ Status SealedReader::CheckTrailer() {
   if (!crypto::VerifySignature(header_.header.domain_public_key, std::span(trailer, kTrailerSignedSize), sig)) {
     return Status::Corruption("trailer signature is invalid: the trailer was modified or damaged");
   }
-  crypto::Digest256 hash = file_hash_.Final();
+  std::array<uint8_t, 32> hash = file_hash_.Final();
   if (sodium_memcmp(hash.data(), trailer + 24, hash.size()) != 0) {
     return Status::Corruption("file hash in the trailer does not match: the header or body belongs to another file");
   }

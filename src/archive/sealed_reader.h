@@ -18,6 +18,7 @@
 
 #include "archive/header.h"
 #include "base/byte_stream.h"
+#include "base/sha256.h"
 #include "crypto/signature.h"
 
 namespace keepsake::archive {
@@ -26,7 +27,7 @@ struct SealedHeader {
   BackupHeader header;
   std::vector<uint8_t> signed_part;  // prefix || header JSON
   crypto::Signature signature{};
-  crypto::Digest256 digest{};        // BLAKE2b-256(signed_part): the chunks' AD
+  std::array<uint8_t, 32> digest{};  // SHA-256(signed_part): the chunks' AD
 };
 
 // Reads prefix, header and header signature from `source`, leaving it at the first chunk.
@@ -52,7 +53,7 @@ class SealedReader final : public ByteSource {
   ByteSource& source_;
   const SealedHeader& header_;
   crypto::StreamDecryptor decryptor_;
-  crypto::Blake2b256 file_hash_;
+  Sha256 file_hash_;
   std::vector<uint8_t> cipher_;
   std::vector<uint8_t> plain_;
   size_t plain_pos_ = 0;

@@ -29,7 +29,7 @@ Result<std::unique_ptr<SealedWriter>> SealedWriter::Start(BackupHeader header, c
   PutLe16(&signed_part[10], 0);
   PutLe32(&signed_part[12], static_cast<uint32_t>(json.size()));
   std::memcpy(&signed_part[kPrefixSize], json.data(), json.size());
-  w->header_digest_ = crypto::Blake2b256::Of(signed_part);
+  w->header_digest_ = Sha256::Of(signed_part);
   crypto::Signature sig = crypto::Sign(keys, signed_part);
   RETURN_IF_ERROR(w->Emit(signed_part));
   RETURN_IF_ERROR(w->Emit(sig));
@@ -46,7 +46,7 @@ SealedWriter::SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, 
 SealedWriter::~SealedWriter() { sodium_memzero(plain_.data(), plain_.size()); }
 
 Status SealedWriter::Emit(std::span<const uint8_t> bytes) {
-  file_hash_.Update(bytes);
+  file_hash_.Update(std::as_bytes(bytes));
   bytes_out_ += bytes.size();
   return out_.Write(std::as_bytes(bytes));
 }
@@ -81,7 +81,7 @@ Status SealedWriter::Finish() {
   std::memcpy(trailer, kTrailerMagic.data(), kTrailerMagic.size());
   PutLe64(trailer + 8, chunk_count_);
   PutLe64(trailer + 16, body_len_);
-  crypto::Digest256 hash = file_hash_.Final();
+  std::array<uint8_t, 32> hash = file_hash_.Final();
   std::memcpy(trailer + 24, hash.data(), hash.size());
   crypto::Signature sig = crypto::Sign(keys_, std::span<const uint8_t>(trailer, kTrailerSignedSize));
   std::memcpy(trailer + kTrailerSignedSize, sig.data(), sig.size());

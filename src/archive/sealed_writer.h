@@ -12,6 +12,7 @@
 
 #include "archive/header.h"
 #include "base/byte_stream.h"
+#include "base/sha256.h"
 #include "crypto/signature.h"
 
 namespace keepsake::archive {
@@ -38,8 +39,8 @@ class SealedWriter final : public ByteSink {
   const crypto::DomainKeys& keys_;
   ByteSink& out_;
   crypto::StreamEncryptor encryptor_;
-  crypto::Digest256 header_digest_{};
-  crypto::Blake2b256 file_hash_;
+  std::array<uint8_t, 32> header_digest_{};
+  Sha256 file_hash_;
   std::vector<uint8_t> plain_;
   std::vector<uint8_t> cipher_;
   uint64_t chunk_count_ = 0;

@@ -15,12 +15,20 @@ Sha256::~Sha256() { EVP_MD_CTX_free(ctx_); }
 
 void Sha256::Update(std::span<const std::byte> data) { EVP_DigestUpdate(ctx_, data.data(), data.size()); }
 
-std::string Sha256::FinalHex() {
-  uint8_t digest[32];
+std::array<uint8_t, 32> Sha256::Final() {
+  std::array<uint8_t, 32> digest;
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, digest, &len);
+  EVP_DigestFinal_ex(ctx_, digest.data(), &len);
   EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
-  return ToHex(std::span<const uint8_t>(digest, len));
+  return digest;
+}
+
+std::string Sha256::FinalHex() { return ToHex(Final()); }
+
+std::array<uint8_t, 32> Sha256::Of(std::span<const uint8_t> data) {
+  Sha256 h;
+  h.Update(std::as_bytes(data));
+  return h.Final();
 }
 
 }  // namespace keepsake

@@ -2,6 +2,7 @@
 // Not thread-safe; one object per stream.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -17,8 +18,11 @@ class Sha256 {
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
   void Update(std::span<const std::byte> data);
-  // Lower-case hex of the digest; the object starts over afterwards.
+  // The digest; the object starts over afterwards.
+  std::array<uint8_t, 32> Final();
+  // Lower-case hex of Final().
   std::string FinalHex();
+  static std::array<uint8_t, 32> Of(std::span<const uint8_t> data);
 
  private:
   EVP_MD_CTX* ctx_;

@@ -7,12 +7,13 @@ namespace keepsake {
 BlockQueue::BlockQueue(const PipeOptions& options) : storage_(options.blocks) {
   KS_CHECK(options.blocks >= 2 && options.block_size > 0);
   for (auto& block : storage_) {
-    block.resize(options.block_size);
+    block.data.reset(new std::byte[options.block_size]);
+    block.capacity = options.block_size;
     free_.push_back(&block);
   }
 }
 
-std::vector<std::byte>* BlockQueue::AcquireFree() {
+Block* BlockQueue::AcquireFree() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !free_.empty() || cancelled_; });
   if (cancelled_) return nullptr;
@@ -21,7 +22,7 @@ std::vector<std::byte>* BlockQueue::AcquireFree() {
   return block;
 }
 
-void BlockQueue::PushFull(std::vector<std::byte>* block) {
+void BlockQueue::PushFull(Block* block) {
   std::lock_guard lock(mu_);
   full_.push_back(block);
   cv_.notify_all();
@@ -34,7 +35,7 @@ void BlockQueue::Close(Status status) {
   cv_.notify_all();
 }
 
-std::vector<std::byte>* BlockQueue::PopFull() {
+Block* BlockQueue::PopFull() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !full_.empty() || closed_; });
   if (full_.empty()) return nullptr;
@@ -43,7 +44,7 @@ std::vector<std::byte>* BlockQueue::PopFull() {
   return block;
 }
 
-void BlockQueue::ReleaseFree(std::vector<std::byte>* block) {
+void BlockQueue::ReleaseFree(Block* block) {
   std::lock_guard lock(mu_);
   free_.push_back(block);
   cv_.notify_all();
@@ -72,11 +73,9 @@ ThreadedSource::~ThreadedSource() {
 
 void ThreadedSource::Produce(ByteSource& upstream) {
   for (;;) {
-    std::vector<std::byte>* block = queue_.AcquireFree();
+    Block* block = queue_.AcquireFree();
     if (block == nullptr) return queue_.Close(Status::Cancelled("pipeline stopped"));
-    // A filled block is shrunk to its content; regrow it to its full size for reuse.
-    block->resize(block->capacity());
-    auto n = ReadFull(upstream, *block);
+    auto n = ReadFull(upstream, block->writable());
     if (!n.ok()) {
       queue_.ReleaseFree(block);
       return queue_.Close(std::move(n).status());
@@ -85,13 +84,13 @@ void ThreadedSource::Produce(ByteSource& upstream) {
       queue_.ReleaseFree(block);
       return queue_.Close(Status());
     }
-    block->resize(*n);
+    block->size = *n;
     queue_.PushFull(block);
   }
 }
 
 Result<size_t> ThreadedSource::Read(std::span<std::byte> buf) {
-  while (current_ == nullptr || pos_ == current_->size()) {
+  while (current_ == nullptr || pos_ == current_->size) {
     if (current_ != nullptr) {
       queue_.ReleaseFree(current_);
       current_ = nullptr;
@@ -105,8 +104,8 @@ Result<size_t> ThreadedSource::Read(std::span<std::byte> buf) {
       return size_t{0};
     }
   }
-  size_t n = std::min(buf.size(), current_->size() - pos_);
-  std::memcpy(buf.data(), current_->data() + pos_, n);
+  size_t n = std::min(buf.size(), current_->size - pos_);
+  std::memcpy(buf.data(), current_->data.get() + pos_, n);
   pos_ += n;
   return n;
 }
@@ -114,7 +113,7 @@ Result<size_t> ThreadedSource::Read(std::span<std::byte> buf) {
 // --- ThreadedSink ---------------------------------------------------------------------
 
 ThreadedSink::ThreadedSink(ByteSink& downstream, const PipeOptions& options)
-    : queue_(options), block_size_(options.block_size), worker_([this, &downstream] { Consume(downstream); }) {}
+    : queue_(options), worker_([this, &downstream] { Consume(downstream); }) {}
 
 ThreadedSink::~ThreadedSink() {
   if (!worker_.joinable()) return;  // Finish() ran
@@ -129,7 +128,7 @@ ThreadedSink::~ThreadedSink() {
 
 void ThreadedSink::Consume(ByteSink& downstream) {
   for (;;) {
-    std::vector<std::byte>* block = queue_.PopFull();
+    Block* block = queue_.PopFull();
     if (block == nullptr) break;
     Status st;
     {
@@ -137,12 +136,12 @@ void ThreadedSink::Consume(ByteSink& downstream) {
       st = worker_status_;
     }
     // After a failure the rest is dropped; the producer learns of it on its next call.
-    if (st.ok()) st = downstream.Write(*block);
+    if (st.ok()) st = downstream.Write(block->content());
     if (!st.ok()) {
       std::lock_guard lock(worker_mu_);
       if (worker_status_.ok()) worker_status_ = st;
     }
-    block->resize(block_size_);
+    block->size = 0;
     queue_.ReleaseFree(block);
   }
   if (queue_.status().ok()) {
@@ -152,11 +151,9 @@ void ThreadedSink::Consume(ByteSink& downstream) {
 }
 
 Status ThreadedSink::Flush() {
-  if (current_ == nullptr || used_ == 0) return Status();
-  current_->resize(used_);
+  if (current_ == nullptr || current_->size == 0) return Status();
   queue_.PushFull(current_);
   current_ = nullptr;
-  used_ = 0;
   return Status();
 }
 
@@ -170,13 +167,12 @@ Status ThreadedSink::Write(std::span<const std::byte> data) {
     if (current_ == nullptr) {
       current_ = queue_.AcquireFree();
       KS_CHECK(current_ != nullptr);
-      used_ = 0;
     }
-    size_t n = std::min(data.size(), block_size_ - used_);
-    std::memcpy(current_->data() + used_, data.data(), n);
-    used_ += n;
+    size_t n = std::min(data.size(), current_->capacity - current_->size);
+    std::memcpy(current_->data.get() + current_->size, data.data(), n);
+    current_->size += n;
     data = data.subspan(n);
-    if (used_ == block_size_) RETURN_IF_ERROR(Flush());
+    if (current_->size == current_->capacity) RETURN_IF_ERROR(Flush());
   }
   return Status();
 }

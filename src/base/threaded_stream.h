@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <span>
 #include <vector>
 
 #include "base/byte_stream.h"
@@ -24,18 +25,28 @@ struct PipeOptions {
   size_t blocks = 4;
 };
 
+// A buffer handed between threads. Allocated uninitialised: pages are touched only when
+// data is written, so a short stream costs little whatever the block size.
+struct Block {
+  std::unique_ptr<std::byte[]> data;
+  size_t capacity = 0;
+  size_t size = 0;  // bytes of content
+  std::span<std::byte> writable() { return {data.get(), capacity}; }
+  std::span<const std::byte> content() const { return {data.get(), size}; }
+};
+
 // The bounded hand-over between one producer and one consumer thread.
 class BlockQueue {
  public:
   explicit BlockQueue(const PipeOptions& options);
-  // Producer: a buffer to fill (blocks while all are in flight); nullptr once closed.
-  std::vector<std::byte>* AcquireFree();
-  void PushFull(std::vector<std::byte>* block);
+  // Producer: a buffer to fill (blocks while all are in flight); nullptr once cancelled.
+  Block* AcquireFree();
+  void PushFull(Block* block);
   // Ends the stream with `status` (OK: normal end).
   void Close(Status status);
   // Consumer: the next filled block, or nullptr at the end (then see status()).
-  std::vector<std::byte>* PopFull();
-  void ReleaseFree(std::vector<std::byte>* block);
+  Block* PopFull();
+  void ReleaseFree(Block* block);
   // Stops the producer side: AcquireFree() returns nullptr from now on.
   void Cancel();
   Status status();
@@ -43,9 +54,9 @@ class BlockQueue {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<std::vector<std::byte>> storage_;
-  std::deque<std::vector<std::byte>*> free_;
-  std::deque<std::vector<std::byte>*> full_;
+  std::vector<Block> storage_;
+  std::deque<Block*> free_;
+  std::deque<Block*> full_;
   bool closed_ = false;
   bool cancelled_ = false;
   Status status_;
@@ -61,7 +72,7 @@ class ThreadedSource final : public ByteSource {
  private:
   void Produce(ByteSource& upstream);
   BlockQueue queue_;
-  std::vector<std::byte>* current_ = nullptr;
+  Block* current_ = nullptr;
   size_t pos_ = 0;
   bool done_ = false;
   std::thread worker_;
@@ -80,9 +91,7 @@ class ThreadedSink final : public ByteSink {
   void Consume(ByteSink& downstream);
   Status Flush();
   BlockQueue queue_;
-  std::vector<std::byte>* current_ = nullptr;
-  size_t used_ = 0;
-  size_t block_size_;
+  Block* current_ = nullptr;
   std::mutex worker_mu_;
   Status worker_status_;
   bool finished_ = false;
