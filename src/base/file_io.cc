@@ -111,6 +111,16 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
   return file->Commit();
 }
 
+Status ReplaceFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = path + ".tmp";
+  unlink(tmp.c_str());  // a leftover of a crash before the rename
+  ASSIGN_OR_RETURN(auto file, AtomicFile::Create(tmp, mode));
+  RETURN_IF_ERROR(file->Write(AsBytes(data)));
+  RETURN_IF_ERROR(file->Commit());
+  if (rename(tmp.c_str(), path.c_str()) != 0) return StatusFromErrno(errno, path);
+  return FsyncDir(DirOf(path));
+}
+
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
   ASSIGN_OR_RETURN(auto source, FileSource::Open(path));
   std::string out;

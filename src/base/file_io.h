@@ -59,6 +59,10 @@ std::string PartialPathFor(std::string_view path);
 // Writes `data` to `path` through an AtomicFile with `mode`.
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0600);
 
+// Replaces `path` (or creates it) atomically: a reader sees the old or the new content,
+// never a mix, even across a crash. For state that is rewritten (journals, settings).
+Status ReplaceFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0600);
+
 // Reads a whole small file, refusing files larger than `max_size` (kInvalidArgument).
 Result<std::string> ReadSmallFile(const std::string& path, size_t max_size);
 

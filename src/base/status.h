@@ -110,6 +110,7 @@ class [[nodiscard]] Result {
   if (!tmp.ok()) return std::move(tmp).status(); \
   lhs = std::move(tmp).value()
 
+// Declares or assigns `lhs`: expands to several statements, so brace it inside an `if`.
 #define ASSIGN_OR_RETURN(lhs, expr) KS_ASSIGN_OR_RETURN_IMPL(KS_CONCAT(ks_result_, __LINE__), lhs, expr)
 
 // A broken REQUIRES: is a bug, not an error: abort with file:line.

@@ -1,10 +1,13 @@
-// `keepsake backup --source DIR --out DIR [--prefix P]`: seal a directory tree.
+// `keepsake backup --out DIR [--prefix P] [--source DIR]`: seal the appliance (its
+// components, the database as a consistent snapshot) or, with --source, any directory tree.
 #include <ctime>
 #include <filesystem>
 
 #include <fmt/format.h>
 
 #include "archive/backup_file.h"
+#include "appliance/backup_plan.h"
+#include "appliance/restore.h"
 #include "archive/backup_name.h"
 #include "base/file_io.h"
 #include "cli/commands.h"
@@ -35,7 +38,7 @@ Result<std::unique_ptr<AtomicFile>> CreateOutput(const BackupOptions& opt, const
 Status RunBackup(const CliContext& ctx, const BackupOptions& opt) {
   RETURN_IF_ERROR(archive::ValidatePrefix(opt.prefix));
   std::error_code ec;
-  if (!std::filesystem::is_directory(opt.source, ec)) {
+  if (!opt.source.empty() && !std::filesystem::is_directory(opt.source, ec)) {
     return Status::InvalidArgument(fmt::format("{}: source is not a directory", opt.source));
   }
   if (!std::filesystem::is_directory(opt.out_dir, ec)) {
@@ -43,7 +46,17 @@ Status RunBackup(const CliContext& ctx, const BackupOptions& opt) {
   }
   ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::LoadKeystore(ctx.state_dir));
   ASSIGN_OR_RETURN(archive::DeviceIdentity device, LoadDeviceIdentity(ctx.state_dir));
-  ASSIGN_OR_RETURN(archive::TreeScan scan, archive::ScanSources({{"tree", {{"", opt.source}}, ""}}));
+  // The plan holds the database snapshot open until the backup is sealed.
+  appliance::AppliancePlan plan;
+  if (opt.source.empty()) {
+    ASSIGN_OR_RETURN(std::string recovered, appliance::RecoverInterruptedRestore(ctx.appliance_root));
+    if (!recovered.empty()) fmt::print(stderr, "keepsake: {}\n", recovered);
+    ASSIGN_OR_RETURN(plan, appliance::PlanApplianceBackup(ctx.appliance_root));
+    appliance::FillApplianceIdentity(ctx.appliance_root, device);
+  } else {
+    plan.sources = {{"tree", {{"", opt.source, true}}, ""}};
+  }
+  ASSIGN_OR_RETURN(archive::TreeScan scan, archive::ScanSources(plan.sources));
 
   std::time_t now = std::time(nullptr);
   std::string name;
@@ -63,8 +76,8 @@ Status RunBackup(const CliContext& ctx, const BackupOptions& opt) {
 
 void AddBackupCommand(CLI::App& app, const CliContext& ctx, Runner& run) {
   auto opt = std::make_shared<BackupOptions>();
-  CLI::App* cmd = app.add_subcommand("backup", "Seal a directory tree into a new backup file");
-  cmd->add_option("--source", opt->source, "Directory to back up")->required();
+  CLI::App* cmd = app.add_subcommand("backup", "Back up the appliance (or a directory tree) into a new sealed file");
+  cmd->add_option("--source", opt->source, "Back up this directory tree instead of the appliance");
   cmd->add_option("--out", opt->out_dir, "Directory to write the backup file into")->required();
   cmd->add_option("--prefix", opt->prefix, "Backup filename prefix (letters, digits, - _ ., at most 64)");
   cmd->add_option("--zstd-level", opt->seal.zstd.level, "zstd compression level 1..19 (default 3)")

@@ -14,7 +14,8 @@
 namespace keepsake::cli {
 
 struct CliContext {
-  std::string state_dir = "/var/lib/keepsake";  // --state-dir, KEEPSAKE_STATE_DIR
+  std::string state_dir = "/var/lib/keepsake";        // --state-dir, KEEPSAKE_STATE_DIR
+  std::string appliance_root = "/var/lib/appliance";  // --appliance-root, KEEPSAKE_APPLIANCE_ROOT
 };
 
 using Runner = std::function<Status()>;
@@ -25,6 +26,7 @@ void AddInspectCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddVerifyCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddExtractCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddDecryptCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddRestoreCommands(CLI::App& app, const CliContext& ctx, Runner& run);
 
 // The keys a command that opens a backup uses: the DMS from --dms-file when given, else
 // this device's keystore. Owns what the Unlocker points to.

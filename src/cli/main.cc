@@ -1,5 +1,5 @@
-// keepsake: the command-line tool. Offline work on backup files (inspect, verify, decrypt,
-// extract) and on this device's domain (dms set/show).
+// keepsake: the command-line tool. Backups and restores of the appliance, offline work on
+// backup files (inspect, verify, decrypt, extract) and this device's domain (dms set/show).
 #include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -31,9 +31,14 @@ int main(int argc, char** argv) {
   }
   CliContext ctx;
   if (const char* env = std::getenv("KEEPSAKE_STATE_DIR"); env != nullptr && *env != '\0') ctx.state_dir = env;
+  if (const char* env = std::getenv("KEEPSAKE_APPLIANCE_ROOT"); env != nullptr && *env != '\0') {
+    ctx.appliance_root = env;
+  }
 
   CLI::App app{"keepsake: encrypted, signed backups of the appliance"};
   app.add_option("--state-dir", ctx.state_dir, "Where the keystore and settings live (env KEEPSAKE_STATE_DIR)");
+  app.add_option("--appliance-root", ctx.appliance_root,
+                 "The appliance state backed up and restored (env KEEPSAKE_APPLIANCE_ROOT)");
   app.require_subcommand(1);
   Runner run;
   AddDmsCommands(app, ctx, run);
@@ -42,6 +47,7 @@ int main(int argc, char** argv) {
   AddVerifyCommand(app, ctx, run);
   AddExtractCommand(app, ctx, run);
   AddDecryptCommand(app, ctx, run);
+  AddRestoreCommands(app, ctx, run);
 
   try {
     app.parse(argc, argv);

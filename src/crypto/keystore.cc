@@ -98,20 +98,39 @@ Result<DomainKeys> LoadKeystore(const std::string& state_dir) {
   return keys;
 }
 
-Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuffer& dms,
-                                  const SecureBuffer& confirmation, const KdfParams& params) {
-  if (KeystoreExists(state_dir)) return Status::AlreadyExists(kAlreadySet);
-  RETURN_IF_ERROR(ValidateNewDms(dms, confirmation));
+namespace {
+
+Result<DomainKeys> StoreKeys(const std::string& state_dir, DomainKeys keys) {
   RETURN_IF_ERROR(EnsureStateDir(state_dir));
-  Salt salt;
-  randombytes_buf(salt.data(), salt.size());
-  ASSIGN_OR_RETURN(DomainKeys keys, DeriveDomainKeys(dms, salt, params));
   std::string text = Serialize(keys);
   Status st = WriteFileAtomic(KeystorePath(state_dir), text, 0600);
   sodium_memzero(text.data(), text.size());
   if (st.code() == ErrorCode::kAlreadyExists) return Status::AlreadyExists(kAlreadySet);
   RETURN_IF_ERROR(std::move(st));
   return keys;
+}
+
+}  // namespace
+
+Result<DomainKeys> AdoptDomain(const std::string& state_dir, const SecureBuffer& dms, const Salt& salt,
+                               const KdfParams& params, const PublicKey& expected_public_key) {
+  if (KeystoreExists(state_dir)) return Status::AlreadyExists(kAlreadySet);
+  ASSIGN_OR_RETURN(DomainKeys keys, DeriveDomainKeys(dms, salt, params));
+  if (keys.public_key != expected_public_key) {
+    return Status::Unauthenticated(fmt::format("wrong Domain Master Secret: it does not open domain {}",
+                                               DomainFingerprint(expected_public_key)));
+  }
+  return StoreKeys(state_dir, std::move(keys));
+}
+
+Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuffer& dms,
+                                  const SecureBuffer& confirmation, const KdfParams& params) {
+  if (KeystoreExists(state_dir)) return Status::AlreadyExists(kAlreadySet);
+  RETURN_IF_ERROR(ValidateNewDms(dms, confirmation));
+  Salt salt;
+  randombytes_buf(salt.data(), salt.size());
+  ASSIGN_OR_RETURN(DomainKeys keys, DeriveDomainKeys(dms, salt, params));
+  return StoreKeys(state_dir, std::move(keys));
 }
 
 }  // namespace keepsake::crypto

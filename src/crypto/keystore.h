@@ -29,6 +29,13 @@ Result<DomainKeys> LoadKeystore(const std::string& state_dir);
 Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuffer& dms,
                                   const SecureBuffer& confirmation, const KdfParams& params);
 
+// Makes this device a member of an existing domain: derives the keys from `dms` with the
+// domain's salt and parameters (as found in one of its backups) and stores them, after
+// checking they give `expected_public_key`. kUnauthenticated for a wrong DMS,
+// kAlreadyExists when this device already has a domain.
+Result<DomainKeys> AdoptDomain(const std::string& state_dir, const SecureBuffer& dms, const Salt& salt,
+                               const KdfParams& params, const PublicKey& expected_public_key);
+
 // Creates the state directory (mode 0700) and its parents if missing.
 Status EnsureStateDir(const std::string& state_dir);
 

@@ -1,0 +1,222 @@
+#include "appliance/restore.h"
+
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "appliance/crash_point.h"
+#include "appliance/database_settings.h"
+#include "appliance/layout.h"
+#include "appliance/postgres_snapshot.h"
+#include "appliance/swap_journal.h"
+#include "archive/backup_file.h"
+#include "crypto/keystore.h"
+
+namespace keepsake::appliance {
+namespace fs = std::filesystem;
+namespace {
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+DumpApplier PostgresApplier(const std::string& root) {
+  return [root](const std::string& dump) -> Status {
+    ASSIGN_OR_RETURN(DatabaseSettings settings, LoadDatabaseSettings(root));
+    if (settings.engine != DatabaseSettings::Engine::kPostgresql || settings.external) {
+      return Status::FailedPrecondition(
+          "the backup holds a PostgreSQL dump but this appliance's database settings name no internal PostgreSQL");
+    }
+    return RestorePostgres(settings, dump);
+  };
+}
+
+Result<std::vector<std::string>> SelectComponents(const archive::BackupHeader& header, const RestoreRequest& req) {
+  std::vector<std::string> in_backup;
+  for (const auto& c : header.components) {
+    if (FindComponent(c.name) == nullptr) {
+      return Status::NotSupported(fmt::format("the backup has a component '{}' this firmware does not know", c.name));
+    }
+    in_backup.push_back(c.name);
+  }
+  std::vector<std::string> selected = req.components.empty() ? in_backup : req.components;
+  for (const auto& name : selected) {
+    if (!Contains(in_backup, name)) {
+      std::string have;
+      for (const auto& n : in_backup) have += (have.empty() ? "" : ", ") + n;
+      return Status::InvalidArgument(fmt::format("the backup has no component '{}' (it has: {})", name, have));
+    }
+  }
+  std::erase_if(selected, [&](const std::string& n) { return Contains(req.keep, n); });
+  if (selected.empty()) return Status::InvalidArgument("no component left to restore");
+  // The table's order, whatever order the request gave.
+  std::vector<std::string> ordered;
+  for (const auto& spec : Components()) {
+    if (Contains(selected, spec.name)) ordered.push_back(spec.name);
+  }
+  return ordered;
+}
+
+Status CheckFirmware(const archive::BackupHeader& header, const std::string& root) {
+  auto here = ReadFirmwareVersion(root);
+  if (!here.ok()) return Status();  // an empty appliance (disaster recovery) accepts any firmware
+  if (CompareVersions(header.device.firmware_version, *here) > 0) {
+    return Status::NotSupported(fmt::format(
+        "the backup was made on firmware {}, newer than this appliance's {}; update the firmware first",
+        header.device.firmware_version, *here));
+  }
+  return Status();
+}
+
+Status CheckSpace(const std::string& root, uint64_t needed) {
+  struct statvfs st;
+  if (statvfs(root.c_str(), &st) != 0) return StatusFromErrno(errno, root);
+  uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+  if (free < needed + needed / 10) {
+    return Status::NoSpace(fmt::format(
+        "not enough space to stage the restore in {}: {} bytes needed, {} available", root, needed + needed / 10, free));
+  }
+  return Status();
+}
+
+// The backup is signed, but its content is still not trusted for safety: only known
+// component paths, and no symlink that leads out of the appliance root.
+Status CheckStaged(const fs::path& staging, const std::vector<std::string>& allowed_paths) {
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(staging, fs::directory_options::none, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    fs::path rel = it->path().lexically_relative(staging);
+    std::string rel_str = rel.generic_string();
+    bool inside = false, above = false;
+    for (const auto& p : allowed_paths) {
+      if (rel_str == p || rel_str.starts_with(p + "/")) inside = true;
+      if (p.starts_with(rel_str + "/")) above = true;
+    }
+    if (!inside && !above) {
+      return Status::Corruption(fmt::format("the backup holds '{}', which belongs to no component", rel_str));
+    }
+    if (above && !it->is_directory(ec)) {
+      return Status::Corruption(fmt::format("the backup holds '{}' where a directory is expected", rel_str));
+    }
+    if (it->is_symlink(ec)) {
+      fs::path target = fs::read_symlink(it->path(), ec);
+      fs::path resolved = (rel.parent_path() / target).lexically_normal();
+      if (target.is_absolute() || resolved.empty() || *resolved.begin() == "..") {
+        return Status::Corruption(fmt::format("the backup holds a symlink '{}' -> '{}' that leads out of the appliance",
+                                              rel_str, target.string()));
+      }
+    }
+  }
+  if (ec) return StatusFromErrno(ec.value(), staging.string());
+  return Status();
+}
+
+}  // namespace
+
+std::string OtpUserPath(const std::string& state_dir) { return state_dir + "/otp-user.json"; }
+
+Result<std::string> RecoverInterruptedRestore(const std::string& root) {
+  return RecoverSwap(root, PostgresApplier(root));
+}
+
+Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreRequest& req) {
+  RestoreReport report;
+  ASSIGN_OR_RETURN(report.recovered, RecoverInterruptedRestore(req.root));
+
+  // 1. Header: authentic, of this domain (or a domain this device may adopt), compatible.
+  {
+    ASSIGN_OR_RETURN(auto source, open());
+    ASSIGN_OR_RETURN(archive::SealedHeader sealed, archive::ReadSealedHeader(*source));
+    report.header = std::move(sealed.header);
+  }
+  const archive::BackupHeader& h = report.header;
+  if (req.device_keys != nullptr) {
+    RETURN_IF_ERROR(archive::CheckSameDomain(h, *req.device_keys));
+  } else if (req.dms == nullptr) {
+    return Status::FailedPrecondition(
+        "this appliance has no Domain Master Secret yet; give the backup's DMS to restore it here");
+  }
+  RETURN_IF_ERROR(CheckFirmware(h, req.root));
+  ASSIGN_OR_RETURN(report.components, SelectComponents(h, req));
+
+  // 2. Verify everything into the staging area; nothing live is touched.
+  const fs::path work = WorkDir(req.root);
+  const fs::path staging = work / "staging";
+  std::error_code ec;
+  fs::create_directories(work, ec);
+  if (ec) return StatusFromErrno(ec.value(), work.string());
+  RETURN_IF_ERROR(CheckSpace(req.root, h.InputBytes()));
+  fs::remove_all(staging, ec);
+  fs::create_directory(staging, ec);
+  if (ec) return StatusFromErrno(ec.value(), staging.string());
+  auto discard = [&](Status st) {
+    fs::remove_all(staging, ec);
+    return st;
+  };
+  {
+    ASSIGN_OR_RETURN(auto source, open());
+    auto unpacked = archive::UnsealBackup(*source, {req.device_keys, req.dms}, staging.string());
+    if (!unpacked.ok()) return discard(std::move(unpacked).status());
+    report.files = unpacked->files;
+    report.bytes = unpacked->bytes;
+  }
+  std::vector<std::string> all_paths;
+  for (const auto& spec : Components()) all_paths.insert(all_paths.end(), spec.paths.begin(), spec.paths.end());
+  if (Status st = CheckStaged(staging, all_paths); !st.ok()) return discard(std::move(st));
+  CrashPoint("staged");
+  if (req.dry_run) return discard(Status()).ok() ? Result<RestoreReport>(std::move(report)) : Status::Internal("");
+
+  // 3. A device without a domain joins the backup's (disaster recovery).
+  if (req.device_keys == nullptr) {
+    auto adopted = crypto::AdoptDomain(req.state_dir, *req.dms, h.domain_salt, h.kdf, h.domain_public_key);
+    if (!adopted.ok()) return discard(std::move(adopted).status());
+    report.adopted_domain = true;
+  }
+
+  // 4. Swap the selected components in; the displaced state becomes the rollback point.
+  SwapPlan plan;
+  plan.label = h.file_name;
+  for (const auto& name : report.components) {
+    if (name == "database" && fs::exists(staging / "db/internal.pgdump", ec)) {
+      plan.postgres_dump = "staging/db/internal.pgdump";
+      continue;
+    }
+    for (const auto& path : FindComponent(name)->paths) {
+      plan.paths.push_back(path);
+      plan.existed.push_back(fs::exists(fs::symlink_status(fs::path(req.root) / path, ec)));
+    }
+  }
+  RETURN_IF_ERROR(RunSwap(req.root, plan, PostgresApplier(req.root)));
+
+  // 5. The accounts now come from the backup: the Initial OTP User has served its purpose.
+  if (Contains(report.components, "accounts") && unlink(OtpUserPath(req.state_dir).c_str()) == 0) {
+    report.removed_otp_user = true;
+  }
+  return report;
+}
+
+Result<std::string> RollbackToLastPoint(const std::string& root) {
+  std::string recovered;
+  ASSIGN_OR_RETURN(recovered, RecoverInterruptedRestore(root));
+  ASSIGN_OR_RETURN(std::optional<RollbackPoint> point, ReadRollbackPoint(root));
+  if (!point) return Status::NotFound(fmt::format("{}: there is no rollback point to return to", root));
+  const fs::path work = WorkDir(root);
+  std::error_code ec;
+  // The rollback point is the staging area of an ordinary swap.
+  SwapPlan plan;
+  plan.kind = "rollback";
+  plan.staging = "rollback";
+  plan.label = "a rollback";
+  for (const auto& path : point->paths) {
+    plan.paths.push_back(path);
+    plan.existed.push_back(fs::exists(fs::symlink_status(fs::path(root) / path, ec)));
+  }
+  RETURN_IF_ERROR(RunSwap(root, plan, {}));
+  return fmt::format("returned to the state saved at {} (before {})", point->created_at, point->replaced_by);
+}
+
+}  // namespace keepsake::appliance

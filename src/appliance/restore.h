@@ -1,0 +1,60 @@
+// Restoring a backup onto the appliance, and returning to the last rollback point.
+//
+// A restore verifies the whole backup into a staging area before anything live is touched,
+// checks compatibility, then swaps the selected components in through the journal of
+// swap_journal.h, keeping the displaced state as the rollback point. docs/RESTORE.md gives
+// the guarantees in an administrator's words. Not thread-safe: one restore per root.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "archive/header.h"
+#include "archive/unlock.h"
+#include "base/byte_stream.h"
+
+namespace keepsake::appliance {
+
+// Opens the backup file from its start; called once for the header and once for the body.
+using BackupOpener = std::function<Result<std::unique_ptr<ByteSource>>()>;
+
+struct RestoreRequest {
+  std::string root;                     // the appliance state root
+  std::string state_dir;                // keystore, device id, OTP user
+  std::vector<std::string> components;  // empty: every component in the backup
+  std::vector<std::string> keep;        // components to leave as they are (e.g. "network")
+  bool dry_run = false;                 // verify and check only
+  const crypto::DomainKeys* device_keys = nullptr;  // this device's domain, if it has one
+  const SecureBuffer* dms = nullptr;                 // typed by the administrator
+};
+
+struct RestoreReport {
+  archive::BackupHeader header;
+  std::vector<std::string> components;  // restored (or, for a dry run, that would be)
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  bool adopted_domain = false;          // this device joined the backup's domain
+  bool removed_otp_user = false;
+  std::string recovered;                // what start-up recovery did first, if anything
+};
+
+// kUnauthenticated (other domain, wrong DMS), kNotSupported (newer firmware or format),
+// kInvalidArgument (unknown or absent component), kCorruption (any failed check),
+// kNoSpace, kFailedPrecondition (no keys and no DMS). On any error the appliance is as it
+// was; only a device without a domain may have adopted the backup's domain.
+Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreRequest& request);
+
+// Swaps the last rollback point back in; the displaced state becomes the new rollback
+// point, so a rollback can itself be undone. kNotFound without a rollback point.
+Result<std::string> RollbackToLastPoint(const std::string& root);
+
+// Completes or undoes a restore interrupted by a crash (see swap_journal.h); every command
+// that touches the appliance calls it first. Returns what it did, "" if nothing.
+Result<std::string> RecoverInterruptedRestore(const std::string& root);
+
+// Where the Initial OTP User's credential lives (never in a backup).
+std::string OtpUserPath(const std::string& state_dir);
+
+}  // namespace keepsake::appliance

@@ -1,0 +1,102 @@
+// `keepsake restore FILE [--components LIST] [--keep LIST] [--dry-run] [--dms-file F]`,
+// `keepsake rollback` and `keepsake recover`.
+#include <fmt/format.h>
+
+#include "appliance/layout.h"
+#include "appliance/restore.h"
+#include "base/file_io.h"
+#include "cli/commands.h"
+#include "cli/secret_input.h"
+#include "crypto/keystore.h"
+
+namespace keepsake::cli {
+namespace {
+
+struct RestoreOptions {
+  std::string file;
+  std::string components;
+  std::string keep;
+  std::string dms_file;
+  bool dry_run = false;
+};
+
+Status RunRestore(const CliContext& ctx, const RestoreOptions& opt) {
+  appliance::RestoreRequest req;
+  req.root = ctx.appliance_root;
+  req.state_dir = ctx.state_dir;
+  req.dry_run = opt.dry_run;
+  if (!opt.components.empty()) {
+    ASSIGN_OR_RETURN(req.components, appliance::ParseComponentList(opt.components));
+  }
+  if (!opt.keep.empty()) {
+    ASSIGN_OR_RETURN(req.keep, appliance::ParseComponentList(opt.keep));
+  }
+  std::optional<crypto::DomainKeys> device_keys;
+  if (crypto::KeystoreExists(ctx.state_dir)) {
+    ASSIGN_OR_RETURN(device_keys, crypto::LoadKeystore(ctx.state_dir));
+    req.device_keys = &*device_keys;
+  }
+  std::optional<SecureBuffer> dms;
+  if (!opt.dms_file.empty()) {
+    ASSIGN_OR_RETURN(dms, ReadSecretFile(opt.dms_file));
+    req.dms = &*dms;
+  }
+  std::string path = opt.file;
+  auto open = [path]() -> Result<std::unique_ptr<ByteSource>> {
+    ASSIGN_OR_RETURN(auto file, FileSource::Open(path));
+    return std::unique_ptr<ByteSource>(std::move(file));
+  };
+  auto report = appliance::RestoreBackup(open, req);
+  if (!report.ok()) return std::move(report).status().WithContext(opt.file);
+  if (!report->recovered.empty()) fmt::print("{}\n", report->recovered);
+  std::string names;
+  for (const auto& c : report->components) names += (names.empty() ? "" : ", ") + c;
+  if (opt.dry_run) {
+    fmt::print("{}: verified ({} files, {} bytes); a restore would replace: {}. Nothing was changed.\n", opt.file,
+               report->files, report->bytes, names);
+    return Status();
+  }
+  if (report->adopted_domain) {
+    fmt::print("This appliance joined domain {} of the backup.\n", report->header.DomainFingerprint());
+  }
+  fmt::print("{}: restored {} (backup of {} made {}). The previous state is kept: 'keepsake rollback' returns to it.\n",
+             opt.file, names, report->header.device.hostname, report->header.created_at);
+  if (report->removed_otp_user) fmt::print("The Initial OTP User was removed: log in with the restored accounts.\n");
+  return Status();
+}
+
+Status RunRollback(const CliContext& ctx) {
+  ASSIGN_OR_RETURN(std::string what, appliance::RollbackToLastPoint(ctx.appliance_root));
+  fmt::print("{}\n", what);
+  return Status();
+}
+
+Status RunRecover(const CliContext& ctx) {
+  ASSIGN_OR_RETURN(std::string what, appliance::RecoverInterruptedRestore(ctx.appliance_root));
+  fmt::print("{}\n", what.empty() ? "nothing to recover: no restore was interrupted" : what);
+  return Status();
+}
+
+}  // namespace
+
+void AddRestoreCommands(CLI::App& app, const CliContext& ctx, Runner& run) {
+  auto opt = std::make_shared<RestoreOptions>();
+  CLI::App* cmd = app.add_subcommand("restore", "Restore a backup onto this appliance (verified first, rollback kept)");
+  cmd->add_option("file", opt->file, "Backup file")->required();
+  cmd->add_option("--components", opt->components,
+                  "Components to restore: firmware, cluster, network, database-settings, accounts, database, "
+                  "system (= cluster,network,database-settings,accounts), all (default: all in the backup)");
+  cmd->add_option("--keep", opt->keep, "Components to keep as they are on this appliance (e.g. network)");
+  cmd->add_flag("--dry-run", opt->dry_run, "Verify the backup and the checks only; change nothing");
+  cmd->add_option("--dms-file", opt->dms_file,
+                  "Domain Master Secret of the backup's domain (restoring onto another or a fresh appliance)");
+  cmd->callback([&ctx, &run, opt] { run = [&ctx, opt] { return RunRestore(ctx, *opt); }; });
+
+  CLI::App* rollback = app.add_subcommand("rollback", "Return the appliance to the state before the last restore");
+  rollback->callback([&ctx, &run] { run = [&ctx] { return RunRollback(ctx); }; });
+
+  CLI::App* recover = app.add_subcommand("recover", "Finish or undo a restore interrupted by a crash");
+  recover->callback([&ctx, &run] { run = [&ctx] { return RunRecover(ctx); }; });
+}
+
+}  // namespace keepsake::cli
