@@ -11,6 +11,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev
   # tests and benchmarks: reference tools and the state generator
   python3 sqlite3 zstd tar age time
+  # the internal PostgreSQL database: pg_dump/pg_restore, and the server the tests start
+  postgresql
 )
 
 missing=()

@@ -186,7 +186,9 @@ Result<ProcessResult> RunProcessAnyExit(const std::vector<std::string>& argv, co
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    if (rc == ENOENT) return Status::NotFound(fmt::format("{}: program not found (is it installed and in PATH?)", program));
+    if (rc == ENOENT) {
+      return Status::NotFound(fmt::format("{}: program not found (is it installed and in PATH?)", program));
+    }
     return StatusFromErrno(rc, fmt::format("{}: cannot start", program));
   }
   // Only the child may hold the write end, or we would never see end-of-file.
@@ -198,8 +200,7 @@ Result<ProcessResult> RunProcessAnyExit(const std::vector<std::string>& argv, co
   const Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(std::max(options.timeout_ms, 0));
   auto timed_out = [&]() -> Status {
     KillAndReap(pid);
-    return Status::Unavailable(
-        fmt::format("{}: still running after {} ms; stopped", program, options.timeout_ms));
+    return Status::Unavailable(fmt::format("{}: still running after {} ms; stopped", program, options.timeout_ms));
   };
 
   ProcessResult result;
