@@ -1,5 +1,7 @@
 #include "appliance/restore.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -119,13 +121,62 @@ Status CheckStaged(const fs::path& staging, const std::vector<std::string>& allo
 
 std::string OtpUserPath(const std::string& state_dir) { return state_dir + "/otp-user.json"; }
 
+namespace {
+
+// One restore, rollback or recovery at a time per appliance: an exclusive lock on a file in
+// the work directory, released when the process ends, however it ends.
+class WorkLock {
+ public:
+  static Result<WorkLock> Take(const std::string& root) {
+    std::error_code ec;
+    fs::create_directories(WorkDir(root), ec);
+    if (ec) return StatusFromErrno(ec.value(), WorkDir(root));
+    std::string path = WorkDir(root) + "/lock";
+    int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return StatusFromErrno(errno, path);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      return Status::FailedPrecondition(
+          fmt::format("{}: a restore or rollback is already running on this appliance; wait for it to finish", root));
+    }
+    return WorkLock(fd);
+  }
+  WorkLock(WorkLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  ~WorkLock() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  explicit WorkLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace
+
 Result<std::string> RecoverInterruptedRestore(const std::string& root) {
+  ASSIGN_OR_RETURN(WorkLock lock, WorkLock::Take(root));
   return RecoverSwap(root, PostgresApplier(root));
 }
 
+namespace {
+
+// The firmware's own version file describes the software that runs, not its configuration:
+// it stays as it is whatever configuration comes back.
+Status KeepFirmwareVersion(const std::string& root, const fs::path& staging) {
+  std::error_code ec;
+  fs::path here = fs::path(root) / "firmware/VERSION";
+  if (!fs::exists(here, ec) || !fs::is_directory(staging / "firmware", ec)) return Status();
+  fs::copy_file(here, staging / "firmware/VERSION", fs::copy_options::overwrite_existing, ec);
+  if (ec) return StatusFromErrno(ec.value(), (staging / "firmware/VERSION").string());
+  return Status();
+}
+
+}  // namespace
+
 Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreRequest& req) {
   RestoreReport report;
-  ASSIGN_OR_RETURN(report.recovered, RecoverInterruptedRestore(req.root));
+  ASSIGN_OR_RETURN(WorkLock lock, WorkLock::Take(req.root));
+  ASSIGN_OR_RETURN(report.recovered, RecoverSwap(req.root, PostgresApplier(req.root)));
 
   // 1. Header: authentic, of this domain (or a domain this device may adopt), compatible.
   {
@@ -167,6 +218,7 @@ Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreReque
   std::vector<std::string> all_paths;
   for (const auto& spec : Components()) all_paths.insert(all_paths.end(), spec.paths.begin(), spec.paths.end());
   if (Status st = CheckStaged(staging, all_paths); !st.ok()) return discard(std::move(st));
+  if (Status st = KeepFirmwareVersion(req.root, staging); !st.ok()) return discard(std::move(st));
   CrashPoint("staged");
   if (req.dry_run) return discard(Status()).ok() ? Result<RestoreReport>(std::move(report)) : Status::Internal("");
 
@@ -190,18 +242,19 @@ Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreReque
       plan.existed.push_back(fs::exists(fs::symlink_status(fs::path(req.root) / path, ec)));
     }
   }
-  RETURN_IF_ERROR(RunSwap(req.root, plan, PostgresApplier(req.root)));
-
-  // 5. The accounts now come from the backup: the Initial OTP User has served its purpose.
-  if (Contains(report.components, "accounts") && unlink(OtpUserPath(req.state_dir).c_str()) == 0) {
+  // The accounts now come from the backup: the Initial OTP User has served its purpose. The
+  // journal carries this, so that a restore completed after a crash removes it too.
+  if (Contains(report.components, "accounts") && fs::exists(OtpUserPath(req.state_dir), ec)) {
+    plan.remove_when_done.push_back(fs::absolute(OtpUserPath(req.state_dir)).string());
     report.removed_otp_user = true;
   }
+  RETURN_IF_ERROR(RunSwap(req.root, plan, PostgresApplier(req.root)));
   return report;
 }
 
 Result<std::string> RollbackToLastPoint(const std::string& root) {
-  std::string recovered;
-  ASSIGN_OR_RETURN(recovered, RecoverInterruptedRestore(root));
+  ASSIGN_OR_RETURN(WorkLock lock, WorkLock::Take(root));
+  ASSIGN_OR_RETURN(std::string recovered, RecoverSwap(root, PostgresApplier(root)));
   ASSIGN_OR_RETURN(std::optional<RollbackPoint> point, ReadRollbackPoint(root));
   if (!point) return Status::NotFound(fmt::format("{}: there is no rollback point to return to", root));
   const fs::path work = WorkDir(root);

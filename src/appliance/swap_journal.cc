@@ -33,7 +33,8 @@ Status WriteJournal(const std::string& root, const Journal& j) {
                         {"paths", j.plan.paths},
                         {"existed", j.plan.existed},
                         {"postgres_dump", j.plan.postgres_dump},
-                        {"staging", j.plan.staging}};
+                        {"staging", j.plan.staging},
+                        {"remove_when_done", j.plan.remove_when_done}};
   return ReplaceFileAtomic(JournalPath(root), doc.dump(1) + "\n", 0600);
 }
 
@@ -44,6 +45,13 @@ Result<SwapPlan> ParsePlan(const nlohmann::json& doc, const JsonFields& f) {
   ASSIGN_OR_RETURN(plan.postgres_dump, f.OptionalString("postgres_dump", ""));
   ASSIGN_OR_RETURN(plan.staging, f.OptionalString("staging", "staging"));
   if (plan.staging != "staging" && plan.staging != "rollback") return f.Bad("staging", "unknown directory");
+  if (f.Find("remove_when_done") != nullptr) {
+    ASSIGN_OR_RETURN(const nlohmann::json* list, f.Array("remove_when_done", 16));
+    for (const auto& item : *list) {
+      if (!item.is_string()) return f.Bad("remove_when_done", "not a string");
+      plan.remove_when_done.push_back(item.get<std::string>());
+    }
+  }
   ASSIGN_OR_RETURN(const nlohmann::json* paths, f.Array("paths", 64));
   ASSIGN_OR_RETURN(const nlohmann::json* existed, f.Array("existed", 64));
   if (paths->size() != existed->size()) return f.Bad("existed", "does not match paths");
@@ -128,6 +136,9 @@ Status Finish(const std::string& root, const SwapPlan& plan) {
     RETURN_IF_ERROR(Rename(work / "rollback.next", work / "rollback"));
   }
   CrashPoint("rollback-point-kept");
+  for (const auto& path : plan.remove_when_done) {
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) return StatusFromErrno(errno, path);
+  }
   // After a rollback, "rollback" is already the new rollback point.
   if (plan.staging != "rollback") RETURN_IF_ERROR(RemoveAll(work / plan.staging));
   if (unlink(JournalPath(root).c_str()) != 0 && errno != ENOENT) return StatusFromErrno(errno, JournalPath(root));
@@ -166,8 +177,23 @@ Status RunSwap(const std::string& root, const SwapPlan& plan, const DumpApplier&
       CrashPoint("moved-new", static_cast<int>(i));
     }
   }
+  if (st.ok() && !plan.postgres_dump.empty()) {
+    j.state = "applying-db";
+    RETURN_IF_ERROR(WriteJournal(root, j));
+    CrashPoint("files-swapped");
+    // pg_restore runs in one transaction: when it fails the database is unchanged, so the
+    // files are put back too. (After a crash nobody knows; recovery applies it again.)
+    st = ApplyDump(root, plan, apply_dump);
+    CrashPoint("db-applied");
+  }
   if (!st.ok()) {
-    Status undo = RollBack(root, plan);
+    // Back to "swapping" first, so that a crash during the undo also ends in the old state.
+    Status undo = Status();
+    if (j.state != "swapping") {
+      j.state = "swapping";
+      undo = WriteJournal(root, j);
+    }
+    if (undo.ok()) undo = RollBack(root, plan);
     if (undo.ok()) undo = RemoveAll(work / "rollback.next");
     if (undo.ok() && plan.staging == "staging") undo = RemoveAll(work / "staging");
     if (undo.ok() && unlink(JournalPath(root).c_str()) != 0) undo = StatusFromErrno(errno, JournalPath(root));
@@ -176,13 +202,6 @@ Status RunSwap(const std::string& root, const SwapPlan& plan, const DumpApplier&
                                           st.message(), undo.message()));
     }
     return std::move(st).WithContext("restore undone, the appliance is unchanged");
-  }
-  if (!plan.postgres_dump.empty()) {
-    j.state = "applying-db";
-    RETURN_IF_ERROR(WriteJournal(root, j));
-    CrashPoint("files-swapped");
-    RETURN_IF_ERROR(ApplyDump(root, plan, apply_dump));
-    CrashPoint("db-applied");
   }
   j.state = "done";
   RETURN_IF_ERROR(WriteJournal(root, j));
@@ -210,7 +229,12 @@ Result<std::string> RecoverSwap(const std::string& root, const DumpApplier& appl
                        j->plan.kind, j->plan.label);
   }
   if (j->state == "applying-db") {
-    RETURN_IF_ERROR(ApplyDump(root, j->plan, apply_dump));
+    Status st = ApplyDump(root, j->plan, apply_dump);
+    if (!st.ok()) {
+      return std::move(st).WithContext(
+          "a restore was interrupted while its database was being restored and must be completed; "
+          "make the database reachable, then run 'keepsake recover'");
+    }
     j->state = "done";
     RETURN_IF_ERROR(WriteJournal(root, *j));
   }

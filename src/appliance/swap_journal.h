@@ -29,6 +29,7 @@ struct SwapPlan {
   std::vector<bool> existed;         // per path: present before the swap
   std::string postgres_dump;         // relative to WorkDir, applied after the files; or empty
   std::string staging = "staging";   // where the new content waits, relative to WorkDir
+  std::vector<std::string> remove_when_done;  // absolute paths deleted once the swap is done
 };
 
 // Applies a PostgreSQL dump (path given) to the live database; idempotent.

@@ -10,7 +10,7 @@ enum ExitCode : int {
   kExitOk = 0,
   kExitFailure = 1,  // anything not below (already exists, precondition, internal)
   kExitUsage = 2,    // bad command line or argument
-  kExitAuth = 3,     // wrong DMS, another domain, no keys
+  kExitAuth = 3,     // wrong DMS, another domain
   kExitCorrupt = 4,  // the backup file failed a check
   kExitIo = 5,       // file system or storage error
 };
