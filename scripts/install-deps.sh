@@ -10,7 +10,7 @@ packages=(
   libsodium-dev libzstd-dev libarchive-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtomlplusplus-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev
   # tests and benchmarks: reference tools and the state generator
-  python3 sqlite3 zstd tar age time
+  python3 sqlite3 zstd tar age time restic
   # the internal PostgreSQL database: pg_dump/pg_restore, and the server the tests start
   postgresql
 )
