@@ -17,6 +17,20 @@ uint64_t BackupHeader::InputBytes() const {
   return total;
 }
 
+json DeviceToJson(const DeviceIdentity& d) {
+  return {{"device_id", d.device_id}, {"hostname", d.hostname}, {"model", d.model},
+          {"firmware_version", d.firmware_version}};
+}
+
+Result<DeviceIdentity> DeviceFromJson(const JsonFields& f) {
+  DeviceIdentity d;
+  ASSIGN_OR_RETURN(d.device_id, f.String("device_id", 128));
+  ASSIGN_OR_RETURN(d.hostname, f.String("hostname", 255));
+  ASSIGN_OR_RETURN(d.model, f.String("model", 255));
+  ASSIGN_OR_RETURN(d.firmware_version, f.String("firmware_version", 64));
+  return d;
+}
+
 std::string SerializeHeader(const BackupHeader& h) {
   json components = json::array();
   for (const auto& c : h.components) {
@@ -31,11 +45,7 @@ std::string SerializeHeader(const BackupHeader& h) {
       {"backup_id", h.backup_id},
       {"file_name", h.file_name},
       {"created_at", h.created_at},
-      {"device",
-       {{"device_id", h.device.device_id},
-        {"hostname", h.device.hostname},
-        {"model", h.device.model},
-        {"firmware_version", h.device.firmware_version}}},
+      {"device", DeviceToJson(h.device)},
       {"components", std::move(components)},
       {"input_bytes", h.InputBytes()},
       {"compression", {{"alg", "zstd"}, {"level", h.compression_level}}},
@@ -70,10 +80,7 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   ASSIGN_OR_RETURN(h.created_at, f.String("created_at", 64));
 
   ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
-  ASSIGN_OR_RETURN(h.device.device_id, device.String("device_id", 128));
-  ASSIGN_OR_RETURN(h.device.hostname, device.String("hostname", 255));
-  ASSIGN_OR_RETURN(h.device.model, device.String("model", 255));
-  ASSIGN_OR_RETURN(h.device.firmware_version, device.String("firmware_version", 64));
+  ASSIGN_OR_RETURN(h.device, DeviceFromJson(device));
 
   ASSIGN_OR_RETURN(const json* components, f.Array("components", 64));
   for (const auto& item : *components) {

@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "base/json_fields.h"
 #include "base/status.h"
 #include "crypto/domain_keys.h"
 #include "crypto/file_key.h"
@@ -46,6 +49,10 @@ struct BackupHeader {
 };
 
 std::string SerializeHeader(const BackupHeader& header);
+
+// The "device" object shared by the header and the manifest.
+nlohmann::json DeviceToJson(const DeviceIdentity& device);
+Result<DeviceIdentity> DeviceFromJson(const JsonFields& device);
 
 // Parses and bounds-checks header JSON read from a file. kCorruption naming the bad field.
 Result<BackupHeader> ParseHeader(std::string_view json);

@@ -39,11 +39,7 @@ std::string SerializeManifest(const Manifest& m) {
   }
   json j = {{"manifest_version", 1},
             {"backup_id", m.backup_id},
-            {"device",
-             {{"device_id", m.device.device_id},
-              {"hostname", m.device.hostname},
-              {"model", m.device.model},
-              {"firmware_version", m.device.firmware_version}}},
+            {"device", DeviceToJson(m.device)},
             {"components", std::move(components)}};
   return j.dump(1) + "\n";
 }
@@ -57,10 +53,7 @@ Result<Manifest> ParseManifest(std::string_view text) {
   Manifest m;
   ASSIGN_OR_RETURN(m.backup_id, f.String("backup_id", 64));
   ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
-  ASSIGN_OR_RETURN(m.device.device_id, device.String("device_id", 128));
-  ASSIGN_OR_RETURN(m.device.hostname, device.String("hostname", 255));
-  ASSIGN_OR_RETURN(m.device.model, device.String("model", 255));
-  ASSIGN_OR_RETURN(m.device.firmware_version, device.String("firmware_version", 64));
+  ASSIGN_OR_RETURN(m.device, DeviceFromJson(device));
   ASSIGN_OR_RETURN(const json* components, f.Array("components", 64));
   for (const json& c : *components) {
     JsonFields cf(c, "manifest", "components[].");
