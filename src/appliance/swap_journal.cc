@@ -215,8 +215,10 @@ Result<std::string> RecoverSwap(const std::string& root, const DumpApplier& appl
   ASSIGN_OR_RETURN(std::optional<Journal> j, ReadJournal(root));
   const fs::path work = WorkDir(root);
   if (!j) {
-    // No journal: at most a staging area of a restore that never began to swap.
-    if (Exists(work / "staging")) RETURN_IF_ERROR(RemoveAll(work / "staging"));
+    // No journal: at most the staging area (and the empty rollback.next) of a restore that
+    // never began to swap.
+    RETURN_IF_ERROR(RemoveAll(work / "staging"));
+    RETURN_IF_ERROR(RemoveAll(work / "rollback.next"));
     return std::string();
   }
   if (j->state == "swapping") {

@@ -113,7 +113,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 
 Status ReplaceFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
   std::string tmp = path + ".tmp";
-  unlink(tmp.c_str());  // a leftover of a crash before the rename
+  // Leftovers of a crash before the rename.
+  unlink(tmp.c_str());
+  unlink(PartialPathFor(tmp).c_str());
   ASSIGN_OR_RETURN(auto file, AtomicFile::Create(tmp, mode));
   RETURN_IF_ERROR(file->Write(AsBytes(data)));
   RETURN_IF_ERROR(file->Commit());
