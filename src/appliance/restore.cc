@@ -15,6 +15,7 @@
 #include "appliance/layout.h"
 #include "appliance/postgres_snapshot.h"
 #include "appliance/swap_journal.h"
+#include "base/file_io.h"
 #include "archive/backup_file.h"
 #include "crypto/keystore.h"
 
@@ -160,19 +161,6 @@ Result<std::string> RecoverInterruptedRestore(const std::string& root) {
 
 namespace {
 
-// Everything staged must be on disk before the journal lets it replace the live state:
-// otherwise a power cut after "restored" could leave empty or partial files. One syncfs()
-// flushes the whole file system of the appliance root, cheaper than an fsync per file.
-Status SyncFileSystem(const std::string& dir) {
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return StatusFromErrno(errno, dir);
-  int rc = syncfs(fd);
-  int err = errno;
-  close(fd);
-  if (rc != 0) return StatusFromErrno(err, dir);
-  return Status();
-}
-
 // The firmware's own version file describes the software that runs, not its configuration:
 // it stays as it is whatever configuration comes back.
 Status KeepFirmwareVersion(const std::string& root, const fs::path& staging) {
@@ -232,6 +220,8 @@ Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreReque
   for (const auto& spec : Components()) all_paths.insert(all_paths.end(), spec.paths.begin(), spec.paths.end());
   if (Status st = CheckStaged(staging, all_paths); !st.ok()) return discard(std::move(st));
   if (Status st = KeepFirmwareVersion(req.root, staging); !st.ok()) return discard(std::move(st));
+  // Everything staged must be on disk before the journal lets it replace the live state:
+  // otherwise a power cut after "restored" could leave empty or partial files.
   if (Status st = SyncFileSystem(staging.string()); !st.ok()) return discard(std::move(st));
   CrashPoint("staged");
   if (req.dry_run) return discard(Status()).ok() ? Result<RestoreReport>(std::move(report)) : Status::Internal("");

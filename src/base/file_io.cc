@@ -138,14 +138,22 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max_size) {
   return out;
 }
 
-Status FsyncDir(const std::string& dir) {
+namespace {
+
+Status SyncDirFd(const std::string& dir, int (*sync_call)(int)) {
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return StatusFromErrno(errno, dir);
-  int rc = fsync(fd);
+  int rc = sync_call(fd);
   int err = errno;
   close(fd);
   if (rc != 0) return StatusFromErrno(err, dir);
   return Status();
 }
+
+}  // namespace
+
+Status FsyncDir(const std::string& dir) { return SyncDirFd(dir, fsync); }
+
+Status SyncFileSystem(const std::string& dir) { return SyncDirFd(dir, syncfs); }
 
 }  // namespace keepsake

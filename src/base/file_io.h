@@ -69,4 +69,8 @@ Result<std::string> ReadSmallFile(const std::string& path, size_t max_size);
 // fsync the directory so that a rename or create in it survives power loss.
 Status FsyncDir(const std::string& dir);
 
+// Flushes the whole file system holding `dir` (syncfs): one call instead of an fsync per
+// file, for many files written by someone else (libarchive) that must all be durable.
+Status SyncFileSystem(const std::string& dir);
+
 }  // namespace keepsake
