@@ -36,7 +36,7 @@ struct BackupHeader {
   std::string created_at;  // UTC, RFC 3339 ("2026-11-26T04:12:00Z")
   DeviceIdentity device;
   std::vector<ComponentSummary> components;
-  int compression_level = 3;  // zstd
+  int compression_level = 2;  // zstd
   uint32_t chunk_size = 0;    // secretstream plaintext bytes per chunk (last may be shorter)
   crypto::StreamHeader stream_header{};
   std::vector<uint8_t> wrapped_file_key;  // crypto::kWrappedKeySize bytes

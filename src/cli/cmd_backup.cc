@@ -80,7 +80,7 @@ void AddBackupCommand(CLI::App& app, const CliContext& ctx, Runner& run) {
   cmd->add_option("--source", opt->source, "Back up this directory tree instead of the appliance");
   cmd->add_option("--out", opt->out_dir, "Directory to write the backup file into")->required();
   cmd->add_option("--prefix", opt->prefix, "Backup filename prefix (letters, digits, - _ ., at most 64)");
-  cmd->add_option("--zstd-level", opt->seal.zstd.level, "zstd compression level 1..19 (default 3)")
+  cmd->add_option("--zstd-level", opt->seal.zstd.level, "zstd compression level 1..19 (default 2)")
       ->check(CLI::Range(1, 19));
   cmd->add_option("--zstd-workers", opt->seal.zstd.workers, "zstd worker threads (default: one per core)")
       ->check(CLI::Range(0, 64));
