@@ -38,7 +38,7 @@ Status WriteJournal(const std::string& root, const Journal& j) {
   return ReplaceFileAtomic(JournalPath(root), doc.dump(1) + "\n", 0600);
 }
 
-Result<SwapPlan> ParsePlan(const nlohmann::json& doc, const JsonFields& f) {
+Result<SwapPlan> ParsePlan(const JsonFields& f) {
   SwapPlan plan;
   ASSIGN_OR_RETURN(plan.kind, f.OptionalString("kind", "restore"));
   ASSIGN_OR_RETURN(plan.label, f.OptionalString("label", ""));
@@ -60,7 +60,6 @@ Result<SwapPlan> ParsePlan(const nlohmann::json& doc, const JsonFields& f) {
     plan.paths.push_back((*paths)[i].get<std::string>());
     plan.existed.push_back((*existed)[i].get<bool>());
   }
-  (void)doc;
   return plan;
 }
 
@@ -75,7 +74,7 @@ Result<std::optional<Journal>> ReadJournal(const std::string& root) {
   JsonFields f(doc, JournalPath(root));
   Journal j;
   ASSIGN_OR_RETURN(j.state, f.String("state"));
-  ASSIGN_OR_RETURN(j.plan, ParsePlan(doc, f));
+  ASSIGN_OR_RETURN(j.plan, ParsePlan(f));
   return std::optional<Journal>(std::move(j));
 }
 
@@ -260,7 +259,7 @@ Result<std::optional<RollbackPoint>> ReadRollbackPoint(const std::string& root) 
   RollbackPoint point;
   ASSIGN_OR_RETURN(point.created_at, f.OptionalString("created_at", ""));
   ASSIGN_OR_RETURN(point.replaced_by, f.OptionalString("replaced_by", ""));
-  ASSIGN_OR_RETURN(SwapPlan plan, ParsePlan(doc, f));
+  ASSIGN_OR_RETURN(SwapPlan plan, ParsePlan(f));
   point.paths = std::move(plan.paths);
   point.existed = std::move(plan.existed);
   return std::optional<RollbackPoint>(std::move(point));
