@@ -9,15 +9,18 @@ Run: python3 tests/integration/test_cli.py -v
 """
 
 import base64
-import hashlib
 import json
 import os
 import random
 import re
 import stat
 import subprocess
+import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from files import sha256_of  # noqa: E402
 
 KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
 
@@ -52,14 +55,6 @@ def run_keepsake(args, **kwargs):
                           errors="replace", timeout=60, **kwargs)
     TRANSCRIPT.append((argv, proc.stdout, proc.stderr))
     return proc
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def snapshot(root):

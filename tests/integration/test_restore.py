@@ -17,7 +17,6 @@ Random kill times: env KEEPSAKE_TEST_SEED fixes the seed (it is printed either w
 Run: python3 tests/integration/test_restore.py -v
 """
 
-import hashlib
 import json
 import os
 import random
@@ -31,6 +30,9 @@ import sys
 import tempfile
 import time
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from files import sha256_of  # noqa: E402
 
 KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
 REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
@@ -88,14 +90,6 @@ def run_keepsake(state_dir, root, *args, env_extra=None, timeout=60):
     argv += [str(a) for a in args]
     return subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           errors="replace", timeout=timeout)
-
-
-def sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def tree(root):
