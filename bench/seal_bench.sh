@@ -41,29 +41,11 @@ for t in "$TIME" tar zstd age age-keygen python3; do
 done
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 
-# ---- header: exact command line and machine ------------------------------------------
-cmdline="DB_MIB=$DB_MIB FILES=$FILES RUNS=$RUNS EXTRA=$EXTRA"
-[[ -n "${BENCH_TMPDIR:-}" ]] && cmdline+=" BENCH_TMPDIR=$(printf %q "$BENCH_TMPDIR")"
-cmdline+=" $(printf %q "$0")"
-for a in "$@"; do cmdline+=" $(printf %q "$a")"; done
-cpu_model="$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
-echo "# seal_bench"
-echo "command:  $cmdline"
-echo "date:     $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
-echo "machine:  nproc=$(nproc), CPU: ${cpu_model:-unknown}, RAM: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-echo "load:     $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min)"
-echo "keepsake: $KS (built $(date -u -r "$KS" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$KS" | cut -c1-12); tree $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?'); copied before use)"
-echo "tools:    $(tar --version | head -1); $(zstd --version | sed 's/^\*\*\* //; s/, by.*//'); age $(age --version)"
-
-# ---- the state (generated once, cached) ------------------------------------------------
-mkdir -p "$DATA_DIR"
-if [[ ! -d "$STATE" ]]; then
-    [[ -f "$GEN" ]] || die "generator not found: $GEN"
-    echo "generating state in $STATE (once; cached) ..."
-    rm -rf "$STATE.tmp"
-    python3 "$GEN" --out "$STATE.tmp" --db-mib "$DB_MIB" --files "$FILES" --seed 1 >/dev/null
-    mv "$STATE.tmp" "$STATE"
-fi
+# ---- header: exact command line and machine; the state, generated once and cached ----
+# shellcheck source=bench/lib.sh
+source "$SCRIPT_DIR/lib.sh"
+bench_header seal_bench "$(tar --version | head -1); $(zstd --version | sed 's/^\*\*\* //; s/, by.*//'); age $(age --version)" "$@"
+bench_ensure_state
 in_bytes="$(find "$STATE" -type f -printf '%s\n' | awk '{s += $1} END {printf "%d", s}')"
 in_files="$(find "$STATE" -type f | wc -l)"
 in_mib="$(awk -v b="$in_bytes" 'BEGIN {printf "%.1f", b / 1048576}')"

@@ -21,6 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from files import sha256_of  # noqa: E402
+from cli_assertions import CliAssertions  # noqa: E402
 
 KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
 
@@ -113,7 +114,7 @@ class Appliance:
         return self.run("backup", "--source", source, "--out", out, *extra)
 
 
-class CliTestCase(unittest.TestCase):
+class CliTestCase(CliAssertions, unittest.TestCase):
     """Temp dir per test, plus helpers that name the expectations of this CLI."""
 
     def setUp(self):
@@ -163,21 +164,6 @@ class CliTestCase(unittest.TestCase):
         path = proc.stdout.strip()
         self.assertTrue(os.path.isfile(path), f"backup printed {path!r}, which is not a file")
         return path
-
-    def assertOk(self, proc):
-        self.assertEqual(proc.returncode, EXIT_OK,
-                         f"{proc.args[1:]} failed ({proc.returncode}):\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
-
-    def assertFails(self, proc, code, *words):
-        """Exit `code`, one 'keepsake: ' line on stderr holding every one of `words`."""
-        self.assertEqual(proc.returncode, code,
-                         f"{proc.args[1:]}: expected exit {code}, got {proc.returncode}:\n"
-                         f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
-        err = proc.stderr.rstrip("\n")
-        self.assertTrue(err.startswith("keepsake: "), f"stderr does not start with 'keepsake: ': {err!r}")
-        self.assertNotIn("\n", err, f"stderr is more than one line: {err!r}")
-        for w in words:
-            self.assertIn(w, err, f"stderr lacks {w!r}")
 
 
 # --------------------------------------------------------------------------------------

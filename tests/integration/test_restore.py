@@ -33,6 +33,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from files import sha256_of  # noqa: E402
+from cli_assertions import CliAssertions  # noqa: E402
 
 KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
 REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
@@ -258,7 +259,7 @@ def tearDownModule():
     F.tmp.cleanup()
 
 
-class RestoreTestCase(unittest.TestCase):
+class RestoreTestCase(CliAssertions, unittest.TestCase):
 
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="ks-rt-")
@@ -275,19 +276,6 @@ class RestoreTestCase(unittest.TestCase):
 
     def old_root(self, name="root"):
         return self.copy_of(F.old, name)
-
-    def assertOk(self, proc):
-        self.assertEqual(proc.returncode, EXIT_OK,
-                         f"{proc.args[1:]} failed ({proc.returncode}):\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
-
-    def assertFails(self, proc, code, *words):
-        self.assertEqual(proc.returncode, code,
-                         f"{proc.args[1:]}: expected exit {code}, got {proc.returncode}:\n"
-                         f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
-        err = proc.stderr.rstrip("\n")
-        self.assertTrue(err.startswith("keepsake: "), f"stderr does not start with 'keepsake: ': {err!r}")
-        for w in words:
-            self.assertIn(w, err, f"stderr lacks {w!r}")
 
     def assertTree(self, root, want, what=""):
         got = tree(root)
