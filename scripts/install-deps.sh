@@ -9,8 +9,9 @@ packages=(
   # libraries (see CMakeLists.txt)
   libsodium-dev libzstd-dev libarchive-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtomlplusplus-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev
+  libcpp-httplib-dev libhowardhinnant-date-dev tzdata
   # tests and benchmarks: reference tools and the state generator
-  python3 sqlite3 zstd tar age time restic
+  python3 python3-yaml sqlite3 zstd tar age time restic wrk
   # the internal PostgreSQL database: pg_dump/pg_restore, and the server the tests start
   postgresql
 )
