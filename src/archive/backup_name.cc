@@ -1,5 +1,7 @@
 #include "archive/backup_name.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "archive/format.h"
@@ -58,7 +60,16 @@ std::optional<ParsedBackupName> ParseBackupName(std::string_view name) {
   size_t last = name.rfind('_');
   if (last == std::string_view::npos) return std::nullopt;
   std::string_view stamp = name.substr(last + 1);
-  if (size_t dash = stamp.find('-'); dash != std::string_view::npos) stamp = stamp.substr(0, dash);
+  if (size_t dash = stamp.find('-'); dash != std::string_view::npos) {
+    // Only "-<n>" (n >= 2) as MakeBackupName writes it: "…Z-copy.ksb" is someone's copy,
+    // not a backup retention may delete.
+    std::string_view seq = stamp.substr(dash + 1);
+    if (seq.empty() || seq.size() > 2 || seq.front() == '0' ||
+        !std::all_of(seq.begin(), seq.end(), [](char c) { return c >= '0' && c <= '9'; }) || seq == "1") {
+      return std::nullopt;
+    }
+    stamp = stamp.substr(0, dash);
+  }
   std::tm tm{};
   std::string stamp_str(stamp);
   const char* end = strptime(stamp_str.c_str(), "%Y%m%dT%H%M%SZ", &tm);

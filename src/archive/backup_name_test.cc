@@ -29,6 +29,12 @@ TEST(BackupNameTest, ParseInvertsMake) {
 
 TEST(BackupNameTest, ParseRejectsOtherFiles) {
   EXPECT_FALSE(ParseBackupName("notes.txt").has_value());
+  // A copy someone made by hand is not one of ours (retention would delete it).
+  EXPECT_FALSE(ParseBackupName("host_20261126T041200Z-copy.ksb").has_value());
+  EXPECT_FALSE(ParseBackupName("host_20261126T041200Z-1.ksb").has_value());
+  EXPECT_FALSE(ParseBackupName("host_20261126T041200Z-02.ksb").has_value());
+  EXPECT_FALSE(ParseBackupName("host_20261126T041200Z-.ksb").has_value());
+  EXPECT_TRUE(ParseBackupName("host_20261126T041200Z-99.ksb").has_value());
   EXPECT_FALSE(ParseBackupName("host_2026.ksb").has_value());
   EXPECT_FALSE(ParseBackupName(".ksb").has_value());
   EXPECT_FALSE(ParseBackupName("_20261126T041200Z.ksb").has_value());
