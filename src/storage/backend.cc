@@ -1,0 +1,152 @@
+#include "storage/backend.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "storage/local_backend.h"
+
+namespace keepsake::storage {
+namespace {
+
+// Quotes a path for a message, showing a NUL byte visibly instead of cutting the text.
+std::string Quoted(std::string_view path) {
+  std::string out = "\"";
+  for (char c : path) {
+    if (c == '\0') {
+      out += "\\0";
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+constexpr std::string_view kSchemeSeparator = "://";
+
+// "file:///abs/dir" -> "file:///abs/dir" without trailing '/'; the path must be absolute,
+// canonical (no "." or ".." components, no empty components) and free of NUL bytes: a URL
+// names one directory, and administrators compare them as text.
+Result<std::string> NormalizeFileUrl(std::string_view url, std::string_view rest) {
+  auto invalid = [&](std::string_view why) {
+    return Status::InvalidArgument(fmt::format("storage URL {}: {}", Quoted(url), why));
+  };
+  if (rest.empty() || rest.front() != '/') {
+    return invalid("expected file:///absolute/directory (a file URL has no host part)");
+  }
+  while (rest.size() > 1 && rest.back() == '/') rest.remove_suffix(1);
+  if (rest == "/") return std::string("file:///");
+  if (Status s = CheckPath(rest.substr(1)); !s.ok()) {
+    return invalid("the directory must be an absolute path without \"..\", \".\" or \"//\"");
+  }
+  return fmt::format("file://{}", rest);
+}
+
+Result<std::unique_ptr<Backend>> OpenFileUrl(std::string_view url) {
+  return OpenLocalBackend(std::string(url.substr(std::string_view("file://").size())));
+}
+
+Result<std::unique_ptr<Backend>> OpenNfsUrl(std::string_view) {
+  return Status::NotSupported("NFS storage is not available in this version");
+}
+
+Result<std::unique_ptr<Backend>> OpenUsbUrl(std::string_view) {
+  return Status::NotSupported("USB storage is not available in this version");
+}
+
+struct Scheme {
+  std::string_view name;
+  // Takes the normalized URL.
+  Result<std::unique_ptr<Backend>> (*open)(std::string_view url);
+};
+
+constexpr Scheme kSchemes[] = {
+    {"file", OpenFileUrl},
+    {"nfs", OpenNfsUrl},
+    {"usb", OpenUsbUrl},
+};
+
+}  // namespace
+
+Status CheckPath(std::string_view path) {
+  if (path.empty() || path == ".") return Status();
+  auto invalid = [&](std::string_view why) {
+    return Status::InvalidArgument(fmt::format("storage path {}: {}", Quoted(path), why));
+  };
+  if (path.find('\0') != std::string_view::npos) return invalid("contains a NUL byte");
+  if (path.front() == '/') return invalid("absolute paths are not allowed; paths are relative to the storage root");
+  size_t start = 0;
+  for (;;) {
+    size_t end = path.find('/', start);
+    std::string_view component = path.substr(start, end == std::string_view::npos ? end : end - start);
+    if (component.empty()) return invalid("empty path component (\"//\" or a trailing \"/\")");
+    if (component == "..") return invalid("\"..\" is not allowed; paths stay inside the storage root");
+    if (component == ".") return invalid("\".\" components are not allowed");
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return Status();
+}
+
+std::string JoinPath(std::string_view dir, std::string_view name) {
+  if (dir.empty() || dir == ".") return std::string(name);
+  return fmt::format("{}/{}", dir, name);
+}
+
+bool IsPartialName(std::string_view name) {
+  constexpr std::string_view kSuffix = ".partial";
+  return name.size() > kSuffix.size() + 1 && name.front() == '.' && name.ends_with(kSuffix);
+}
+
+Result<std::string> NormalizeStorageUrl(std::string_view url) {
+  size_t sep = url.find(kSchemeSeparator);
+  if (sep == std::string_view::npos || sep == 0) {
+    return Status::InvalidArgument(
+        fmt::format("storage URL {}: expected scheme://location, e.g. file:///srv/backups", Quoted(url)));
+  }
+  std::string scheme = LowerAscii(url.substr(0, sep));
+  std::string_view rest = url.substr(sep + kSchemeSeparator.size());
+  if (scheme == "file") return NormalizeFileUrl(url, rest);
+  for (const Scheme& s : kSchemes) {
+    if (s.name == scheme) {
+      if (rest.empty() || rest.find('\0') != std::string_view::npos) {
+        return Status::InvalidArgument(fmt::format("storage URL {}: the location is missing or invalid", Quoted(url)));
+      }
+      return fmt::format("{}://{}", scheme, rest);
+    }
+  }
+  return Status::InvalidArgument(
+      fmt::format("storage URL {}: unknown scheme \"{}\" (expected file, nfs or usb)", Quoted(url), scheme));
+}
+
+Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url) {
+  ASSIGN_OR_RETURN(std::string normalized, NormalizeStorageUrl(url));
+  std::string_view scheme = std::string_view(normalized).substr(0, normalized.find(kSchemeSeparator));
+  for (const Scheme& s : kSchemes) {
+    if (s.name == scheme) return s.open(normalized);
+  }
+  return Status::Internal(fmt::format("storage URL {}: scheme without a backend", Quoted(url)));
+}
+
+Status RemovePartials(Backend& backend, std::string_view dir) {
+  ASSIGN_OR_RETURN(std::vector<Entry> entries, backend.List(dir));
+  Status first_error;
+  for (const Entry& entry : entries) {
+    if (entry.is_dir || !IsPartialName(entry.name)) continue;
+    Status s = backend.Remove(JoinPath(dir, entry.name));
+    // Gone meanwhile is what we wanted; otherwise keep going and report the first failure.
+    if (!s.ok() && s.code() != ErrorCode::kNotFound && first_error.ok()) first_error = std::move(s);
+  }
+  return first_error;
+}
+
+}  // namespace keepsake::storage
