@@ -1,5 +1,8 @@
 #include "base/status.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -27,6 +30,19 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kInternal: return "INTERNAL";
   }
   return "UNKNOWN";
+}
+
+std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
+  for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
+    std::string_view known = ErrorCodeName(static_cast<ErrorCode>(c));
+    if (known.size() == name.size() &&
+        std::equal(known.begin(), known.end(), name.begin(),
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                               std::tolower(static_cast<unsigned char>(b)); })) {
+      return static_cast<ErrorCode>(c);
+    }
+  }
+  return std::nullopt;
 }
 
 Status Status::WithContext(std::string_view what) && {

@@ -33,6 +33,8 @@ enum class ErrorCode : uint8_t {
 };
 
 std::string_view ErrorCodeName(ErrorCode code);
+// The reverse of ErrorCodeName, ignoring case ("not_found" -> kNotFound); nullopt if unknown.
+std::optional<ErrorCode> ErrorCodeFromName(std::string_view name);
 
 class [[nodiscard]] Status {
  public:
@@ -51,6 +53,8 @@ class [[nodiscard]] Status {
   static Status NotSupported(std::string msg) { return {ErrorCode::kNotSupported, std::move(msg)}; }
   static Status IoError(std::string msg) { return {ErrorCode::kIoError, std::move(msg)}; }
   static Status Internal(std::string msg) { return {ErrorCode::kInternal, std::move(msg)}; }
+  // For a code that arrives as data (an API error answer). REQUIRES: code != kOk
+  static Status FromCode(ErrorCode code, std::string msg) { return {code, std::move(msg)}; }
 
   bool ok() const { return code_ == ErrorCode::kOk; }
   ErrorCode code() const { return code_; }

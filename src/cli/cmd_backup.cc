@@ -1,18 +1,15 @@
 // `keepsake backup --out DIR [--prefix P] [--source DIR]`: seal the appliance (its
 // components, the database as a consistent snapshot) or, with --source, any directory tree.
-#include <ctime>
 #include <filesystem>
 
 #include <fmt/format.h>
 
-#include "archive/backup_file.h"
-#include "appliance/backup_plan.h"
-#include "appliance/restore.h"
+#include "appliance/device_identity.h"
 #include "archive/backup_name.h"
-#include "base/file_io.h"
 #include "cli/commands.h"
-#include "cli/device.h"
 #include "crypto/keystore.h"
+#include "service/backup_job.h"
+#include "storage/local_backend.h"
 
 namespace keepsake::cli {
 namespace {
@@ -24,17 +21,7 @@ struct BackupOptions {
   archive::SealOptions seal;
 };
 
-// Creates the output file under a fresh name; a second backup in the same second gets "-2".
-Result<std::unique_ptr<AtomicFile>> CreateOutput(const BackupOptions& opt, const std::string& hostname,
-                                                 std::time_t now, std::string& name) {
-  for (int seq = 1; seq < 100; ++seq) {
-    name = archive::MakeBackupName(opt.prefix, hostname, now, seq);
-    auto file = AtomicFile::Create(opt.out_dir + "/" + name, 0600);
-    if (file.ok() || file.status().code() != ErrorCode::kAlreadyExists) return file;
-  }
-  return Status::AlreadyExists(fmt::format("{}: too many backups named for the same second", opt.out_dir));
-}
-
+// The same job the daemon runs, onto a local directory.
 Status RunBackup(const CliContext& ctx, const BackupOptions& opt) {
   RETURN_IF_ERROR(archive::ValidatePrefix(opt.prefix));
   std::error_code ec;
@@ -45,30 +32,24 @@ Status RunBackup(const CliContext& ctx, const BackupOptions& opt) {
     return Status::NotFound(fmt::format("{}: output directory does not exist", opt.out_dir));
   }
   ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::LoadKeystore(ctx.state_dir));
-  ASSIGN_OR_RETURN(archive::DeviceIdentity device, LoadDeviceIdentity(ctx.state_dir));
-  // The plan holds the database snapshot open until the backup is sealed.
-  appliance::AppliancePlan plan;
+  service::BackupJobRequest req;
+  ASSIGN_OR_RETURN(req.device, appliance::LoadDeviceIdentity(ctx.state_dir));
+  std::string out_dir = std::filesystem::absolute(opt.out_dir, ec).lexically_normal().string();
+  ASSIGN_OR_RETURN(auto storage, storage::OpenLocalBackend(out_dir));
   if (opt.source.empty()) {
-    ASSIGN_OR_RETURN(std::string recovered, appliance::RecoverInterruptedRestore(ctx.appliance_root));
-    if (!recovered.empty()) fmt::print(stderr, "keepsake: {}\n", recovered);
-    ASSIGN_OR_RETURN(plan, appliance::PlanApplianceBackup(ctx.appliance_root));
-    appliance::FillApplianceIdentity(ctx.appliance_root, device);
+    req.appliance_root = ctx.appliance_root;
   } else {
-    plan.sources = {{"tree", {{"", opt.source, true}}, ""}};
+    req.sources = {{"tree", {{"", opt.source, true}}, ""}};
   }
-  ASSIGN_OR_RETURN(archive::TreeScan scan, archive::ScanSources(plan.sources));
-
-  std::time_t now = std::time(nullptr);
-  std::string name;
-  ASSIGN_OR_RETURN(auto file, CreateOutput(opt, device.hostname, now, name));
-  archive::BackupHeader header;
-  header.backup_id = archive::NewBackupId();
-  header.file_name = name;
-  header.created_at = archive::FormatUtc(now);
-  header.device = device;
-  ASSIGN_OR_RETURN(archive::BackupHeader written, archive::SealBackup(scan, std::move(header), keys, *file, opt.seal));
-  RETURN_IF_ERROR(file->Commit());
-  fmt::print("{}\n", file->path());
+  req.keys = &keys;
+  req.prefix = opt.prefix;
+  req.now = std::time(nullptr);
+  req.seal = opt.seal;
+  service::JobProgress progress;
+  std::atomic<bool> never_cancelled{false};
+  ASSIGN_OR_RETURN(service::BackupJobResult result, service::RunBackupJob(req, *storage, progress, never_cancelled));
+  if (!result.recovered.empty()) fmt::print(stderr, "keepsake: {}\n", result.recovered);
+  fmt::print("{}\n", (std::filesystem::path(opt.out_dir) / result.name).string());
   return Status();
 }
 

@@ -16,6 +16,7 @@ namespace keepsake::cli {
 struct CliContext {
   std::string state_dir = "/var/lib/keepsake";        // --state-dir, KEEPSAKE_STATE_DIR
   std::string appliance_root = "/var/lib/appliance";  // --appliance-root, KEEPSAKE_APPLIANCE_ROOT
+  std::string server = "http://127.0.0.1:8080";       // keepsaked's API: --server, KEEPSAKE_SERVER
 };
 
 using Runner = std::function<Status()>;
@@ -27,6 +28,11 @@ void AddVerifyCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddExtractCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddDecryptCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddRestoreCommands(CLI::App& app, const CliContext& ctx, Runner& run);
+// Clients of the daemon's API.
+void AddStatusCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddBackupNowCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddHistoryCommand(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddScheduleCommands(CLI::App& app, const CliContext& ctx, Runner& run);
 
 // The keys a command that opens a backup uses: the DMS from --dms-file when given, else
 // this device's keystore. Owns what the Unlocker points to.

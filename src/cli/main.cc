@@ -1,30 +1,18 @@
 // keepsake: the command-line tool. Backups and restores of the appliance, offline work on
 // backup files (inspect, verify, decrypt, extract) and this device's domain (dms set/show).
 #include <sodium.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include <cstdlib>
 
 #include <fmt/format.h>
 
+#include "base/harden_process.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 
-namespace {
-
-// Secrets live in this process's memory: no core dumps, no ptrace by other users.
-void HardenProcess() {
-  struct rlimit no_core = {0, 0};
-  setrlimit(RLIMIT_CORE, &no_core);
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace keepsake::cli;
-  HardenProcess();
+  keepsake::HardenProcess();
   if (sodium_init() < 0) {
     fmt::print(stderr, "keepsake: libsodium failed to initialise\n");
     return kExitFailure;
@@ -35,10 +23,13 @@ int main(int argc, char** argv) {
     ctx.appliance_root = env;
   }
 
+  if (const char* env = std::getenv("KEEPSAKE_SERVER"); env != nullptr && *env != '\0') ctx.server = env;
+
   CLI::App app{"keepsake: encrypted, signed backups of the appliance"};
   app.add_option("--state-dir", ctx.state_dir, "Where the keystore and settings live (env KEEPSAKE_STATE_DIR)");
   app.add_option("--appliance-root", ctx.appliance_root,
                  "The appliance state backed up and restored (env KEEPSAKE_APPLIANCE_ROOT)");
+  app.add_option("--server", ctx.server, "keepsaked's API address (env KEEPSAKE_SERVER)");
   app.require_subcommand(1);
   Runner run;
   AddDmsCommands(app, ctx, run);
@@ -48,6 +39,10 @@ int main(int argc, char** argv) {
   AddExtractCommand(app, ctx, run);
   AddDecryptCommand(app, ctx, run);
   AddRestoreCommands(app, ctx, run);
+  AddStatusCommand(app, ctx, run);
+  AddBackupNowCommand(app, ctx, run);
+  AddHistoryCommand(app, ctx, run);
+  AddScheduleCommands(app, ctx, run);
 
   try {
     app.parse(argc, argv);

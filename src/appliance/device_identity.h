@@ -6,9 +6,9 @@
 
 #include "archive/header.h"
 
-namespace keepsake::cli {
+namespace keepsake::appliance {
 
 // Creates "<state dir>/device-id" on first use. File system errors as they come.
 Result<archive::DeviceIdentity> LoadDeviceIdentity(const std::string& state_dir);
 
-}  // namespace keepsake::cli
+}  // namespace keepsake::appliance

@@ -1,4 +1,4 @@
-#include "cli/device.h"
+#include "appliance/device_identity.h"
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include "base/file_io.h"
 #include "crypto/keystore.h"
 
-namespace keepsake::cli {
+namespace keepsake::appliance {
 
 Result<archive::DeviceIdentity> LoadDeviceIdentity(const std::string& state_dir) {
   archive::DeviceIdentity id;
@@ -29,4 +29,4 @@ Result<archive::DeviceIdentity> LoadDeviceIdentity(const std::string& state_dir)
   return id;
 }
 
-}  // namespace keepsake::cli
+}  // namespace keepsake::appliance

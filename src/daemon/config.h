@@ -1,0 +1,32 @@
+// keepsaked's configuration: one TOML file, each value overridable on the command line
+// (the command line wins). Unknown keys and wrong types are errors naming the line, so a
+// typo never silently falls back to a default. Not thread-safe; read once at start-up.
+#pragma once
+
+#include <string>
+
+#include "crypto/domain_keys.h"
+#include "base/status.h"
+
+namespace keepsake::daemon {
+
+struct DaemonConfig {
+  std::string state_dir = "/var/lib/keepsake";        // keystore, state.db, audit.log
+  std::string appliance_root = "/var/lib/appliance";  // what is backed up and restored
+  std::string listen = "127.0.0.1:8080";              // HOST:PORT; port 0 picks a free one
+  std::string log_level = "info";                     // trace, debug, info, warn, error
+  int http_threads = 16;                              // API worker threads
+  int zstd_level = 2;                                 // 1..19
+  int job_nice = 10;                                  // 0..19: CPU priority of backup threads
+  crypto::KdfParams kdf;                              // Argon2id cost for a DMS set via the API
+  std::string test_clock_file;                        // tests only: read the time from this file
+};
+
+// Reads `path` over the defaults in `config`. kInvalidArgument "<path>:<line>: <what>" for a
+// syntax error, an unknown key or a wrong type; kNotFound when the file does not exist.
+Status LoadConfigFile(const std::string& path, DaemonConfig& config);
+
+// Splits "HOST:PORT" ("[::1]:8080" for IPv6). kInvalidArgument naming the value.
+Status ParseListen(const std::string& listen, std::string& host, int& port);
+
+}  // namespace keepsake::daemon

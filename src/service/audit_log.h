@@ -1,0 +1,34 @@
+// The audit log: one JSON line per security-relevant event (DMS set, storage or schedule
+// changed, backup started/finished/failed, restore started/finished/rolled back, ...), in
+// <state dir>/audit.log, mode 0600, appended and synced before Append() returns so that
+// an event survives a crash right after it. Never pass a secret in `fields`.
+// Thread-safe.
+#pragma once
+
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/status.h"
+
+namespace keepsake::service {
+
+class AuditLog {
+ public:
+  // Opens (creates) the log for appending.
+  static Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
+  ~AuditLog();
+
+  // Writes {"time": <UTC ISO>, "event": event, "actor": actor, "outcome": outcome, ...fields}.
+  Status Append(int64_t unix_time, std::string_view event, std::string_view actor, std::string_view outcome,
+                const nlohmann::json& fields = nlohmann::json::object());
+
+ private:
+  AuditLog(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  std::mutex mu_;
+  int fd_;
+  std::string path_;
+};
+
+}  // namespace keepsake::service

@@ -1,0 +1,115 @@
+#include "service/backup_job.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "appliance/backup_plan.h"
+#include "appliance/restore.h"
+#include "archive/backup_name.h"
+
+namespace keepsake::service {
+namespace {
+
+// Passes bytes on until the job is cancelled; the pipeline then fails with kCancelled and
+// unwinds, and the storage writer, never committed, removes its partial.
+class CancellableSink final : public ByteSink {
+ public:
+  CancellableSink(ByteSink& next, const std::atomic<bool>& cancel) : next_(next), cancel_(cancel) {}
+  Status Write(std::span<const std::byte> data) override {
+    if (cancel_.load(std::memory_order_relaxed)) return Status::Cancelled("backup aborted: service stopped");
+    return next_.Write(data);
+  }
+  Status Finish() override { return next_.Finish(); }
+
+ private:
+  ByteSink& next_;
+  const std::atomic<bool>& cancel_;
+};
+
+// A fresh name: a second backup within the same second gets "-2", and so on.
+Result<std::unique_ptr<storage::Writer>> CreateBackupFile(storage::Backend& backend, const BackupJobRequest& req,
+                                                          std::string& name) {
+  for (int seq = 1; seq < 100; ++seq) {
+    name = archive::MakeBackupName(req.prefix, req.device.hostname, req.now, seq);
+    auto writer = backend.NewWriter(storage::JoinPath(req.dir, name));
+    if (writer.ok() || writer.status().code() != ErrorCode::kAlreadyExists) return writer;
+  }
+  return Status::AlreadyExists("too many backups named for the same second");
+}
+
+}  // namespace
+
+std::string HumanBytes(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  if (bytes < 1024) return fmt::format("{} bytes", bytes);
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 5) {
+    value /= 1024;
+    ++unit;
+  }
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backend& storage, JobProgress& progress,
+                                     const std::atomic<bool>& cancel) {
+  KS_CHECK(req.keys != nullptr);
+  RETURN_IF_ERROR(archive::ValidatePrefix(req.prefix));
+  progress.phase = JobPhase::kPreparing;
+  BackupJobResult result;
+  archive::DeviceIdentity device = req.device;
+  // The plan holds the database snapshot open until the backup is sealed.
+  appliance::AppliancePlan plan;
+  if (req.sources.empty()) {
+    ASSIGN_OR_RETURN(result.recovered, appliance::RecoverInterruptedRestore(req.appliance_root));
+    ASSIGN_OR_RETURN(plan, appliance::PlanApplianceBackup(req.appliance_root));
+    appliance::FillApplianceIdentity(req.appliance_root, device);
+  } else {
+    plan.sources = req.sources;
+  }
+  ASSIGN_OR_RETURN(archive::TreeScan scan, archive::ScanSources(plan.sources));
+  progress.bytes_total = scan.total_bytes;
+  if (cancel) return Status::Cancelled("backup aborted: service stopped");
+  // Fail before writing anything rather than after filling the storage.
+  uint64_t needed = req.expected_size.value_or(scan.total_bytes);
+  ASSIGN_OR_RETURN(storage::Capacity capacity, storage.GetCapacity());
+  if (capacity.free < needed) {
+    return Status::NoSpace(fmt::format("Insufficient storage space: {} needed, {} available", HumanBytes(needed),
+                                       HumanBytes(capacity.free)));
+  }
+
+  std::string name;
+  ASSIGN_OR_RETURN(auto writer, CreateBackupFile(storage, req, name));
+  storage::WriterSink file_sink(*writer);
+  CancellableSink sink(file_sink, cancel);
+  archive::BackupHeader header;
+  header.backup_id = archive::NewBackupId();
+  header.file_name = name;
+  header.created_at = archive::FormatUtc(req.now);
+  header.device = device;
+  progress.phase = JobPhase::kWriting;
+  auto on_progress = [&progress](uint64_t done) { progress.bytes_done.store(done, std::memory_order_relaxed); };
+  auto sealed = archive::SealBackup(scan, std::move(header), *req.keys, sink, req.seal, on_progress);
+  if (cancel) return Status::Cancelled("backup aborted: service stopped");
+  Status written = sealed.status();
+  if (written.ok()) {
+    result.header = *sealed;
+    progress.phase = JobPhase::kCommitting;
+    written = writer->Commit();
+  }
+  if (written.code() == ErrorCode::kNoSpace) {
+    writer.reset();  // removes the partial
+    return Status::NoSpace(fmt::format("Insufficient storage space: the storage ran out of space during the "
+                                       "backup; the partial file was removed ({})",
+                                       written.message()));
+  }
+  RETURN_IF_ERROR(written);
+  ASSIGN_OR_RETURN(storage::Entry entry, storage.Stat(storage::JoinPath(req.dir, name)));
+  result.name = name;
+  result.size = entry.size;
+  return result;
+}
+
+}  // namespace keepsake::service

@@ -1,0 +1,53 @@
+// Backup Settings as the administrator sets them: file name prefix, storage, automated
+// schedule and retention. Validated as a whole before anything is stored, and stored in one
+// transaction of the state database, so a bad or interrupted change leaves the old settings.
+// Thread-safe (StateDb is); callers serialise read-modify-write themselves.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "service/retention.h"
+#include "service/schedule.h"
+#include "service/state_db.h"
+
+namespace keepsake::service {
+
+struct StorageSettings {
+  std::string type = "none";  // "none" (default: backups cannot run) | "local"
+  std::string path;           // local: an absolute directory path
+  std::string url() const;    // "file:///srv/backups", "" for none
+};
+
+struct BackupSettings {
+  std::string prefix;  // file name prefix, "" for none
+  StorageSettings storage;
+  Schedule schedule;
+  RetentionPolicy retention;
+};
+
+// {"type":"none"} or {"type":"local","path":"/srv/backups"}; kInvalidArgument naming the field.
+Result<StorageSettings> StorageFromJson(const nlohmann::json& j);
+nlohmann::json StorageToJson(const StorageSettings& storage);
+
+// kInvalidArgument naming the first bad field.
+Status ValidateSettings(const BackupSettings& settings);
+
+class SettingsStore {
+ public:
+  explicit SettingsStore(StateDb& db) : db_(db) {}
+  // Defaults for whatever was never set; kCorruption if a stored value no longer parses.
+  Result<BackupSettings> Load();
+  // Validates, then stores every part in one transaction.
+  Status Save(const BackupSettings& settings);
+  // The scheduler's reference point: runs due at or before it have been handled (fired,
+  // or the schedule was saved after them). 0 when never set.
+  Result<int64_t> ScheduleAnchor();
+  Status SetScheduleAnchor(int64_t unix_seconds);
+
+ private:
+  StateDb& db_;
+};
+
+}  // namespace keepsake::service

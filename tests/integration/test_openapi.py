@@ -1,0 +1,553 @@
+#!/usr/bin/env python3
+"""docs/openapi.yaml against the real keepsaked (issue 4).
+
+  (a) `keepsaked --list-routes` and the spec name exactly the same operations;
+  (b) on a running daemon, every documented operation answers (it is not the router's 404
+      "no such API route"), with a status code the spec lists for it, the documented content
+      type, and a body that matches the documented schema. Each operation is probed with a
+      default request (path parameters a valid backup name, body {} for POST/PUT) on a fresh
+      appliance and again once a DMS and a storage are set, plus the requests that reach its
+      other answers: invalid JSON, a body over the limit, invalid fields, a real backup;
+  (c) the spec's structure: OpenAPI 3.0.3, every $ref resolves, every operation has a 2xx
+      answer and an operationId unique in the spec, path parameters are declared, every
+      error answer uses the Error schema.
+
+Standard library and python3-yaml. Binary: env KEEPSAKED_BIN (ctest sets it), else
+/work/main/build/keepsaked. Source tree: env KEEPSAKE_SOURCE_DIR, else relative to this file.
+Run: python3 tests/integration/test_openapi.py -v
+"""
+
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import daemon as daemon_fixture  # noqa: E402
+
+KEEPSAKED_BIN = os.environ.get("KEEPSAKED_BIN") or "/work/main/build/keepsaked"
+daemon_fixture.KEEPSAKED_BIN = KEEPSAKED_BIN  # ctest may set the variable empty
+REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SPEC_PATH = os.path.join(REPO, "docs", "openapi.yaml")
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+SAMPLE_NAME = "host_20260101T000000Z.ksb"  # a syntactically valid backup file name
+DMS = "openapi test domain secret"
+ROUTE_LINE = re.compile(r"^(GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|TRACE) (/\S*)$")
+
+# Components the API description must define (the brief of issue 4).
+REQUIRED_SCHEMAS = ("Error", "Job", "Status", "Schedule", "ScheduleAnswer", "Retention", "Settings", "Storage",
+                    "DmsInfo", "BackupList", "BackupDetails", "RestoreRequest", "RestoreState")
+
+
+def setUpModule():
+    if not (os.path.isfile(KEEPSAKED_BIN) and os.access(KEEPSAKED_BIN, os.X_OK)):
+        raise RuntimeError(f"keepsaked binary not found or not executable: {KEEPSAKED_BIN} "
+                           "(build it, or set KEEPSAKED_BIN)")
+    if not os.path.isfile(SPEC_PATH):
+        raise RuntimeError(f"API description not found: {SPEC_PATH} (set KEEPSAKE_SOURCE_DIR)")
+
+
+def load_spec():
+    with open(SPEC_PATH) as f:
+        return yaml.safe_load(f)
+
+
+def operations(spec):
+    """{(METHOD, path): operation object} of every operation in the spec."""
+    ops = {}
+    for path, item in (spec.get("paths") or {}).items():
+        for method in HTTP_METHODS:
+            if isinstance(item, dict) and method in item:
+                ops[(method.upper(), path)] = item[method]
+    return ops
+
+
+def resolve_pointer(spec, ref):
+    """The object a local $ref ("#/a/b") names; KeyError if it does not resolve."""
+    if not ref.startswith("#/"):
+        raise KeyError(f"{ref}: only local references are used here")
+    node = spec
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise KeyError(ref)
+    return node
+
+
+def deref(spec, obj):
+    while isinstance(obj, dict) and "$ref" in obj:
+        obj = resolve_pointer(spec, obj["$ref"])
+    return obj
+
+
+def all_refs(node, where="#"):
+    """(location, $ref) of every reference in the document."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                yield where, v
+            else:
+                yield from all_refs(v, f"{where}/{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from all_refs(v, f"{where}/{i}")
+
+
+# -- a small validator for the OpenAPI 3.0 schema subset docs/openapi.yaml uses -------------
+
+def _type_ok(value, t):
+    if t == "object":
+        return isinstance(value, dict)
+    if t == "array":
+        return isinstance(value, list)
+    if t == "string":
+        return isinstance(value, str)
+    if t == "boolean":
+        return isinstance(value, bool)
+    if t == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if t == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    raise AssertionError(f"schema type {t!r} is not handled by this test's validator")
+
+
+KNOWN_KEYWORDS = {"$ref", "type", "nullable", "allOf", "oneOf", "anyOf", "enum", "required", "properties",
+                  "additionalProperties", "items", "minimum", "maximum", "minLength", "maxLength", "minItems",
+                  "maxItems", "maxProperties", "pattern", "format", "description", "example", "default",
+                  "readOnly", "writeOnly", "title"}
+
+
+def validate(spec, value, schema, where="$"):
+    """Messages for each way `value` breaks `schema` (empty: valid)."""
+    schema = deref(spec, schema)
+    unknown = set(schema) - KNOWN_KEYWORDS
+    if unknown:
+        return [f"{where}: schema keywords {sorted(unknown)} are not handled by this test's validator"]
+    if value is None and schema.get("nullable"):
+        return []
+    errors = []
+    for sub in schema.get("allOf", []):
+        errors += validate(spec, value, sub, where)
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            matches = [s for s in schema[key] if not validate(spec, value, s, where)]
+            if not matches or (key == "oneOf" and len(matches) > 1):
+                errors.append(f"{where}: matches {len(matches)} of the {key} schemas")
+    t = schema.get("type")
+    if t is not None and not _type_ok(value, t):
+        return errors + [f"{where}: expected {t}{' or null' if schema.get('nullable') else ''}, "
+                         f"got {json.dumps(value)[:80]}"]
+    if t is None and value is None and not any(k in schema for k in ("allOf", "oneOf", "anyOf")):
+        errors.append(f"{where}: null is not allowed")
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {json.dumps(value)} is not one of {schema['enum']}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append(f"{where}: {value} < minimum {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append(f"{where}: {value} > maximum {schema['maximum']}")
+    if isinstance(value, str):
+        if "maxLength" in schema and len(value) > schema["maxLength"]:
+            errors.append(f"{where}: longer than {schema['maxLength']}")
+        if "minLength" in schema and len(value) < schema["minLength"]:
+            errors.append(f"{where}: shorter than {schema['minLength']}")
+        if "pattern" in schema and not re.search(schema["pattern"], value):
+            errors.append(f"{where}: {value!r} does not match {schema['pattern']}")
+    if isinstance(value, list):
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{where}: more than {schema['maxItems']} items")
+        if "minItems" in schema and len(value) < schema["minItems"]:
+            errors.append(f"{where}: fewer than {schema['minItems']} items")
+        if "items" in schema:
+            for i, item in enumerate(value):
+                errors += validate(spec, item, schema["items"], f"{where}[{i}]")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                errors.append(f"{where}: required field {key!r} is missing")
+        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+            errors.append(f"{where}: more than {schema['maxProperties']} fields")
+        extra = schema.get("additionalProperties", True)
+        for key, v in value.items():
+            if key in props:
+                errors += validate(spec, v, props[key], f"{where}.{key}")
+            elif extra is False:
+                errors.append(f"{where}: field {key!r} is not in the schema")
+            elif isinstance(extra, dict):
+                errors += validate(spec, v, extra, f"{where}.{key}")
+    return errors
+
+
+# -- (c) ------------------------------------------------------------------------------------
+
+class SpecStructureTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.spec = load_spec()
+        cls.ops = operations(cls.spec)
+
+    def test_version_and_info(self):
+        self.assertEqual(self.spec.get("openapi"), "3.0.3")
+        info = self.spec.get("info") or {}
+        self.assertEqual(info.get("title"), "Keepsake API")
+        self.assertEqual(str(info.get("version")), "1")
+        self.assertIn("without authentication", " ".join(info.get("description", "").split()),
+                      "info.description must say the API listens on loopback without authentication")
+        self.assertIn("http://127.0.0.1:8080", [s.get("url") for s in self.spec.get("servers", [])])
+        self.assertTrue(self.ops, "no operations in the spec")
+
+    def test_every_ref_resolves(self):
+        bad = []
+        for where, ref in all_refs(self.spec):
+            try:
+                resolve_pointer(self.spec, ref)
+            except KeyError:
+                bad.append(f"{where}: {ref}")
+        self.assertEqual(bad, [], "unresolved $ref")
+
+    def test_required_schemas_exist(self):
+        schemas = (self.spec.get("components") or {}).get("schemas") or {}
+        self.assertEqual([n for n in REQUIRED_SCHEMAS if n not in schemas], [], "missing components/schemas")
+
+    def test_operations_have_2xx_and_unique_operation_id(self):
+        problems, seen = [], {}
+        for (method, path), op in sorted(self.ops.items()):
+            name = f"{method} {path}"
+            if not op.get("summary"):
+                problems.append(f"{name}: no summary")
+            codes = [str(c) for c in (op.get("responses") or {})]
+            if not any(re.fullmatch(r"2\d\d", c) for c in codes):
+                problems.append(f"{name}: no 2xx response (has {codes})")
+            op_id = op.get("operationId")
+            if not op_id:
+                problems.append(f"{name}: no operationId")
+            elif op_id in seen:
+                problems.append(f"{name}: operationId {op_id!r} is also used by {seen[op_id]}")
+            else:
+                seen[op_id] = name
+        self.assertEqual(problems, [])
+
+    def test_responses_are_complete(self):
+        """Each response has a description and content with a schema; errors use Error."""
+        error = "#/components/schemas/Error"
+        problems = []
+        for (method, path), op in sorted(self.ops.items()):
+            for code, response in (op.get("responses") or {}).items():
+                name = f"{method} {path} {code}"
+                response = deref(self.spec, response)
+                if not response.get("description"):
+                    problems.append(f"{name}: no description")
+                content = response.get("content") or {}
+                if not content:
+                    problems.append(f"{name}: no content")
+                for media, body in content.items():
+                    if "schema" not in body:
+                        problems.append(f"{name} {media}: no schema")
+                    elif str(code)[0] in "45" and (media != "application/json"
+                                                   or body["schema"].get("$ref") != error):
+                        problems.append(f"{name}: an error answer must be application/json with {error}")
+        self.assertEqual(problems, [])
+
+    def test_path_parameters_declared(self):
+        problems = []
+        for path, item in self.spec["paths"].items():
+            wanted = set(re.findall(r"\{([^}]+)\}", path))
+            for method in HTTP_METHODS:
+                if method not in item:
+                    continue
+                params = [deref(self.spec, p) for p in item.get("parameters", []) + item[method].get("parameters", [])]
+                declared = {p["name"] for p in params if p.get("in") == "path"}
+                if declared != wanted:
+                    problems.append(f"{method.upper()} {path}: path parameters {sorted(declared)}, "
+                                    f"the path has {sorted(wanted)}")
+                for p in params:
+                    if p.get("in") == "path" and p.get("required") is not True:
+                        problems.append(f"{method.upper()} {path}: path parameter {p['name']} must be required")
+                    if "schema" not in p:
+                        problems.append(f"{method.upper()} {path}: parameter {p.get('name')} has no schema")
+        self.assertEqual(problems, [])
+
+    def test_examples_match_their_schemas(self):
+        """Examples in request bodies and schemas are valid instances (a typo check)."""
+        problems = []
+        for (method, path), op in sorted(self.ops.items()):
+            body = deref(self.spec, op.get("requestBody") or {})
+            for media, content in (body.get("content") or {}).items():
+                examples = [content["example"]] if "example" in content else []
+                examples += [e["value"] for e in (content.get("examples") or {}).values()]
+                for ex in examples:
+                    problems += [f"{method} {path} example: {e}" for e in validate(self.spec, ex, content["schema"])]
+        for name, schema in self.spec["components"]["schemas"].items():
+            if "example" in schema:
+                problems += [f"schema {name} example: {e}" for e in validate(self.spec, schema["example"], schema)]
+        self.assertEqual(problems, [])
+
+
+# -- (a) ------------------------------------------------------------------------------------
+
+class RouteListTest(unittest.TestCase):
+    def test_list_routes_equals_spec_operations(self):
+        proc = subprocess.run([KEEPSAKED_BIN, "--list-routes"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, f"keepsaked --list-routes failed: {proc.stderr}")
+        served, bad = set(), []
+        for line in proc.stdout.splitlines():
+            if not line.strip():
+                continue
+            m = ROUTE_LINE.match(line.strip())
+            if m:
+                served.add((m.group(1), m.group(2)))
+            else:
+                bad.append(line)
+        self.assertEqual(bad, [], "lines of --list-routes that are not \"METHOD PATH\"")
+        self.assertTrue(served, "keepsaked --list-routes printed no routes")
+        documented = set(operations(load_spec()))
+        undocumented = sorted(served - documented)
+        unserved = sorted(documented - served)
+        if undocumented or unserved:
+            self.fail("routes and docs/openapi.yaml differ:\n"
+                      f"  served by keepsaked, missing in docs/openapi.yaml: "
+                      f"{[' '.join(r) for r in undocumented] or 'none'}\n"
+                      f"  in docs/openapi.yaml, not served by keepsaked: "
+                      f"{[' '.join(r) for r in unserved] or 'none'}")
+
+
+# -- (b) ------------------------------------------------------------------------------------
+
+def http(address, method, path, body=None, raw=None, timeout=60):
+    """(status, media type, parsed JSON or text) of one request."""
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(f"http://{address}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"} if data is not None else {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as res:
+            status, text, ctype = res.status, res.read().decode(), res.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        status, text, ctype = e.code, e.read().decode(), e.headers.get("Content-Type", "")
+    media = ctype.split(";")[0].strip().lower()
+    if media == "application/json":
+        try:
+            return status, media, json.loads(text)
+        except ValueError:
+            return status, media, text
+    return status, media, text
+
+
+def is_router_404(status, body):
+    return (status == 404 and isinstance(body, dict) and isinstance(body.get("error"), dict)
+            and "no such API route" in str(body["error"].get("message", "")))
+
+
+class LiveApiTest(unittest.TestCase):
+    """Every documented operation, probed on a real daemon."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.spec = load_spec()
+        cls.ops = operations(cls.spec)
+        cls.tmp = tempfile.TemporaryDirectory(prefix="ks-openapi-")
+        base = cls.tmp.name
+        cls.root = os.path.join(base, "appliance")
+        os.makedirs(os.path.join(cls.root, "firmware"))  # the least an appliance root has
+        with open(os.path.join(cls.root, "firmware", "VERSION"), "w") as f:
+            f.write("firmware=1.0.0\n")
+        os.makedirs(os.path.join(cls.root, "config"))
+        with open(os.path.join(cls.root, "config", "service.conf"), "w") as f:
+            f.write("answer = 42\n")
+        os.makedirs(os.path.join(cls.root, "db"))  # the internal database a backup snapshots
+        db = sqlite3.connect(os.path.join(cls.root, "db", "internal.sqlite"))
+        db.execute("CREATE TABLE t (x INTEGER)")
+        db.execute("INSERT INTO t VALUES (1)")
+        db.commit()
+        db.close()
+        cls.storage = os.path.join(base, "backups")
+        os.mkdir(cls.storage)
+        cls.daemon = daemon_fixture.Daemon(base, os.path.join(base, "state"), cls.root)
+        try:
+            cls.daemon.start()
+        except Exception:
+            cls.tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.daemon.proc is not None and cls.daemon.proc.poll() is None:
+                cls.daemon.stop()
+        finally:
+            if cls.daemon.proc is not None and cls.daemon.proc.poll() is None:
+                cls.daemon.proc.kill()
+            cls.tmp.cleanup()
+
+    def setUp(self):
+        self.problems = []
+        self.answered = {}  # (METHOD, path) -> set of status codes seen
+
+    # -- probing -----------------------------------------------------------------------
+
+    @staticmethod
+    def fill(path, name=SAMPLE_NAME):
+        return re.sub(r"\{[^}]+\}", urllib.parse.quote(name, safe=""), path)
+
+    def probe(self, method, template, body=None, raw=None, query="", name=SAMPLE_NAME, expect=None):
+        """Sends one request to the operation (method, template) and checks the answer
+        against the spec; returns (status, body). Problems are collected, not raised, so
+        one run lists them all."""
+        self.assertIn((method, template), self.ops, f"probe of an undocumented operation {method} {template}")
+        op = self.ops[(method, template)]
+        url = self.fill(template, name) + query
+        label = f"{method} {url}" + (f" {json.dumps(body)[:60]}" if body is not None else "") + \
+            (f" <{len(raw)} raw bytes>" if raw is not None else "")
+        status, media, answer = http(self.daemon.address, method, url, body=body, raw=raw)
+        self.answered.setdefault((method, template), set()).add(status)
+        excerpt = json.dumps(answer)[:300] if not isinstance(answer, str) else answer[:300]
+        if is_router_404(status, answer):
+            self.problems.append(f"{label}: the router has no such route (404 no such API route)")
+            return status, answer
+        if status >= 500 and status not in (503, 507):
+            self.problems.append(f"{label}: answered {status} (a server bug): {excerpt}")
+        if expect is not None and status != expect:
+            self.problems.append(f"{label}: expected {expect}, got {status}: {excerpt}")
+        responses = {str(k): v for k, v in (op.get("responses") or {}).items()}
+        response = responses.get(str(status), responses.get("default"))
+        if response is None:
+            self.problems.append(f"{label}: answered {status}, which docs/openapi.yaml does not list for "
+                                 f"{method} {template} (it lists {sorted(responses)}): {excerpt}")
+            return status, answer
+        content = deref(self.spec, response).get("content") or {}
+        if media not in content:
+            self.problems.append(f"{label}: {status} answered {media!r}, documented {sorted(content)}")
+            return status, answer
+        if media == "application/json" and isinstance(answer, str):
+            self.problems.append(f"{label}: {status} body is not JSON: {excerpt}")
+            return status, answer
+        for err in validate(self.spec, answer, content[media]["schema"]):
+            self.problems.append(f"{label}: {status} body does not match the spec: {err}  (body: {excerpt})")
+        return status, answer
+
+    def default_probes(self):
+        """Every documented operation with its plain request: path parameters a valid
+        backup name, {} as the body of POST and PUT."""
+        for method, template in sorted(self.ops):
+            self.probe(method, template, body={} if method in ("POST", "PUT") else None)
+
+    def body_error_probes(self):
+        """Invalid JSON and an oversized body for every operation that takes a body."""
+        for (method, template), op in sorted(self.ops.items()):
+            if "requestBody" not in op:
+                continue
+            self.probe(method, template, raw=b"{not json", expect=400)
+            self.probe(method, template, raw=b"x" * (1 << 20), expect=413)
+
+    def wait_idle(self, timeout=120):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status, _, body = http(self.daemon.address, "GET", "/api/v1/status")
+            if status == 200 and body.get("state") == "NOT RUNNING":
+                return body
+            time.sleep(0.05)
+        self.fail(f"a job still runs after {timeout} s")
+
+    def report(self):
+        if self.problems:
+            self.fail(f"{len(self.problems)} problem(s) between docs/openapi.yaml and keepsaked:\n  "
+                      + "\n  ".join(self.problems) + f"\n(daemon log: {self.daemon.log_path})")
+
+    # -- the test ----------------------------------------------------------------------
+
+    def test_every_operation_answers_as_documented(self):
+        # The router's own 404, which no documented route may give.
+        status, _, body = http(self.daemon.address, "GET", "/api/v1/no-such-route")
+        self.assertTrue(is_router_404(status, body), f"unknown routes should answer the router's 404: {body}")
+
+        # 1. A fresh appliance: no DMS, no storage, no schedule.
+        self.default_probes()
+        self.body_error_probes()
+        self.probe("GET", "/api/v1/jobs", query="?limit=abc", expect=400)
+        self.probe("GET", "/api/v1/jobs", query="?limit=1001", expect=400)
+        self.probe("GET", "/api/v1/jobs", query="?limit=1000", expect=200)
+        self.probe("POST", "/api/v1/backups", expect=409)  # no body at all
+        self.probe("POST", "/api/v1/backups", body={"now": True}, expect=400)
+        self.probe("PUT", "/api/v1/settings", body={"colour": "blue"}, expect=400)
+        self.probe("PUT", "/api/v1/settings", body={"prefix": "a/b"}, expect=400)
+        self.probe("PUT", "/api/v1/settings", body={"retention": {"keep_last": 1001}}, expect=400)
+        self.probe("PUT", "/api/v1/settings", body={"prefix": "nightly", "retention": {"keep_daily": 7}}, expect=200)
+        self.probe("PUT", "/api/v1/schedule", body={"kind": "daily", "hour": 24}, expect=400)
+        self.probe("PUT", "/api/v1/schedule", body={"kind": "daily", "hour": 2, "minute": 30,
+                                                    "time_zone": "Europe/Berlin"}, expect=200)
+        self.probe("GET", "/api/v1/schedule", expect=200)
+        for schedule in ({"kind": "none"}, {"kind": "hourly", "minute": 5},
+                         {"kind": "weekly", "day_of_week": 6, "hour": 0, "minute": 0, "time_zone": "UTC"},
+                         {"kind": "monthly", "day_of_month": -1, "hour": 23, "minute": 59},
+                         {"kind": "cron", "cron": "0 0 0 ? * FRI", "time_zone": "UTC"}):
+            self.probe("POST", "/api/v1/schedule/preview", body=schedule, expect=200)
+        self.probe("POST", "/api/v1/schedule/preview", body={"kind": "cron", "cron": "0 0 25 ? * *"}, expect=400)
+        self.probe("PUT", "/api/v1/storage", body={"type": "ftp"}, expect=400)
+        self.probe("PUT", "/api/v1/storage", body={"type": "local", "path": "relative"}, expect=400)
+        self.probe("PUT", "/api/v1/storage", body={"type": "local", "path": self.storage + "/missing"}, expect=404)
+        self.probe("PUT", "/api/v1/storage", body={"type": "none"}, expect=200)
+        self.probe("POST", "/api/v1/restore", body={"file": SAMPLE_NAME}, expect=409)
+        self.probe("POST", "/api/v1/restore", body={"file": "../../etc/passwd"}, expect=400)
+        self.probe("POST", "/api/v1/dms", body={"dms": "short", "confirmation": "short"}, expect=400)
+
+        # 2. DMS and storage set.
+        self.probe("POST", "/api/v1/dms", body={"dms": DMS, "confirmation": DMS}, expect=201)
+        self.probe("POST", "/api/v1/dms", body={"dms": DMS, "confirmation": DMS}, expect=409)
+        self.probe("PUT", "/api/v1/storage", body={"type": "local", "path": self.storage}, expect=200)
+        self.probe("GET", "/api/v1/storage", expect=200)
+        self.probe("GET", "/api/v1/backups", expect=200)
+        self.probe("GET", "/api/v1/backups/{name}", expect=404)
+        self.probe("GET", "/api/v1/backups/{name}", name="passwd", expect=400)
+        self.probe("POST", "/api/v1/restore", body={"file": SAMPLE_NAME}, expect=404)
+        with open(os.path.join(self.storage, "other_20250101T000000Z.ksb"), "wb") as f:
+            f.write(b"not a backup\n")  # listed, with details null and an error
+        self.probe("GET", "/api/v1/backups/{name}", name="other_20250101T000000Z.ksb", expect=422)
+
+        # 3. A real backup, then a dry-run restore of it.
+        status, answer = self.probe("POST", "/api/v1/backups", body={}, expect=202)
+        self.probe("POST", "/api/v1/backups", body={})  # 202, or 409 while the first one runs
+        self.probe("GET", "/api/v1/status", expect=200)
+        self.wait_idle()
+        self.probe("GET", "/api/v1/jobs", expect=200)
+        status, listing = self.probe("GET", "/api/v1/backups", expect=200)
+        made = [b for b in (listing.get("backups", []) if status == 200 else []) if b.get("details")]
+        if not made:
+            self.problems.append(f"no readable backup on the storage after POST /api/v1/backups "
+                                 f"(jobs: {http(self.daemon.address, 'GET', '/api/v1/jobs')[2]})")
+        else:
+            name = made[0]["name"]
+            self.probe("GET", "/api/v1/backups/{name}", name=name, expect=200)
+            self.probe("POST", "/api/v1/restore", body={"file": name, "dry_run": True}, expect=202)
+            self.probe("GET", "/api/v1/restore", expect=200)
+            self.wait_idle()
+            status, state = self.probe("GET", "/api/v1/restore", expect=200)
+            if status == 200 and not state.get("last"):
+                self.problems.append(f"GET /api/v1/restore: no last restore after one ran: {state}")
+        self.probe("GET", "/api/v1/status", expect=200)
+        self.default_probes()  # every operation again, now with a DMS, a storage and backups
+        self.probe("GET", "/api/v1/status", expect=200)  # likely while the backup just started runs
+        self.wait_idle()
+
+        not_probed = sorted(set(self.ops) - set(self.answered))
+        self.assertEqual(not_probed, [], "documented operations the test did not probe")
+        self.report()
+
+
+if __name__ == "__main__":
+    unittest.main()
