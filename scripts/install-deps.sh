@@ -11,7 +11,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev
   libcpp-httplib-dev libhowardhinnant-date-dev tzdata
   # tests and benchmarks: reference tools and the state generator
-  python3 python3-yaml sqlite3 zstd tar age time restic wrk
+  python3 python3-yaml sqlite3 zstd tar age time restic wrk curl
   # the internal PostgreSQL database: pg_dump/pg_restore, and the server the tests start
   postgresql
 )
