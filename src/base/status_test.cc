@@ -41,5 +41,26 @@ TEST(StatusTest, AssignOrReturnPropagatesFirstError) {
   EXPECT_EQ(Quarter(6, out).code(), ErrorCode::kInvalidArgument);
 }
 
+TEST(StatusTest, ErrorCodeFromNameRoundTripsEveryCode) {
+  for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
+    ErrorCode code = static_cast<ErrorCode>(c);
+    EXPECT_EQ(ErrorCodeFromName(ErrorCodeName(code)), code) << ErrorCodeName(code);
+  }
+}
+
+TEST(StatusTest, ErrorCodeFromNameIgnoresCase) {
+  EXPECT_EQ(ErrorCodeFromName("not_found"), ErrorCode::kNotFound);
+  EXPECT_EQ(ErrorCodeFromName("No_Space"), ErrorCode::kNoSpace);
+  EXPECT_EQ(ErrorCodeFromName("ok"), ErrorCode::kOk);
+}
+
+TEST(StatusTest, ErrorCodeFromNameOfUnknownNameIsNullopt) {
+  EXPECT_EQ(ErrorCodeFromName(""), std::nullopt);
+  EXPECT_EQ(ErrorCodeFromName("UNKNOWN"), std::nullopt);
+  EXPECT_EQ(ErrorCodeFromName("not found"), std::nullopt);
+  EXPECT_EQ(ErrorCodeFromName("NOT_FOUND "), std::nullopt);
+  EXPECT_EQ(ErrorCodeFromName("NOT_FOUN"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace keepsake

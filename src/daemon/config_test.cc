@@ -1,0 +1,188 @@
+#include "daemon/config.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace keepsake::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Writes keepsaked.toml into a fresh directory and loads it over the defaults.
+class ConfigFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ks_config_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/keepsaked.toml";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  Status Load(const std::string& toml) {
+    std::ofstream(path_) << toml;
+    return LoadConfigFile(path_, config_);
+  }
+
+  // The "<path>:<line>: " every error about the file starts with.
+  std::string At(int line) const { return path_ + ":" + std::to_string(line) + ": "; }
+
+  std::string dir_;
+  std::string path_;
+  DaemonConfig config_;
+};
+
+TEST_F(ConfigFileTest, FullFileSetsEveryField) {
+  Status st = Load(R"(# keepsaked configuration
+state_dir = "/srv/keepsake/state"
+appliance_root = "/srv/appliance"
+listen = "[::1]:9443"
+log_level = "debug"
+http_threads = 4
+zstd_level = 9
+job_nice = 19
+kdf_ops = 2
+kdf_mem_kib = 65536
+)");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(config_.state_dir, "/srv/keepsake/state");
+  EXPECT_EQ(config_.appliance_root, "/srv/appliance");
+  EXPECT_EQ(config_.listen, "[::1]:9443");
+  EXPECT_EQ(config_.log_level, "debug");
+  EXPECT_EQ(config_.http_threads, 4);
+  EXPECT_EQ(config_.zstd_level, 9);
+  EXPECT_EQ(config_.job_nice, 19);
+  EXPECT_EQ(config_.kdf.opslimit, 2u);
+  EXPECT_EQ(config_.kdf.memlimit_kib, 65536u);
+}
+
+TEST_F(ConfigFileTest, EmptyFileKeepsDefaults) {
+  ASSERT_TRUE(Load("").ok());
+  DaemonConfig defaults;
+  EXPECT_EQ(config_.state_dir, defaults.state_dir);
+  EXPECT_EQ(config_.listen, defaults.listen);
+  EXPECT_EQ(config_.http_threads, defaults.http_threads);
+  EXPECT_EQ(config_.kdf.memlimit_kib, defaults.kdf.memlimit_kib);
+}
+
+TEST_F(ConfigFileTest, UnsetKeysKeepTheirCallerValues) {
+  config_.state_dir = "/from/caller";
+  ASSERT_TRUE(Load("listen = \"0.0.0.0:80\"\n").ok());
+  EXPECT_EQ(config_.state_dir, "/from/caller");
+  EXPECT_EQ(config_.listen, "0.0.0.0:80");
+}
+
+TEST_F(ConfigFileTest, UnknownKeyNamesItsLine) {
+  Status st = Load("state_dir = \"/x\"\n\nstate_dri = \"/y\"\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.message(), At(3) + "unknown setting \"state_dri\"");
+}
+
+TEST_F(ConfigFileTest, StringKeyWithNumberNamesKeyAndLine) {
+  Status st = Load("log_level = \"info\"\nlisten = 8080\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.message(), At(2) + "listen must be a string");
+}
+
+TEST_F(ConfigFileTest, NumberKeyWithStringNamesKeyAndLine) {
+  Status st = Load("\n\n\nhttp_threads = \"16\"\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.message(), At(4) + "http_threads must be a whole number");
+}
+
+TEST_F(ConfigFileTest, FractionalNumberIsRefused) {
+  Status st = Load("zstd_level = 2.5\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.message(), At(1) + "zstd_level must be a whole number");
+}
+
+TEST_F(ConfigFileTest, NegativeNumberIsOutOfRange) {
+  Status st = Load("job_nice = -1\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.message(), At(1) + "job_nice = -1 is out of range");
+}
+
+TEST_F(ConfigFileTest, NumberBeyondInt32IsOutOfRange) {
+  Status st = Load("kdf_mem_kib = 4294967296\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_EQ(st.message(), At(1) + "kdf_mem_kib = 4294967296 is out of range");
+}
+
+TEST_F(ConfigFileTest, SectionIsNotASetting) {
+  Status st = Load("state_dir = \"/x\"\n[server]\nlisten = \"h:1\"\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_THAT(st.message(), StartsWith(path_ + ":"));
+  EXPECT_THAT(st.message(), HasSubstr("unknown setting \"server\""));
+}
+
+TEST_F(ConfigFileTest, SyntaxErrorNamesItsLine) {
+  Status st = Load("state_dir = \"/x\"\nlisten = \"unterminated\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_THAT(st.message(), StartsWith(At(2)));
+}
+
+TEST_F(ConfigFileTest, MissingEqualsIsSyntaxErrorOnItsLine) {
+  Status st = Load("# comment\n\nhttp_threads 4\n");
+  EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+  EXPECT_THAT(st.message(), StartsWith(At(3)));
+}
+
+TEST_F(ConfigFileTest, MissingFileIsNotFound) {
+  Status st = LoadConfigFile(dir_ + "/absent.toml", config_);
+  EXPECT_EQ(st.code(), ErrorCode::kNotFound) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr(dir_ + "/absent.toml"));
+  EXPECT_THAT(st.message(), HasSubstr("not found"));
+}
+
+// --- ParseListen -----------------------------------------------------------------------
+
+class ConfigListenTest : public ::testing::Test {
+ protected:
+  Status Parse(const std::string& listen) { return ParseListen(listen, host_, port_); }
+  void ExpectRefused(const std::string& listen, std::string_view words) {
+    Status st = Parse(listen);
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << listen << ": " << st.ToString();
+    EXPECT_THAT(st.message(), HasSubstr("\"" + listen + "\""));
+    EXPECT_THAT(st.message(), HasSubstr(std::string(words)));
+  }
+
+  std::string host_;
+  int port_ = -1;
+};
+
+TEST_F(ConfigListenTest, Ipv4HostAndPort) {
+  ASSERT_TRUE(Parse("127.0.0.1:8080").ok());
+  EXPECT_EQ(host_, "127.0.0.1");
+  EXPECT_EQ(port_, 8080);
+}
+
+TEST_F(ConfigListenTest, BracketedIpv6WithPortZero) {
+  ASSERT_TRUE(Parse("[::1]:0").ok());
+  EXPECT_EQ(host_, "::1");
+  EXPECT_EQ(port_, 0);
+}
+
+TEST_F(ConfigListenTest, HostWithoutPortIsRefused) { ExpectRefused("host", "expected HOST:PORT"); }
+
+TEST_F(ConfigListenTest, PortWithoutHostIsRefused) { ExpectRefused(":80", "expected HOST:PORT"); }
+
+TEST_F(ConfigListenTest, PortAbove65535IsRefused) { ExpectRefused("h:70000", "port must be 0-65535"); }
+
+TEST_F(ConfigListenTest, NonNumericPortIsRefused) { ExpectRefused("h:x", "port must be 0-65535"); }
+
+TEST_F(ConfigListenTest, EmptyPortIsRefused) { ExpectRefused("h:", "port must be 0-65535"); }
+
+TEST_F(ConfigListenTest, NegativePortIsRefused) { ExpectRefused("h:-1", "port must be 0-65535"); }
+
+}  // namespace
+}  // namespace keepsake::daemon

@@ -1,0 +1,289 @@
+#include "service/backup_settings.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace keepsake::service {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+void ExpectError(const Status& st, ErrorCode code, std::string_view words) {
+  EXPECT_EQ(st.code(), code) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr(std::string(words)));
+}
+
+// --- StorageFromJson / StorageToJson ---------------------------------------------------
+
+class StorageJsonTest : public ::testing::Test {
+ protected:
+  static Status Refused(const nlohmann::json& j) {
+    auto s = StorageFromJson(j);
+    EXPECT_FALSE(s.ok()) << j.dump() << " was accepted";
+    return s.ok() ? Status() : s.status();
+  }
+  static StorageSettings Parsed(const nlohmann::json& j) {
+    auto s = StorageFromJson(j);
+    EXPECT_TRUE(s.ok()) << j.dump() << ": " << s.status().ToString();
+    return s.ok() ? *s : StorageSettings{};
+  }
+};
+
+TEST_F(StorageJsonTest, NoneParsesWithoutPathOrUrl) {
+  StorageSettings s = Parsed({{"type", "none"}});
+  EXPECT_EQ(s.type, "none");
+  EXPECT_EQ(s.path, "");
+  EXPECT_EQ(s.url(), "");
+}
+
+TEST_F(StorageJsonTest, NoneSerialisesAsTypeOnly) {
+  EXPECT_EQ(StorageToJson(StorageSettings{}), nlohmann::json({{"type", "none"}}));
+}
+
+TEST_F(StorageJsonTest, LocalWithAbsolutePathParses) {
+  StorageSettings s = Parsed({{"type", "local"}, {"path", "/srv/backups"}});
+  EXPECT_EQ(s.type, "local");
+  EXPECT_EQ(s.path, "/srv/backups");
+  EXPECT_EQ(s.url(), "file:///srv/backups");
+}
+
+TEST_F(StorageJsonTest, LocalSerialisesPathAndUrl) {
+  StorageSettings s;
+  s.type = "local";
+  s.path = "/srv/backups";
+  EXPECT_EQ(StorageToJson(s),
+            nlohmann::json({{"type", "local"}, {"path", "/srv/backups"}, {"url", "file:///srv/backups"}}));
+}
+
+TEST_F(StorageJsonTest, LocalRoundTripsThroughItsOwnJson) {
+  StorageSettings s;
+  s.type = "local";
+  s.path = "/mnt/usb/keepsake";
+  StorageSettings back = Parsed(StorageToJson(s));
+  EXPECT_EQ(back.type, "local");
+  EXPECT_EQ(back.path, "/mnt/usb/keepsake");
+}
+
+TEST_F(StorageJsonTest, TrailingSlashesAreTrimmed) {
+  EXPECT_EQ(Parsed({{"type", "local"}, {"path", "/srv/backups///"}}).path, "/srv/backups");
+}
+
+TEST_F(StorageJsonTest, RootPathKeepsItsSlash) {
+  EXPECT_EQ(Parsed({{"type", "local"}, {"path", "/"}}).path, "/");
+}
+
+TEST_F(StorageJsonTest, RelativePathIsRefused) {
+  ExpectError(Refused({{"type", "local"}, {"path", "srv/backups"}}), ErrorCode::kInvalidArgument,
+              "path \"srv/backups\" must be an absolute directory path");
+}
+
+TEST_F(StorageJsonTest, EmptyPathIsRefused) {
+  ExpectError(Refused({{"type", "local"}, {"path", ""}}), ErrorCode::kInvalidArgument, "needs \"path\"");
+}
+
+TEST_F(StorageJsonTest, MissingPathIsRefused) {
+  ExpectError(Refused({{"type", "local"}}), ErrorCode::kInvalidArgument, "needs \"path\"");
+}
+
+TEST_F(StorageJsonTest, NonStringPathIsRefused) {
+  ExpectError(Refused({{"type", "local"}, {"path", 42}}), ErrorCode::kInvalidArgument, "needs \"path\"");
+}
+
+TEST_F(StorageJsonTest, UnknownTypeIsRefused) {
+  ExpectError(Refused({{"type", "nfs"}, {"path", "/x"}}), ErrorCode::kInvalidArgument,
+              "type \"nfs\" is not supported");
+}
+
+TEST_F(StorageJsonTest, MissingTypeIsRefused) {
+  ExpectError(Refused({{"path", "/srv/backups"}}), ErrorCode::kInvalidArgument, "\"type\" must be");
+}
+
+TEST_F(StorageJsonTest, UnknownFieldIsRefused) {
+  ExpectError(Refused({{"type", "local"}, {"path", "/srv"}, {"user", "bob"}}), ErrorCode::kInvalidArgument,
+              "unknown field \"user\"");
+}
+
+TEST_F(StorageJsonTest, NonObjectIsRefused) {
+  ExpectError(Refused(nlohmann::json("file:///srv")), ErrorCode::kInvalidArgument, "expected an object");
+}
+
+// --- ValidateSettings ------------------------------------------------------------------
+
+TEST(BackupSettingsTest, DefaultsAreValid) { EXPECT_TRUE(ValidateSettings(BackupSettings{}).ok()); }
+
+TEST(BackupSettingsTest, BadPrefixIsRefused) {
+  BackupSettings s;
+  s.prefix = "night/ly";
+  ExpectError(ValidateSettings(s), ErrorCode::kInvalidArgument, "prefix");
+}
+
+TEST(BackupSettingsTest, RelativeStoragePathIsRefused) {
+  BackupSettings s;
+  s.storage.type = "local";
+  s.storage.path = "backups";
+  ExpectError(ValidateSettings(s), ErrorCode::kInvalidArgument, "absolute");
+}
+
+TEST(BackupSettingsTest, BadScheduleIsRefused) {
+  BackupSettings s;
+  s.schedule.kind = ScheduleKind::kDaily;
+  s.schedule.hour = 24;
+  ExpectError(ValidateSettings(s), ErrorCode::kInvalidArgument, "hour 24");
+}
+
+TEST(BackupSettingsTest, BadRetentionIsRefused) {
+  BackupSettings s;
+  s.retention.keep_daily = -1;
+  ExpectError(ValidateSettings(s), ErrorCode::kInvalidArgument, "keep_daily -1");
+}
+
+// --- SettingsStore ---------------------------------------------------------------------
+
+class SettingsStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ks_settings_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto db = StateDb::Open(dir_ + "/state.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    store_ = std::make_unique<SettingsStore>(*db_);
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  // Every part set away from its default.
+  static BackupSettings Custom() {
+    BackupSettings s;
+    s.prefix = "nightly";
+    s.storage.type = "local";
+    s.storage.path = "/srv/backups";
+    s.schedule.kind = ScheduleKind::kWeekly;
+    s.schedule.day_of_week = 6;
+    s.schedule.hour = 2;
+    s.schedule.minute = 30;
+    s.schedule.time_zone = "Europe/Berlin";
+    s.retention = {3, 7, 4, 12};
+    return s;
+  }
+
+  BackupSettings LoadOk() {
+    auto s = store_->Load();
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? *s : BackupSettings{};
+  }
+
+  // Writes `value` under `key` behind SettingsStore's back, as an older or broken build might.
+  void PutRaw(const std::string& key, const std::string& value) {
+    ASSERT_TRUE(db_->PutSettings({{key, value}}).ok());
+  }
+
+  static void ExpectSame(const BackupSettings& got, const BackupSettings& want) {
+    EXPECT_EQ(got.prefix, want.prefix);
+    EXPECT_EQ(got.storage.type, want.storage.type);
+    EXPECT_EQ(got.storage.path, want.storage.path);
+    EXPECT_EQ(got.schedule, want.schedule);
+    EXPECT_EQ(got.retention, want.retention);
+  }
+
+  std::string dir_;
+  std::unique_ptr<StateDb> db_;
+  std::unique_ptr<SettingsStore> store_;
+};
+
+TEST_F(SettingsStoreTest, LoadOfFreshDatabaseGivesDefaults) {
+  ExpectSame(LoadOk(), BackupSettings{});
+}
+
+TEST_F(SettingsStoreTest, SaveThenLoadRoundTripsEveryPart) {
+  ASSERT_TRUE(store_->Save(Custom()).ok());
+  ExpectSame(LoadOk(), Custom());
+}
+
+TEST_F(SettingsStoreTest, SaveThenLoadRoundTripsCronSchedule) {
+  BackupSettings s = Custom();
+  s.schedule = {};
+  s.schedule.kind = ScheduleKind::kCron;
+  s.schedule.cron = "0 15 3 ? * MON-FRI";
+  s.schedule.time_zone = "America/New_York";
+  ASSERT_TRUE(store_->Save(s).ok());
+  ExpectSame(LoadOk(), s);
+}
+
+TEST_F(SettingsStoreTest, SavedSettingsSurviveReopen) {
+  ASSERT_TRUE(store_->Save(Custom()).ok());
+  store_.reset();
+  db_.reset();
+  auto db = StateDb::Open(dir_ + "/state.db");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  db_ = std::move(db).value();
+  store_ = std::make_unique<SettingsStore>(*db_);
+  ExpectSame(LoadOk(), Custom());
+}
+
+TEST_F(SettingsStoreTest, SaveOfInvalidSettingsStoresNothing) {
+  ASSERT_TRUE(store_->Save(Custom()).ok());
+  BackupSettings bad = Custom();
+  bad.prefix = "changed";
+  bad.storage.path = "/elsewhere";
+  bad.retention.keep_monthly = 5000;  // out of range: the whole change is refused
+  ExpectError(store_->Save(bad), ErrorCode::kInvalidArgument, "keep_monthly");
+  ExpectSame(LoadOk(), Custom());
+}
+
+TEST_F(SettingsStoreTest, ScheduleAnchorDefaultsToZero) {
+  auto anchor = store_->ScheduleAnchor();
+  ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
+  EXPECT_EQ(*anchor, 0);
+}
+
+TEST_F(SettingsStoreTest, ScheduleAnchorRoundTrips) {
+  ASSERT_TRUE(store_->SetScheduleAnchor(1'790'000'000).ok());
+  auto anchor = store_->ScheduleAnchor();
+  ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
+  EXPECT_EQ(*anchor, 1'790'000'000);
+}
+
+TEST_F(SettingsStoreTest, ScheduleAnchorIsIndependentOfSave) {
+  ASSERT_TRUE(store_->SetScheduleAnchor(42).ok());
+  ASSERT_TRUE(store_->Save(Custom()).ok());
+  auto anchor = store_->ScheduleAnchor();
+  ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
+  EXPECT_EQ(*anchor, 42);
+}
+
+TEST_F(SettingsStoreTest, StoredValueThatIsNotJsonIsCorruption) {
+  PutRaw("schedule", "{\"kind\": ");
+  auto s = store_->Load();
+  ASSERT_FALSE(s.ok());
+  ExpectError(s.status(), ErrorCode::kCorruption, "setting schedule is not JSON");
+}
+
+TEST_F(SettingsStoreTest, StoredStorageThatNoLongerValidatesIsCorruption) {
+  PutRaw("storage", R"({"type":"nfs","path":"/x"})");
+  auto s = store_->Load();
+  ASSERT_FALSE(s.ok());
+  ExpectError(s.status(), ErrorCode::kCorruption, "setting storage");
+  EXPECT_THAT(s.status().message(), HasSubstr("\"nfs\" is not supported"));
+}
+
+TEST_F(SettingsStoreTest, StoredRetentionThatNoLongerValidatesIsCorruption) {
+  PutRaw("retention", R"({"keep_last": -3})");
+  auto s = store_->Load();
+  ASSERT_FALSE(s.ok());
+  ExpectError(s.status(), ErrorCode::kCorruption, "setting retention");
+  EXPECT_THAT(s.status().message(), HasSubstr("keep_last"));
+}
+
+}  // namespace
+}  // namespace keepsake::service

@@ -1,0 +1,316 @@
+#include "service/job_history.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace keepsake::service {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+
+// A JobHistory over a fresh state database, with helpers that record jobs the way the
+// service does: Start, then Finish with the outcome.
+class JobHistoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/ks_job_history_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    auto db = StateDb::Open(dir_ + "/state.db");
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+    history_ = std::make_unique<JobHistory>(*db_);
+  }
+  void TearDown() override {
+    history_.reset();
+    db_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  int64_t StartJob(const std::string& kind, int64_t started_at, const std::string& trigger = "manual") {
+    auto id = history_->Start(kind, trigger, "admin", started_at);
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : -1;
+  }
+
+  // Starts and finishes a job with `result`; returns its id.
+  int64_t AddJob(const std::string& kind, const std::string& result, int64_t started_at) {
+    int64_t id = StartJob(kind, started_at);
+    JobRecord done;
+    done.id = id;
+    done.result = result;
+    done.ended_at = started_at + 10;
+    Status st = history_->Finish(done);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return id;
+  }
+
+  std::vector<JobRecord> ListOk(int limit, const std::string& kind = "") {
+    auto jobs = history_->List(limit, kind);
+    EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
+    return jobs.ok() ? *jobs : std::vector<JobRecord>{};
+  }
+
+  JobRecord Only(int64_t id) {
+    for (const JobRecord& j : ListOk(1000)) {
+      if (j.id == id) return j;
+    }
+    ADD_FAILURE() << "no job " << id;
+    return {};
+  }
+
+  static std::vector<int64_t> Ids(const std::vector<JobRecord>& jobs) {
+    std::vector<int64_t> ids;
+    for (const auto& j : jobs) ids.push_back(j.id);
+    return ids;
+  }
+
+  std::string dir_;
+  std::unique_ptr<StateDb> db_;
+  std::unique_ptr<JobHistory> history_;
+};
+
+TEST_F(JobHistoryTest, StartRecordsRunningJobWithoutOutcome) {
+  int64_t id = StartJob("backup", 1700000000, "schedule");
+  JobRecord j = Only(id);
+  EXPECT_EQ(j.kind, "backup");
+  EXPECT_EQ(j.trigger, "schedule");
+  EXPECT_EQ(j.requester, "admin");
+  EXPECT_EQ(j.started_at, 1700000000);
+  EXPECT_EQ(j.result, "running");
+  EXPECT_EQ(j.ended_at, std::nullopt);
+  EXPECT_EQ(j.size, std::nullopt);
+  EXPECT_EQ(j.duration_ms, std::nullopt);
+  EXPECT_EQ(j.file, "");
+  EXPECT_EQ(j.error, "");
+}
+
+TEST_F(JobHistoryTest, StartReturnsIncreasingIds) {
+  int64_t first = StartJob("backup", 100);
+  int64_t second = StartJob("restore", 100);
+  EXPECT_GT(first, 0);
+  EXPECT_GT(second, first);
+}
+
+TEST_F(JobHistoryTest, FinishStoresEveryField) {
+  int64_t id = StartJob("backup", 1700000000);
+  JobRecord done;
+  done.id = id;
+  done.result = "succeeded";
+  done.ended_at = 1700000042;
+  done.size = 5'000'000'000ULL;  // beyond 32 bits
+  done.file = "nightly_ca-01_20231114T221320Z.ksb";
+  done.error = "";
+  done.duration_ms = 42'123;
+  ASSERT_TRUE(history_->Finish(done).ok());
+  JobRecord j = Only(id);
+  EXPECT_EQ(j.result, "succeeded");
+  EXPECT_EQ(j.ended_at, 1700000042);
+  EXPECT_EQ(j.size, 5'000'000'000ULL);
+  EXPECT_EQ(j.file, "nightly_ca-01_20231114T221320Z.ksb");
+  EXPECT_EQ(j.duration_ms, 42'123);
+  // Start's fields are untouched.
+  EXPECT_EQ(j.kind, "backup");
+  EXPECT_EQ(j.started_at, 1700000000);
+}
+
+TEST_F(JobHistoryTest, FinishWithoutOptionalFieldsStoresNulls) {
+  int64_t id = StartJob("restore", 1700000000);
+  JobRecord done;
+  done.id = id;
+  done.result = "failed";
+  done.error = "file:///srv/backups: directory does not exist";
+  ASSERT_TRUE(history_->Finish(done).ok());
+  JobRecord j = Only(id);
+  EXPECT_EQ(j.result, "failed");
+  EXPECT_EQ(j.error, "file:///srv/backups: directory does not exist");
+  EXPECT_EQ(j.ended_at, std::nullopt);
+  EXPECT_EQ(j.size, std::nullopt);
+  EXPECT_EQ(j.duration_ms, std::nullopt);
+}
+
+TEST_F(JobHistoryTest, FinishKeepsZeroSizeDistinctFromNull) {
+  int64_t id = StartJob("backup", 1);
+  JobRecord done;
+  done.id = id;
+  done.result = "succeeded";
+  done.size = 0;
+  done.duration_ms = 0;
+  ASSERT_TRUE(history_->Finish(done).ok());
+  JobRecord j = Only(id);
+  EXPECT_EQ(j.size, 0u);
+  EXPECT_EQ(j.duration_ms, 0);
+}
+
+TEST_F(JobHistoryTest, ListIsNewestFirst) {
+  int64_t a = AddJob("backup", "succeeded", 100);
+  int64_t b = AddJob("restore", "failed", 200);
+  int64_t c = StartJob("backup", 300);
+  EXPECT_THAT(Ids(ListOk(10)), ElementsAre(c, b, a));
+}
+
+TEST_F(JobHistoryTest, ListStopsAtLimit) {
+  AddJob("backup", "succeeded", 100);
+  int64_t b = AddJob("backup", "succeeded", 200);
+  int64_t c = AddJob("backup", "succeeded", 300);
+  EXPECT_THAT(Ids(ListOk(2)), ElementsAre(c, b));
+}
+
+TEST_F(JobHistoryTest, ListFiltersByKind) {
+  int64_t a = AddJob("backup", "succeeded", 100);
+  int64_t b = AddJob("restore", "succeeded", 200);
+  int64_t c = AddJob("backup", "failed", 300);
+  EXPECT_THAT(Ids(ListOk(10, "backup")), ElementsAre(c, a));
+  EXPECT_THAT(Ids(ListOk(10, "restore")), ElementsAre(b));
+}
+
+TEST_F(JobHistoryTest, ListOfEmptyHistoryIsEmpty) { EXPECT_TRUE(ListOk(10).empty()); }
+
+TEST_F(JobHistoryTest, LastSucceededIsNewestSucceededOfThatKind) {
+  AddJob("backup", "succeeded", 100);
+  int64_t newest = AddJob("backup", "succeeded", 200);
+  AddJob("backup", "failed", 300);
+  AddJob("restore", "succeeded", 400);
+  StartJob("backup", 500);
+  auto last = history_->LastSucceeded("backup");
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->id, newest);
+}
+
+TEST_F(JobHistoryTest, LastSucceededIsNulloptWithoutSuccess) {
+  AddJob("backup", "failed", 100);
+  AddJob("restore", "succeeded", 200);
+  auto last = history_->LastSucceeded("backup");
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_FALSE(last->has_value());
+}
+
+TEST_F(JobHistoryTest, LastFinishedSkipsRunningJobs) {
+  AddJob("backup", "succeeded", 100);
+  int64_t failed = AddJob("backup", "failed", 200);
+  StartJob("backup", 300);
+  AddJob("restore", "succeeded", 400);
+  auto last = history_->LastFinished("backup");
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  ASSERT_TRUE(last->has_value());
+  EXPECT_EQ((*last)->id, failed);
+  EXPECT_EQ((*last)->result, "failed");
+}
+
+TEST_F(JobHistoryTest, LastFinishedIsNulloptWhileOnlyRunning) {
+  StartJob("backup", 100);
+  auto last = history_->LastFinished("backup");
+  ASSERT_TRUE(last.ok()) << last.status().ToString();
+  EXPECT_FALSE(last->has_value());
+}
+
+TEST_F(JobHistoryTest, CountFailedCountsFailedAndInterruptedOnly) {
+  AddJob("backup", "failed", 100);
+  AddJob("backup", "interrupted", 200);
+  AddJob("backup", "aborted", 300);
+  AddJob("backup", "succeeded", 400);
+  StartJob("backup", 500);
+  AddJob("restore", "failed", 600);
+  auto n = history_->CountFailed("backup");
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 2);
+}
+
+TEST_F(JobHistoryTest, MarkInterruptedFinishesRunningJobsWithExplanation) {
+  int64_t a = StartJob("backup", 100);
+  int64_t b = StartJob("restore", 200);
+  auto n = history_->MarkInterrupted(999);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 2);
+  for (int64_t id : {a, b}) {
+    JobRecord j = Only(id);
+    EXPECT_EQ(j.result, "interrupted");
+    EXPECT_EQ(j.ended_at, 999);
+    EXPECT_EQ(j.error, "interrupted: the service stopped unexpectedly during this job");
+  }
+}
+
+TEST_F(JobHistoryTest, MarkInterruptedLeavesFinishedJobsAlone) {
+  int64_t done = AddJob("backup", "succeeded", 100);
+  int64_t failed = AddJob("backup", "failed", 200);
+  StartJob("backup", 300);
+  auto n = history_->MarkInterrupted(999);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(Only(done).result, "succeeded");
+  EXPECT_EQ(Only(done).ended_at, 110);
+  EXPECT_EQ(Only(done).error, "");
+  EXPECT_EQ(Only(failed).result, "failed");
+}
+
+TEST_F(JobHistoryTest, MarkInterruptedWithNothingRunningReturnsZero) {
+  AddJob("backup", "succeeded", 100);
+  auto n = history_->MarkInterrupted(999);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 0);
+}
+
+TEST_F(JobHistoryTest, HistorySurvivesReopen) {
+  int64_t id = AddJob("backup", "succeeded", 100);
+  history_.reset();
+  db_.reset();
+  auto db = StateDb::Open(dir_ + "/state.db");
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  db_ = std::move(db).value();
+  history_ = std::make_unique<JobHistory>(*db_);
+  EXPECT_THAT(Ids(ListOk(10)), ElementsAre(id));
+}
+
+TEST(JobToJsonTest, FinishedJobHasEveryField) {
+  JobRecord j;
+  j.id = 7;
+  j.kind = "backup";
+  j.trigger = "schedule";
+  j.requester = "scheduler";
+  j.started_at = 1700000000;
+  j.ended_at = 1700000042;
+  j.result = "succeeded";
+  j.size = 5'000'000'000ULL;
+  j.file = "a.ksb";
+  j.error = "";
+  j.duration_ms = 42'000;
+  nlohmann::json expected = {{"id", 7},
+                             {"kind", "backup"},
+                             {"trigger", "schedule"},
+                             {"requester", "scheduler"},
+                             {"started_at", 1700000000},
+                             {"ended_at", 1700000042},
+                             {"result", "succeeded"},
+                             {"size", 5'000'000'000ULL},
+                             {"file", "a.ksb"},
+                             {"error", ""},
+                             {"duration_ms", 42'000}};
+  EXPECT_EQ(JobToJson(j), expected);
+}
+
+TEST(JobToJsonTest, RunningJobHasNullsForMissingOutcome) {
+  JobRecord j;
+  j.id = 1;
+  j.kind = "restore";
+  j.trigger = "manual";
+  j.requester = "admin";
+  j.started_at = 5;
+  j.result = "running";
+  nlohmann::json json = JobToJson(j);
+  EXPECT_TRUE(json.at("ended_at").is_null());
+  EXPECT_TRUE(json.at("size").is_null());
+  EXPECT_TRUE(json.at("duration_ms").is_null());
+  EXPECT_EQ(json.at("file"), "");
+  EXPECT_EQ(json.at("error"), "");
+  EXPECT_EQ(json.size(), 11u);
+}
+
+}  // namespace
+}  // namespace keepsake::service
