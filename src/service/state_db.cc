@@ -24,6 +24,17 @@ constexpr const char* kMigrations[] = {
          file TEXT,
          error TEXT,
          duration_ms INTEGER);)",
+    // 2: OAuth tokens (auth/token_store.h), stored as SHA-256 hex, never as issued.
+    R"(CREATE TABLE tokens (
+         hash TEXT PRIMARY KEY,               -- SHA-256 hex of the token
+         username TEXT NOT NULL COLLATE NOCASE,
+         kind TEXT NOT NULL CHECK (kind IN ('access', 'refresh')),
+         expires_at INTEGER NOT NULL,         -- unix seconds
+         revoked INTEGER NOT NULL DEFAULT 0,
+         family TEXT NOT NULL);               -- one login: its access and refresh tokens
+       CREATE INDEX tokens_family ON tokens(family);
+       CREATE INDEX tokens_username ON tokens(username);
+       CREATE INDEX tokens_expires_at ON tokens(expires_at);)",
 };
 
 }  // namespace
