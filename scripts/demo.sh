@@ -3,7 +3,7 @@
 # shared/bench/gen_state.py (internal SQLite database), a domain with a demo DMS, then one
 # backup of the appliance, its Backup Details, a verify, a dry-run restore, a restore and a
 # rollback; then keepsaked, the backup service, serving its API on that appliance with a
-# local-directory storage (DEMO_LISTEN, default 127.0.0.1:8080) until Ctrl-C. Everything
+# local-directory storage (DEMO_LISTEN, default 127.0.0.1:8443) until Ctrl-C. Everything
 # lives under the demo directory ($2, default .demo).
 set -euo pipefail
 keepsake=${1:-build/keepsake}
@@ -43,7 +43,7 @@ ks rollback
 
 # ---- the main job: the daemon on the demo appliance -------------------------------------
 keepsaked="$(dirname "$keepsake")/keepsaked"
-listen=${DEMO_LISTEN:-127.0.0.1:8080}
+listen=${DEMO_LISTEN:-127.0.0.1:8443}
 cat > "$demo/keepsaked.toml" <<TOML
 # keepsaked configuration of the demo (docs/SERVICE.md lists every setting)
 state_dir = "$(cd "$state" && pwd)"
@@ -54,20 +54,38 @@ echo "== Starting keepsaked on the demo appliance (Ctrl-C stops it)"
 "$keepsaked" --config "$demo/keepsaked.toml" &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon' INT TERM
-export KEEPSAKE_SERVER="http://$listen"
-for _ in $(seq 100); do "$keepsake" status >/dev/null 2>&1 && break; sleep 0.1; done
+export KEEPSAKE_SERVER="https://$listen"
+export XDG_CONFIG_HOME="$(cd "$demo" && pwd)/config"  # the demo's CLI session, not yours
+# Up when it answers at all (without a session it answers "not logged in", exit 3).
+for _ in $(seq 100); do
+  rc=0; ks status >/dev/null 2>&1 || rc=$?
+  [ "$rc" -ne 5 ] && break
+  sleep 0.1
+done
+(umask 077; [ -f "$demo/admin-password.txt" ] || echo "demo admin password" > "$demo/admin-password.txt")
+if [ -f "$state/otp-user.json" ]; then
+  # First start: what an administrator does with the Initial OTP User printed above.
+  echo "== Logging in as the Initial OTP User, adding the OAuth account 'admin', removing the OTP User"
+  (umask 077; python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["password"])' \
+     "$state/otp-user.json" > "$demo/otp.txt")
+  ks login --username otp-admin --password-file "$demo/otp.txt"
+  ks users add admin --password-file "$demo/admin-password.txt"
+  rm -f "$demo/otp.txt"
+  ks login --username admin --password-file "$demo/admin-password.txt"
+  ks users remove otp-admin
+else
+  ks login --username admin --password-file "$demo/admin-password.txt"
+fi
 # The demo's storage: the local directory the CLI backups went to.
-curl -sf -X PUT -H 'Content-Type: application/json' \
-  -d "{\"type\":\"local\",\"path\":\"$(cd "$demo/backups" && pwd)\"}" "$KEEPSAKE_SERVER/api/v1/storage" >/dev/null
-"$keepsake" schedule set --kind daily --hour 2 --minute 30 --time-zone UTC >/dev/null
-"$keepsake" status
+ks storage set --type local --path "$(cd "$demo/backups" && pwd)"
+ks schedule set --kind daily --hour 2 --minute 30 --time-zone UTC >/dev/null
+ks status
 cat <<TXT
 
-keepsaked is serving the API on $KEEPSAKE_SERVER/api/v1 (docs/openapi.yaml). Try:
-  KEEPSAKE_SERVER=$KEEPSAKE_SERVER $keepsake backup-now --wait
-  KEEPSAKE_SERVER=$KEEPSAKE_SERVER $keepsake history
-  curl $KEEPSAKE_SERVER/api/v1/status
-  curl $KEEPSAKE_SERVER/metrics
+keepsaked is serving the API on $KEEPSAKE_SERVER/api/v1 (docs/openapi.yaml), logged in as
+'admin' (password in $demo/admin-password.txt). Try:
+  XDG_CONFIG_HOME=$XDG_CONFIG_HOME $keepsake --state-dir $state backup-now --wait
+  XDG_CONFIG_HOME=$XDG_CONFIG_HOME $keepsake --state-dir $state history
 Ctrl-C stops it.
 TXT
 wait $daemon

@@ -125,7 +125,7 @@ class TarWriter {
       if (archive_write_data(archive_.get(), buf_.data(), static_cast<size_t>(n)) != n) return Error(e.archive_path);
       copied += static_cast<uint64_t>(n);
       done += static_cast<uint64_t>(n);
-      if (progress) progress(done);
+      if (progress && !progress(done)) return Status::Cancelled("backup aborted: service stopped");
     }
     if (copied != m.size) {
       return Status::FailedPrecondition(fmt::format(

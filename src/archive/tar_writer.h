@@ -12,12 +12,15 @@
 
 namespace keepsake::archive {
 
-// Called after each block of file data with the bytes of file content written so far.
-using ProgressFn = std::function<void(uint64_t bytes_done)>;
+// Called after each block of file data with the bytes of file content written so far;
+// returning false stops the backup (WriteTar returns kCancelled). Checked per block read,
+// not per block written, so even data that compresses to nothing stops promptly.
+using ProgressFn = std::function<bool(uint64_t bytes_done)>;
 
 // Writes `scan` as tar to `out` (not finished), then the manifest built from it and from
 // `manifest` (backup id, device). kFailedPrecondition when a file changed size while it
-// was read (a live file outside a snapshot); file system errors as they come.
+// was read (a live file outside a snapshot); kCancelled when `progress` said stop; file
+// system errors as they come.
 Status WriteTar(const TreeScan& scan, Manifest manifest, ByteSink& out, const ProgressFn& progress = {});
 
 }  // namespace keepsake::archive

@@ -22,7 +22,7 @@ void DrawProgress(const nlohmann::json& job) {
 }
 
 Status BackupNow(const CliContext& ctx, bool wait) {
-  ApiClient api(ctx.server);
+  ApiClient api(ClientOptions(ctx));
   ASSIGN_OR_RETURN(nlohmann::json started, api.Post("/api/v1/backups", nlohmann::json::object()));
   int64_t id = started["job"]["id"].get<int64_t>();
   if (!wait) {

@@ -9,7 +9,7 @@ namespace keepsake::cli {
 namespace {
 
 Status PrintHistory(const CliContext& ctx, int limit, bool json) {
-  ApiClient api(ctx.server);
+  ApiClient api(ClientOptions(ctx));
   ASSIGN_OR_RETURN(nlohmann::json history, api.Get(fmt::format("/api/v1/jobs?limit={}", limit)));
   if (json) {
     fmt::print("{}\n", history.dump(2));

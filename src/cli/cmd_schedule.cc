@@ -32,7 +32,7 @@ Status SetSchedule(const CliContext& ctx, const SetOptions& opt) {
   if (opt.day_of_month != 0) body["day_of_month"] = opt.day_of_month;
   if (!opt.cron.empty()) body["cron"] = opt.cron;
   if (!opt.time_zone.empty()) body["time_zone"] = opt.time_zone;
-  ApiClient api(ctx.server);
+  ApiClient api(ClientOptions(ctx));
   ASSIGN_OR_RETURN(nlohmann::json saved, api.Put("/api/v1/schedule", body));
   PrintSchedule(saved);
   return Status();
@@ -48,7 +48,7 @@ void AddScheduleCommands(CLI::App& app, const CliContext& ctx, Runner& run) {
   show->add_flag("--json", *json, "Print the API's JSON answer");
   show->callback([&ctx, &run, json] {
     run = [&ctx, json]() -> Status {
-      ApiClient api(ctx.server);
+      ApiClient api(ClientOptions(ctx));
       ASSIGN_OR_RETURN(nlohmann::json s, api.Get("/api/v1/schedule"));
       if (*json) {
         fmt::print("{}\n", s.dump(2));

@@ -13,7 +13,7 @@ std::string Str(const nlohmann::json& j, const char* key) {
 }
 
 Status PrintStatus(const CliContext& ctx, bool json) {
-  ApiClient api(ctx.server);
+  ApiClient api(ClientOptions(ctx));
   ASSIGN_OR_RETURN(nlohmann::json s, api.Get("/api/v1/status"));
   if (json) {
     fmt::print("{}\n", s.dump(2));

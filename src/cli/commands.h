@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "archive/unlock.h"
+#include "cli/api_client.h"
 #include "crypto/domain_keys.h"
 
 namespace keepsake::cli {
@@ -16,7 +17,9 @@ namespace keepsake::cli {
 struct CliContext {
   std::string state_dir = "/var/lib/keepsake";        // --state-dir, KEEPSAKE_STATE_DIR
   std::string appliance_root = "/var/lib/appliance";  // --appliance-root, KEEPSAKE_APPLIANCE_ROOT
-  std::string server = "http://127.0.0.1:8080";       // keepsaked's API: --server, KEEPSAKE_SERVER
+  std::string server = "https://127.0.0.1:8443";      // keepsaked's API: --server, KEEPSAKE_SERVER
+  std::string ca_file;  // trusted certificate(s) for the API: --ca-file, KEEPSAKE_CA_FILE;
+                        // default <state dir>/tls/cert.pem, the daemon's own certificate
 };
 
 using Runner = std::function<Status()>;
@@ -33,6 +36,13 @@ void AddStatusCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddBackupNowCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddHistoryCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddScheduleCommands(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddLoginCommands(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddUsersCommands(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddStorageCommands(CLI::App& app, const CliContext& ctx, Runner& run);
+
+// How the client commands reach the daemon: server, CA file (default: the daemon's own
+// certificate in the state directory), the stored session.
+ApiClientOptions ClientOptions(const CliContext& ctx);
 
 // The keys a command that opens a backup uses: the DMS from --dms-file when given, else
 // this device's keystore. Owns what the Unlocker points to.

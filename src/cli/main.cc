@@ -24,12 +24,15 @@ int main(int argc, char** argv) {
   }
 
   if (const char* env = std::getenv("KEEPSAKE_SERVER"); env != nullptr && *env != '\0') ctx.server = env;
+  if (const char* env = std::getenv("KEEPSAKE_CA_FILE"); env != nullptr && *env != '\0') ctx.ca_file = env;
 
   CLI::App app{"keepsake: encrypted, signed backups of the appliance"};
   app.add_option("--state-dir", ctx.state_dir, "Where the keystore and settings live (env KEEPSAKE_STATE_DIR)");
   app.add_option("--appliance-root", ctx.appliance_root,
                  "The appliance state backed up and restored (env KEEPSAKE_APPLIANCE_ROOT)");
   app.add_option("--server", ctx.server, "keepsaked's API address (env KEEPSAKE_SERVER)");
+  app.add_option("--ca-file", ctx.ca_file,
+                 "Certificate(s) trusted for the API (env KEEPSAKE_CA_FILE; default <state dir>/tls/cert.pem)");
   app.require_subcommand(1);
   Runner run;
   AddDmsCommands(app, ctx, run);
@@ -43,6 +46,9 @@ int main(int argc, char** argv) {
   AddBackupNowCommand(app, ctx, run);
   AddHistoryCommand(app, ctx, run);
   AddScheduleCommands(app, ctx, run);
+  AddLoginCommands(app, ctx, run);
+  AddUsersCommands(app, ctx, run);
+  AddStorageCommands(app, ctx, run);
 
   try {
     app.parse(argc, argv);

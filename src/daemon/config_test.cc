@@ -88,6 +88,12 @@ TEST_F(ConfigFileTest, UnknownKeyNamesItsLine) {
   EXPECT_EQ(st.message(), At(3) + "unknown setting \"state_dri\"");
 }
 
+TEST_F(ConfigFileTest, SeveralBadKeysNameTheFirstLine) {
+  // toml++ iterates in name order ("aaa" before "zzz"); the error names the earlier line.
+  Status st = Load("zzz = 1\nstate_dir = \"/x\"\naaa = 2\n");
+  EXPECT_EQ(st.message(), At(1) + "unknown setting \"zzz\"");
+}
+
 TEST_F(ConfigFileTest, StringKeyWithNumberNamesKeyAndLine) {
   Status st = Load("log_level = \"info\"\nlisten = 8080\n");
   EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
@@ -183,6 +189,36 @@ TEST_F(ConfigListenTest, NonNumericPortIsRefused) { ExpectRefused("h:x", "port m
 TEST_F(ConfigListenTest, EmptyPortIsRefused) { ExpectRefused("h:", "port must be 0-65535"); }
 
 TEST_F(ConfigListenTest, NegativePortIsRefused) { ExpectRefused("h:-1", "port must be 0-65535"); }
+
+TEST_F(ConfigListenTest, SpaceOrSignInPortIsRefused) {
+  ExpectRefused("h: 80", "port must be 0-65535");
+  ExpectRefused("h:+80", "port must be 0-65535");
+}
+
+TEST(ConfigValidateTest, DefaultsAreValid) { EXPECT_TRUE(ValidateConfig(DaemonConfig{}).ok()); }
+
+TEST(ConfigValidateTest, OutOfRangeValuesAreNamed) {
+  auto expect_refused = [](DaemonConfig c, std::string_view words) {
+    Status st = ValidateConfig(c);
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << st.ToString();
+    EXPECT_THAT(st.message(), HasSubstr(std::string(words)));
+  };
+  DaemonConfig c;
+  c.zstd_level = 25;
+  expect_refused(c, "zstd_level = 25 is out of range 1..19");
+  c = {};
+  c.http_threads = 0;
+  expect_refused(c, "http_threads = 0");
+  c = {};
+  c.job_nice = 20;
+  expect_refused(c, "job_nice = 20");
+  c = {};
+  c.log_level = "loud";
+  expect_refused(c, "log_level \"loud\"");
+  c = {};
+  c.listen = "nowhere";
+  expect_refused(c, "expected HOST:PORT");
+}
 
 }  // namespace
 }  // namespace keepsake::daemon

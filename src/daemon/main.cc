@@ -11,10 +11,15 @@
 
 #include "base/harden_process.h"
 #include "base/log.h"
+#include "appliance/restore.h"
+#include "auth/account_store.h"
+#include "auth/login_throttle.h"
+#include "auth/token_store.h"
 #include "daemon/config.h"
 #include "service/backup_service.h"
 #include "web/api_routes.h"
 #include "web/api_server.h"
+#include "web/tls_certificate.h"
 
 namespace {
 
@@ -23,6 +28,17 @@ using namespace keepsake;
 int Fail(const Status& st) {
   fmt::print(stderr, "keepsaked: cannot start: {}\n", st.message());
   return 1;
+}
+
+// Prints the Initial OTP User's one-time password once, at the start that created it: the
+// administrator needs it to log in the first time (it is also in the root-only file).
+void AnnounceOtpUser(const SecureBuffer& password, const std::string& state_dir) {
+  std::string_view text(reinterpret_cast<const char*>(password.data()), password.size());
+  fmt::print(stderr,
+             "keepsaked: created the Initial OTP User \"{}\" with the one-time password: {}\n"
+             "keepsaked: (also in {}, readable by root only) Log in with it, add an OAuth user account, log in "
+             "with that account and remove the OTP User: backups are refused while it exists.\n",
+             auth::kOtpUsername, text, appliance::OtpUserPath(state_dir));
 }
 
 int Serve(const daemon::DaemonConfig& config) {
@@ -39,6 +55,9 @@ int Serve(const daemon::DaemonConfig& config) {
   options.job_nice = config.job_nice;
   std::unique_ptr<service::Clock> clock =
       config.test_clock_file.empty() ? service::NewSystemClock() : service::NewFileClock(config.test_clock_file);
+  // Sessions expire on the real clock, whatever clock the scheduler is given in tests.
+  std::unique_ptr<service::Clock> auth_clock = service::NewSystemClock();
+  const service::Clock& clock_ref = *auth_clock;
 
   // SIGTERM and SIGINT are taken by one thread with sigwait, not by a handler: stopping
   // the service takes locks and joins threads, which a handler must not do.
@@ -51,11 +70,37 @@ int Serve(const daemon::DaemonConfig& config) {
 
   auto service = service::BackupService::Start(options, std::move(clock));
   if (!service.ok()) return Fail(service.status());
-  auto server = web::ApiServer::Bind(server_options, **service);
-  if (!server.ok()) {
-    (*service)->Stop();
-    return Fail(server.status());
+  auto stop_service = [&] { (*service)->Stop(); };
+
+  auth::PwhashParams pwhash;
+  if (config.password_hash_ops > 0) pwhash.opslimit = config.password_hash_ops;
+  if (config.password_hash_mem_kib > 0) pwhash.memlimit = config.password_hash_mem_kib * 1024;
+  auto accounts = auth::AccountStore::Open(config.appliance_root, config.state_dir, pwhash);
+  if (!accounts.ok()) return stop_service(), Fail(accounts.status());
+  auto otp = (*accounts)->EnsureInitialOtpUser(clock_ref.Now().time_since_epoch().count());
+  if (!otp.ok()) return stop_service(), Fail(otp.status());
+  if (*otp) {
+    AnnounceOtpUser(**otp, config.state_dir);
+    (*service)->Audit("account.added", service::Actor{"keepsaked", ""}, "succeeded",
+                      {{"username", auth::kOtpUsername}, {"otp_user", true}});
   }
+  // Tokens live in the state database too; a second connection keeps the layers apart.
+  auto token_db = service::StateDb::Open(config.state_dir + "/state.db");
+  if (!token_db.ok()) return stop_service(), Fail(token_db.status());
+  auth::TokenStore tokens(**token_db, {config.access_token_seconds, config.session_seconds});
+  auth::LoginThrottle throttle;
+
+  if (!config.plain_http) {
+    auto tls = web::LoadOrCreateTlsIdentity(config.state_dir, {config.tls_cert, config.tls_key});
+    if (!tls.ok()) return stop_service(), Fail(tls.status());
+    fmt::print(stderr, "keepsaked: {} TLS certificate {}, SHA-256 fingerprint {}\n",
+               tls->generated ? "generated the self-signed" : "using the", tls->files.cert_path,
+               tls->fingerprint_sha256);
+    server_options.tls = tls->files;
+  }
+  web::ApiContext context{**service, **accounts, tokens, throttle, clock_ref, !config.plain_http};
+  auto server = web::ApiServer::Bind(server_options, context);
+  if (!server.ok()) return stop_service(), Fail(server.status());
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
@@ -65,8 +110,8 @@ int Serve(const daemon::DaemonConfig& config) {
     (*server)->Stop();
   });
   // Printed whatever the log level: scripts and tests wait for this line.
-  fmt::print(stderr, "keepsaked: listening on http://{} (state {}, appliance {})\n", (*server)->address(),
-             config.state_dir, config.appliance_root);
+  fmt::print(stderr, "keepsaked: listening on {} (state {}, appliance {})\n", (*server)->url(), config.state_dir,
+             config.appliance_root);
   Status ran = (*server)->Run();
   if (!ran.ok()) {
     log::error("{}", ran.message());
@@ -91,7 +136,7 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_file, "TOML configuration file");
   app.add_option("--state-dir", state_dir, "State directory (keystore, settings, history, audit log)");
   app.add_option("--appliance-root", appliance_root, "The appliance state that is backed up and restored");
-  app.add_option("--listen", listen, "HOST:PORT to serve the API on (default 127.0.0.1:8080)");
+  app.add_option("--listen", listen, "HOST:PORT to serve the API on (default 127.0.0.1:8443)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--test-clock-file", clock_file, "Tests only: read the current time from this file")
       ->group("");
@@ -116,6 +161,7 @@ int main(int argc, char** argv) {
     if (!listen.empty()) config.listen = listen;
     if (!log_level.empty()) config.log_level = log_level;
     if (!clock_file.empty()) config.test_clock_file = clock_file;
+    if (Status st = daemon::ValidateConfig(config); !st.ok()) return Fail(st);
     log::Init(config.log_level);
     return Serve(config);
   } catch (const std::exception& e) {  // last resort: a library threw

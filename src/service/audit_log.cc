@@ -15,11 +15,12 @@ Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
 
 AuditLog::~AuditLog() { ::close(fd_); }
 
-Status AuditLog::Append(int64_t unix_time, std::string_view event, std::string_view actor,
-                        std::string_view outcome, const nlohmann::json& fields) {
+Status AuditLog::Append(int64_t unix_time, std::string_view event, const Actor& actor, std::string_view outcome,
+                        const nlohmann::json& fields) {
   nlohmann::json line = {{"time", archive::FormatUtc(unix_time)},
                          {"event", event},
-                         {"actor", actor},
+                         {"account", actor.account},
+                         {"client", actor.client},
                          {"outcome", outcome}};
   for (const auto& [key, value] : fields.items()) line[key] = value;
   // `replace` keeps a line valid JSON even if a file name carries invalid UTF-8.

@@ -14,14 +14,22 @@
 
 namespace keepsake::service {
 
+// Who caused an event: an account name ("alice", or "scheduler" / "keepsaked" for the
+// service itself) and the client address it came from ("" for the service).
+struct Actor {
+  std::string account;
+  std::string client;
+};
+
 class AuditLog {
  public:
   // Opens (creates) the log for appending.
   static Result<std::unique_ptr<AuditLog>> Open(const std::string& path);
   ~AuditLog();
 
-  // Writes {"time": <UTC ISO>, "event": event, "actor": actor, "outcome": outcome, ...fields}.
-  Status Append(int64_t unix_time, std::string_view event, std::string_view actor, std::string_view outcome,
+  // Writes {"time": <UTC ISO>, "event": event, "account": ..., "client": ..., "outcome":
+  // outcome, ...fields}.
+  Status Append(int64_t unix_time, std::string_view event, const Actor& actor, std::string_view outcome,
                 const nlohmann::json& fields = nlohmann::json::object());
 
  private:

@@ -90,7 +90,10 @@ Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backe
   header.created_at = archive::FormatUtc(req.now);
   header.device = device;
   progress.phase = JobPhase::kWriting;
-  auto on_progress = [&progress](uint64_t done) { progress.bytes_done.store(done, std::memory_order_relaxed); };
+  auto on_progress = [&progress, &cancel](uint64_t done) {
+    progress.bytes_done.store(done, std::memory_order_relaxed);
+    return !cancel.load(std::memory_order_relaxed);
+  };
   auto sealed = archive::SealBackup(scan, std::move(header), *req.keys, sink, req.seal, on_progress);
   if (cancel) return Status::Cancelled("backup aborted: service stopped");
   Status written = sealed.status();

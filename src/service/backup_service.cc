@@ -18,6 +18,9 @@
 namespace keepsake::service {
 namespace {
 
+const Actor kService{"keepsaked", ""};
+const Actor kScheduler{"scheduler", ""};
+
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -66,7 +69,7 @@ BackupService::~BackupService() { Stop(); }
 
 int64_t BackupService::NowUnix() const { return ToUnix(clock_->Now()); }
 
-void BackupService::Audit(std::string_view event, std::string_view actor, std::string_view outcome,
+void BackupService::Audit(std::string_view event, const Actor& actor, std::string_view outcome,
                           const nlohmann::json& fields) {
   Status st = audit_->Append(NowUnix(), event, actor, outcome, fields);
   if (!st.ok()) log::error("audit log: {}", st.message());
@@ -92,12 +95,12 @@ Status BackupService::Init() {
   if (!recovered.ok()) return std::move(recovered).status().WithContext("recovering an interrupted restore");
   if (!recovered->empty()) {
     log::warn("{}", *recovered);
-    Audit("restore.recovered", "keepsaked", "done", {{"detail", *recovered}});
+    Audit("restore.recovered", kService, "done", {{"detail", *recovered}});
   }
   ASSIGN_OR_RETURN(int interrupted, history_->MarkInterrupted(NowUnix()));
   if (interrupted > 0) {
     log::warn("{} job(s) were interrupted by an unexpected stop; recorded in the history", interrupted);
-    Audit("job.interrupted", "keepsaked", "interrupted", {{"jobs", interrupted}});
+    Audit("job.interrupted", kService, "interrupted", {{"jobs", interrupted}});
   }
   // A backup cut short by a crash left a partial file on the storage.
   if (settings_.storage.type != "none") {
@@ -128,19 +131,19 @@ void BackupService::Stop() {
 }
 
 Result<JobRecord> BackupService::BeginJob(const std::string& kind, const std::string& trigger,
-                                          const std::string& requester) {
+                                          const Actor& requester) {
   // REQUIRES: mu_ held
   if (stopping_) return Status::Unavailable("the backup service is stopping");
   if (current_) {
     return Status::FailedPrecondition(current_->kind == "backup" ? "a backup is already in progress"
                                                                  : "a restore is in progress");
   }
-  ASSIGN_OR_RETURN(int64_t id, history_->Start(kind, trigger, requester, NowUnix()));
+  ASSIGN_OR_RETURN(int64_t id, history_->Start(kind, trigger, requester.account, NowUnix()));
   JobRecord job;
   job.id = id;
   job.kind = kind;
   job.trigger = trigger;
-  job.requester = requester;
+  job.requester = requester.account;
   job.started_at = NowUnix();
   job.result = "running";
   current_ = job;
@@ -152,7 +155,7 @@ Result<JobRecord> BackupService::BeginJob(const std::string& kind, const std::st
   return job;
 }
 
-Result<JobRecord> BackupService::StartBackup(const std::string& trigger, const std::string& requester) {
+Result<JobRecord> BackupService::StartBackup(const std::string& trigger, const Actor& requester) {
   BackupSettings settings = this->settings();
   // Checked fresh, not from the cache: the administrator may just have fixed something.
   Readiness ready = CheckReadiness(options_.state_dir, settings, 0);
@@ -169,13 +172,13 @@ Result<JobRecord> BackupService::StartBackup(const std::string& trigger, const s
     return Status::FailedPrecondition("A backup cannot be created now. " + reasons);
   }
   ASSIGN_OR_RETURN(JobRecord job, BeginJob("backup", trigger, requester));
-  job_thread_ = std::thread([this, job, settings] { RunBackup(job, settings); });
+  job_thread_ = std::thread([this, job, requester, settings] { RunBackup(job, requester, settings); });
   return job;
 }
 
-void BackupService::RunBackup(JobRecord job, BackupSettings settings) {
+void BackupService::RunBackup(JobRecord job, Actor requester, BackupSettings settings) {
   LowerThreadPriority(options_.job_nice);
-  Audit("backup.started", job.requester, "started", {{"job", job.id}, {"trigger", job.trigger}});
+  Audit("backup.started", requester, "started", {{"job", job.id}, {"trigger", job.trigger}});
   int64_t started_ms = SteadyMs();
   BackupJobResult result;
   std::string retention_note;
@@ -205,10 +208,10 @@ void BackupService::RunBackup(JobRecord job, BackupSettings settings) {
   job.file = result.name;
   if (status.ok()) job.size = result.size;
   job.error = status.ok() ? retention_note : status.message();
-  FinishJob(job, status, started_ms);
+  FinishJob(job, requester, status, started_ms);
 }
 
-void BackupService::FinishJob(JobRecord& job, const Status& status, int64_t started_ms) {
+void BackupService::FinishJob(JobRecord& job, const Actor& requester, const Status& status, int64_t started_ms) {
   job.ended_at = NowUnix();
   job.duration_ms = SteadyMs() - started_ms;
   if (status.ok()) {
@@ -224,7 +227,7 @@ void BackupService::FinishJob(JobRecord& job, const Status& status, int64_t star
   std::string event = job.kind + (status.ok() ? ".finished" : job.result == "aborted" ? ".aborted" : ".failed");
   nlohmann::json fields = {{"job", job.id}, {"file", job.file}, {"duration_ms", *job.duration_ms}};
   if (!status.ok()) fields["error"] = job.error;
-  Audit(event, job.requester, job.result, fields);
+  Audit(event, requester, job.result, fields);
   if (status.ok()) {
     log::info("{} {} {}: {} in {} ms", job.kind, job.id, job.result, job.file, *job.duration_ms);
   } else {
@@ -279,14 +282,14 @@ std::string BackupService::ApplyRetention(storage::Backend& backend, const Backu
     }
   }
   if (!removed.empty()) {
-    Audit("retention.removed", "keepsaked", "done", {{"files", removed}});
+    Audit("retention.removed", kService, "done", {{"files", removed}});
     log::info("retention removed {} old backup(s)", removed.size());
   }
   if (!problems.empty()) return fmt::format("retention: {}", fmt::join(problems, "; "));
   return "";
 }
 
-Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const std::string& requester) {
+Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const Actor& requester) {
   if (!archive::ParseBackupName(options.file)) {
     return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", options.file));
   }
@@ -306,15 +309,16 @@ Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const s
   std::unique_lock lock(mu_);
   ASSIGN_OR_RETURN(JobRecord job, BeginJob("restore", options.dry_run ? "dry-run" : "manual", requester));
   job.file = options.file;
-  job_thread_ = std::thread([this, job, settings, opts = std::make_shared<RestoreJobOptions>(std::move(options))] {
-    RunRestore(job, settings, std::move(*opts));
+  job_thread_ = std::thread([this, job, requester, settings,
+                             opts = std::make_shared<RestoreJobOptions>(std::move(options))] {
+    RunRestore(job, requester, settings, std::move(*opts));
   });
   return job;
 }
 
-void BackupService::RunRestore(JobRecord job, BackupSettings settings, RestoreJobOptions options) {
+void BackupService::RunRestore(JobRecord job, Actor requester, BackupSettings settings, RestoreJobOptions options) {
   LowerThreadPriority(options_.job_nice);
-  Audit("restore.started", job.requester, "started", {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
+  Audit("restore.started", requester, "started", {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
   int64_t started_ms = SteadyMs();
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(settings.storage.url()));
@@ -343,7 +347,7 @@ void BackupService::RunRestore(JobRecord job, BackupSettings settings, RestoreJo
     return Status();
   }();
   if (!status.ok()) job.error = status.message();
-  FinishJob(job, status, started_ms);
+  FinishJob(job, requester, status, started_ms);
 }
 
 BackupSettings BackupService::settings() {
@@ -351,7 +355,7 @@ BackupSettings BackupService::settings() {
   return settings_;
 }
 
-Status BackupService::ChangeSettings(const std::string& event, const std::string& actor,
+Status BackupService::ChangeSettings(const std::string& event, const Actor& actor,
                                      const std::function<Status(BackupSettings&)>& change) {
   std::lock_guard serial(settings_mu_);
   BackupSettings next = settings();
@@ -434,10 +438,10 @@ void BackupService::SchedulerLoop() {
       std::string trigger = now - due > std::chrono::minutes(1) ? "catch-up" : "schedule";
       Status anchored = store_->SetScheduleAnchor(ToUnix(now));
       if (!anchored.ok()) log::error("schedule: {}", anchored.message());
-      auto started = StartBackup(trigger, "scheduler");
+      auto started = StartBackup(trigger, kScheduler);
       if (!started.ok()) {
         log::warn("scheduled backup due at {} not started: {}", FormatUtcIso(due), started.status().message());
-        auto id = history_->Start("backup", trigger, "scheduler", ToUnix(now));
+        auto id = history_->Start("backup", trigger, kScheduler.account, ToUnix(now));
         if (id.ok()) {
           JobRecord job;
           job.id = *id;
@@ -557,7 +561,7 @@ nlohmann::json BackupService::DmsInfo() {
   return {{"set", true}, {"fingerprint", crypto::DomainFingerprint(keys->public_key)}};
 }
 
-Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const std::string& actor) {
+Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const Actor& actor) {
   auto keys = crypto::CreateKeystore(options_.state_dir, dms, confirmation, options_.kdf);
   if (!keys.ok()) {
     Audit("dms.set", actor, "refused", {{"error", keys.status().message()}});

@@ -65,11 +65,11 @@ class BackupService {
   // Starts a backup in the background and returns its history record. kFailedPrecondition
   // "a backup is already in progress" (or a restore), or naming every reason a backup
   // cannot be created now.
-  Result<JobRecord> StartBackup(const std::string& trigger, const std::string& requester);
+  Result<JobRecord> StartBackup(const std::string& trigger, const Actor& requester);
   // Starts a restore (or dry run) of a backup on the configured storage. As StartBackup;
   // kNotFound for a file that is not there, kInvalidArgument for a name that is not a
   // backup file name.
-  Result<JobRecord> StartRestore(RestoreJobOptions options, const std::string& requester);
+  Result<JobRecord> StartRestore(RestoreJobOptions options, const Actor& requester);
 
   nlohmann::json GetStatus();
   // Newest first; `kind` "backup" or "restore", "" for both.
@@ -79,7 +79,7 @@ class BackupService {
   BackupSettings settings();
   // Applies `change` to a copy of the settings, validates and stores it, then records
   // `event` in the audit log. Nothing changes when `change` or validation fails.
-  Status ChangeSettings(const std::string& event, const std::string& actor,
+  Status ChangeSettings(const std::string& event, const Actor& actor,
                         const std::function<Status(BackupSettings&)>& change);
   // The schedule with the next `count` run times, for the preview (nothing is saved).
   Result<nlohmann::json> PreviewSchedule(const Schedule& schedule, int count);
@@ -87,7 +87,11 @@ class BackupService {
   // {"set": false} or {"set": true, "fingerprint": "..."}.
   nlohmann::json DmsInfo();
   // Sets the DMS once. kAlreadyExists when set; kInvalidArgument for a DMS breaking a rule.
-  Status SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const std::string& actor);
+  Status SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const Actor& actor);
+
+  // Records a security-relevant event in the audit log (failures to record are logged).
+  void Audit(std::string_view event, const Actor& actor, std::string_view outcome,
+             const nlohmann::json& fields = nlohmann::json::object());
 
   // Backup files on the configured storage, newest first, each with its Backup Details
   // (the signed header; its signature checked). kFailedPrecondition without storage.
@@ -97,17 +101,15 @@ class BackupService {
  private:
   BackupService(ServiceOptions options, std::unique_ptr<Clock> clock);
   Status Init();
-  Result<JobRecord> BeginJob(const std::string& kind, const std::string& trigger, const std::string& requester);
-  void RunBackup(JobRecord job, BackupSettings settings);
-  void RunRestore(JobRecord job, BackupSettings settings, RestoreJobOptions options);
-  void FinishJob(JobRecord& job, const Status& status, int64_t started_ms);
+  Result<JobRecord> BeginJob(const std::string& kind, const std::string& trigger, const Actor& requester);
+  void RunBackup(JobRecord job, Actor requester, BackupSettings settings);
+  void RunRestore(JobRecord job, Actor requester, BackupSettings settings, RestoreJobOptions options);
+  void FinishJob(JobRecord& job, const Actor& requester, const Status& status, int64_t started_ms);
   std::string ApplyRetention(storage::Backend& storage, const BackupSettings& settings,
                              const archive::DeviceIdentity& device, const std::string& keep_name);
   void SchedulerLoop();
   void RefreshReadiness();
   void RecomputeNextRun();
-  void Audit(std::string_view event, std::string_view actor, std::string_view outcome,
-             const nlohmann::json& fields = nlohmann::json::object());
   int64_t NowUnix() const;
 
   const ServiceOptions options_;

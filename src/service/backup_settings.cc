@@ -1,5 +1,7 @@
 #include "service/backup_settings.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "archive/backup_name.h"
@@ -54,6 +56,9 @@ Result<StorageSettings> StorageFromJson(const nlohmann::json& j) {
     return Status::InvalidArgument(fmt::format("storage: path \"{}\" must be an absolute directory path", s.path));
   }
   while (s.path.size() > 1 && s.path.back() == '/') s.path.pop_back();
+  if (auto url = j.find("url"); url != j.end() && (!url->is_string() || url->get<std::string>() != s.url())) {
+    return Status::InvalidArgument(fmt::format("storage: \"url\" does not match \"path\" (expected \"{}\")", s.url()));
+  }
   return s;
 }
 
@@ -114,7 +119,12 @@ Status SettingsStore::Save(const BackupSettings& s) {
 Result<int64_t> SettingsStore::ScheduleAnchor() {
   ASSIGN_OR_RETURN(auto text, db_.GetSetting("schedule_anchor"));
   if (!text) return int64_t{0};
-  return static_cast<int64_t>(std::stoll(*text));
+  int64_t value = 0;
+  auto [end, err] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (err != std::errc() || end != text->data() + text->size()) {
+    return Status::Corruption(fmt::format("state database: setting schedule_anchor \"{}\" is not a number", *text));
+  }
+  return value;
 }
 
 Status SettingsStore::SetScheduleAnchor(int64_t unix_seconds) {

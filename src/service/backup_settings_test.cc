@@ -262,6 +262,15 @@ TEST_F(SettingsStoreTest, ScheduleAnchorIsIndependentOfSave) {
   EXPECT_EQ(*anchor, 42);
 }
 
+TEST_F(SettingsStoreTest, ScheduleAnchorThatIsNotANumberIsCorruption) {
+  for (const char* bad : {"abc", "12abc", ""}) {
+    ASSERT_TRUE(db_->PutSettings({{"schedule_anchor", bad}}).ok());
+    auto anchor = store_->ScheduleAnchor();
+    EXPECT_EQ(anchor.status().code(), ErrorCode::kCorruption) << bad;
+    EXPECT_THAT(anchor.status().message(), HasSubstr("schedule_anchor")) << bad;
+  }
+}
+
 TEST_F(SettingsStoreTest, StoredValueThatIsNotJsonIsCorruption) {
   PutRaw("schedule", "{\"kind\": ");
   auto s = store_->Load();

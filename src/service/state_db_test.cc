@@ -93,7 +93,7 @@ TEST_F(StateDbTest, WalSidecarFilesAreMode0600Too) {
   EXPECT_EQ(Mode(path_ + "-shm"), 0600);
 }
 
-TEST_F(StateDbTest, OpenCreatesSettingsAndJobsTablesAtSchemaVersion1) {
+TEST_F(StateDbTest, OpenCreatesEveryTableAtTheLatestSchemaVersion) {
   auto db = OpenOk();
   ASSERT_NE(db, nullptr);
   std::set<std::string> tables;
@@ -102,9 +102,10 @@ TEST_F(StateDbTest, OpenCreatesSettingsAndJobsTablesAtSchemaVersion1) {
                   .ok());
   EXPECT_TRUE(tables.count("settings"));
   EXPECT_TRUE(tables.count("jobs"));
+  EXPECT_TRUE(tables.count("tokens"));
   std::string version;
   ASSERT_TRUE(db->Query("PRAGMA user_version", {}, [&](const auto& r) { version = r[0]; }).ok());
-  EXPECT_EQ(version, "1");
+  EXPECT_EQ(version, "2");
 }
 
 TEST_F(StateDbTest, GetSettingOfMissingKeyIsNullopt) {

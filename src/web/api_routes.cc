@@ -7,9 +7,8 @@
 namespace keepsake::web {
 namespace {
 
-using service::BackupService;
 
-ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", ""}; }
+ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
 
 Status RequireObject(const nlohmann::json& body) {
   if (!body.is_object()) return Status::InvalidArgument("request body: expected a JSON object");
@@ -46,39 +45,44 @@ Result<SecureBuffer> Secret(const nlohmann::json& body, const char* key) {
   return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
-Result<ApiResponse> ScheduleResponse(BackupService& svc, const service::Schedule& schedule) {
+Result<ApiResponse> ScheduleResponse(service::BackupService& svc, const service::Schedule& schedule) {
   ASSIGN_OR_RETURN(nlohmann::json j, svc.PreviewSchedule(schedule, 5));
   return Json(j);
 }
 
-Result<ApiResponse> GetStatus(BackupService& svc, const ApiRequest&) { return Json(svc.GetStatus()); }
+Result<ApiResponse> GetStatus(ApiContext& ctx, const ApiRequest&) { return Json(ctx.service.GetStatus()); }
 
-Result<ApiResponse> Health(BackupService&, const ApiRequest&) { return Json({{"status", "ok"}}); }
+Result<ApiResponse> Health(ApiContext&, const ApiRequest&) { return Json({{"status", "ok"}}); }
 
-Result<ApiResponse> Metrics(BackupService& svc, const ApiRequest&) {
-  return ApiResponse{200, nullptr, svc.Metrics(), "text/plain; version=0.0.4"};
+Result<ApiResponse> Metrics(ApiContext& ctx, const ApiRequest&) {
+  return ApiResponse{200, nullptr, ctx.service.Metrics(), "text/plain; version=0.0.4", {}};
 }
 
-Result<ApiResponse> StartBackup(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> StartBackup(ApiContext& ctx, const ApiRequest& req) {
+  if (req.caller && req.caller->otp) {
+    return Status::FailedPrecondition(
+        "Backups cannot be created while logged in as the Initial OTP User: log in with an OAuth user "
+        "account and remove the OTP User.");
+  }
   if (!req.body.is_null()) {
     RETURN_IF_ERROR(RequireObject(req.body));
     RETURN_IF_ERROR(UnknownFields(req.body, {}));
   }
-  ASSIGN_OR_RETURN(service::JobRecord job, svc.StartBackup("manual", req.actor));
+  ASSIGN_OR_RETURN(service::JobRecord job, ctx.service.StartBackup("manual", req.actor));
   return Json({{"job", service::JobToJson(job)}}, 202);
 }
 
-Result<ApiResponse> ListBackups(BackupService& svc, const ApiRequest&) {
-  ASSIGN_OR_RETURN(nlohmann::json list, svc.ListBackups());
+Result<ApiResponse> ListBackups(ApiContext& ctx, const ApiRequest&) {
+  ASSIGN_OR_RETURN(nlohmann::json list, ctx.service.ListBackups());
   return Json(list);
 }
 
-Result<ApiResponse> BackupDetails(BackupService& svc, const ApiRequest& req) {
-  ASSIGN_OR_RETURN(nlohmann::json details, svc.BackupDetails(req.params.at(0)));
+Result<ApiResponse> BackupDetails(ApiContext& ctx, const ApiRequest& req) {
+  ASSIGN_OR_RETURN(nlohmann::json details, ctx.service.BackupDetails(req.params.at(0)));
   return Json(details);
 }
 
-Result<ApiResponse> ListJobs(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> ListJobs(ApiContext& ctx, const ApiRequest& req) {
   int limit = 50;
   if (req.http.has_param("limit")) {
     const std::string text = req.http.get_param_value("limit");
@@ -89,7 +93,7 @@ Result<ApiResponse> ListJobs(BackupService& svc, const ApiRequest& req) {
     }
     limit = static_cast<int>(v);
   }
-  ASSIGN_OR_RETURN(auto jobs, svc.History(limit));
+  ASSIGN_OR_RETURN(auto jobs, ctx.service.History(limit));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& job : jobs) list.push_back(service::JobToJson(job));
   return Json({{"jobs", list}});
@@ -99,12 +103,12 @@ nlohmann::json SettingsJson(const service::BackupSettings& s) {
   return {{"prefix", s.prefix}, {"retention", service::RetentionToJson(s.retention)}};
 }
 
-Result<ApiResponse> GetSettings(BackupService& svc, const ApiRequest&) { return Json(SettingsJson(svc.settings())); }
+Result<ApiResponse> GetSettings(ApiContext& ctx, const ApiRequest&) { return Json(SettingsJson(ctx.service.settings())); }
 
-Result<ApiResponse> PutSettings(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> PutSettings(ApiContext& ctx, const ApiRequest& req) {
   RETURN_IF_ERROR(RequireObject(req.body));
   RETURN_IF_ERROR(UnknownFields(req.body, {"prefix", "retention"}));
-  RETURN_IF_ERROR(svc.ChangeSettings("settings.changed", req.actor, [&](service::BackupSettings& s) -> Status {
+  RETURN_IF_ERROR(ctx.service.ChangeSettings("settings.changed", req.actor, [&](service::BackupSettings& s) -> Status {
     if (auto p = req.body.find("prefix"); p != req.body.end()) {
       if (!p->is_string()) return Status::InvalidArgument("\"prefix\": expected a string");
       s.prefix = p->get<std::string>();
@@ -114,43 +118,43 @@ Result<ApiResponse> PutSettings(BackupService& svc, const ApiRequest& req) {
     }
     return Status();
   }));
-  return Json(SettingsJson(svc.settings()));
+  return Json(SettingsJson(ctx.service.settings()));
 }
 
-Result<ApiResponse> GetSchedule(BackupService& svc, const ApiRequest&) {
-  return ScheduleResponse(svc, svc.settings().schedule);
+Result<ApiResponse> GetSchedule(ApiContext& ctx, const ApiRequest&) {
+  return ScheduleResponse(ctx.service, ctx.service.settings().schedule);
 }
 
-Result<ApiResponse> PutSchedule(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> PutSchedule(ApiContext& ctx, const ApiRequest& req) {
   ASSIGN_OR_RETURN(service::Schedule schedule, service::ScheduleFromJson(req.body));
-  RETURN_IF_ERROR(svc.ChangeSettings("schedule.changed", req.actor, [&](service::BackupSettings& s) {
+  RETURN_IF_ERROR(ctx.service.ChangeSettings("schedule.changed", req.actor, [&](service::BackupSettings& s) {
     s.schedule = schedule;
     return Status();
   }));
-  return ScheduleResponse(svc, schedule);
+  return ScheduleResponse(ctx.service, schedule);
 }
 
-Result<ApiResponse> PreviewSchedule(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> PreviewSchedule(ApiContext& ctx, const ApiRequest& req) {
   ASSIGN_OR_RETURN(service::Schedule schedule, service::ScheduleFromJson(req.body));
-  return ScheduleResponse(svc, schedule);
+  return ScheduleResponse(ctx.service, schedule);
 }
 
-Result<ApiResponse> GetDms(BackupService& svc, const ApiRequest&) { return Json(svc.DmsInfo()); }
+Result<ApiResponse> GetDms(ApiContext& ctx, const ApiRequest&) { return Json(ctx.service.DmsInfo()); }
 
-Result<ApiResponse> SetDms(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> SetDms(ApiContext& ctx, const ApiRequest& req) {
   RETURN_IF_ERROR(RequireObject(req.body));
   RETURN_IF_ERROR(UnknownFields(req.body, {"dms", "confirmation"}));
   ASSIGN_OR_RETURN(SecureBuffer dms, Secret(req.body, "dms"));
   ASSIGN_OR_RETURN(SecureBuffer confirmation, Secret(req.body, "confirmation"));
-  RETURN_IF_ERROR(svc.SetDms(dms, confirmation, req.actor));
-  return Json(svc.DmsInfo(), 201);
+  RETURN_IF_ERROR(ctx.service.SetDms(dms, confirmation, req.actor));
+  return Json(ctx.service.DmsInfo(), 201);
 }
 
-Result<ApiResponse> GetStorage(BackupService& svc, const ApiRequest&) {
-  return Json({{"storage", service::StorageToJson(svc.settings().storage)}});
+Result<ApiResponse> GetStorage(ApiContext& ctx, const ApiRequest&) {
+  return Json({{"storage", service::StorageToJson(ctx.service.settings().storage)}});
 }
 
-Result<ApiResponse> PutStorage(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> PutStorage(ApiContext& ctx, const ApiRequest& req) {
   ASSIGN_OR_RETURN(service::StorageSettings storage, service::StorageFromJson(req.body));
   if (storage.type != "none") {
     // Saved only when it can take backups now: reachable and writable.
@@ -160,7 +164,7 @@ Result<ApiResponse> PutStorage(BackupService& svc, const ApiRequest& req) {
       return Status::PermissionDenied(fmt::format("{}: the location is not writable", storage.url()));
     }
   }
-  RETURN_IF_ERROR(svc.ChangeSettings("storage.changed", req.actor, [&](service::BackupSettings& s) {
+  RETURN_IF_ERROR(ctx.service.ChangeSettings("storage.changed", req.actor, [&](service::BackupSettings& s) {
     s.storage = storage;
     return Status();
   }));
@@ -168,7 +172,7 @@ Result<ApiResponse> PutStorage(BackupService& svc, const ApiRequest& req) {
                {"storage", service::StorageToJson(storage)}});
 }
 
-Result<ApiResponse> StartRestore(BackupService& svc, const ApiRequest& req) {
+Result<ApiResponse> StartRestore(ApiContext& ctx, const ApiRequest& req) {
   RETURN_IF_ERROR(RequireObject(req.body));
   RETURN_IF_ERROR(UnknownFields(req.body, {"file", "dry_run", "components", "keep", "dms"}));
   service::RestoreJobOptions options;
@@ -185,13 +189,13 @@ Result<ApiResponse> StartRestore(BackupService& svc, const ApiRequest& req) {
     ASSIGN_OR_RETURN(SecureBuffer dms, Secret(req.body, "dms"));
     options.dms = std::move(dms);
   }
-  ASSIGN_OR_RETURN(service::JobRecord job, svc.StartRestore(std::move(options), req.actor));
+  ASSIGN_OR_RETURN(service::JobRecord job, ctx.service.StartRestore(std::move(options), req.actor));
   return Json({{"job", service::JobToJson(job)}}, 202);
 }
 
-Result<ApiResponse> GetRestore(BackupService& svc, const ApiRequest&) {
-  nlohmann::json status = svc.GetStatus();
-  ASSIGN_OR_RETURN(auto jobs, svc.History(1, "restore"));
+Result<ApiResponse> GetRestore(ApiContext& ctx, const ApiRequest&) {
+  nlohmann::json status = ctx.service.GetStatus();
+  ASSIGN_OR_RETURN(auto jobs, ctx.service.History(1, "restore"));
   nlohmann::json last = jobs.empty() ? nlohmann::json(nullptr) : service::JobToJson(jobs.front());
   bool running = status["state"] == "RESTORE IN PROGRESS";
   return Json({{"state", status["state"]}, {"progress", running ? status["job"] : nullptr}, {"last", last}});
@@ -205,8 +209,9 @@ std::string PathRegex(const std::string& path) {
 }
 
 const std::vector<Route>& ApiRoutes() {
-  static const std::vector<Route> routes = {
-      {"GET", "/api/v1/health", Health},
+  static const std::vector<Route> routes = [] {
+    std::vector<Route> all = {
+      {"GET", "/api/v1/health", Health, Access::kPublic},
       {"GET", "/metrics", Metrics},
       {"GET", "/api/v1/status", GetStatus},
       {"POST", "/api/v1/backups", StartBackup},
@@ -224,7 +229,11 @@ const std::vector<Route>& ApiRoutes() {
       {"PUT", "/api/v1/storage", PutStorage},
       {"POST", "/api/v1/restore", StartRestore},
       {"GET", "/api/v1/restore", GetRestore},
-  };
+    };
+    const auto& auth = AuthRoutes();
+    all.insert(all.end(), auth.begin(), auth.end());
+    return all;
+  }();
   return routes;
 }
 

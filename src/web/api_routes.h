@@ -11,15 +11,30 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "auth/account_store.h"
+#include "auth/login_throttle.h"
+#include "auth/token_store.h"
 #include "service/backup_service.h"
+#include "web/session_gate.h"
 
 namespace keepsake::web {
 
+// What the handlers work with. Owned by the daemon; outlives the server.
+struct ApiContext {
+  service::BackupService& service;
+  auth::AccountStore& accounts;
+  auth::TokenStore& tokens;
+  auth::LoginThrottle& throttle;
+  const service::Clock& clock;
+  bool https = true;  // cookies are marked Secure
+};
+
 struct ApiRequest {
   const httplib::Request& http;
-  nlohmann::json body;              // parsed JSON body (null when empty)
+  nlohmann::json body;              // parsed JSON body (null when empty or a form)
   std::vector<std::string> params;  // path parameters in order
-  std::string actor;                // who asks, for the audit log
+  service::Actor actor;             // who asks (account, client address): audit log, history
+  std::optional<Caller> caller;     // the session; set on every route that is not public
 };
 
 struct ApiResponse {
@@ -27,15 +42,25 @@ struct ApiResponse {
   nlohmann::json body;
   std::string text;          // a non-JSON body (metrics) when not empty
   std::string content_type;  // for `text`
+  std::vector<std::pair<std::string, std::string>> headers;  // extra: Set-Cookie, Retry-After
 };
 
-using RouteHandler = std::function<Result<ApiResponse>(service::BackupService&, const ApiRequest&)>;
+using RouteHandler = std::function<Result<ApiResponse>(ApiContext&, const ApiRequest&)>;
+
+enum class Access {
+  kPublic,   // health and login only
+  kSession,  // everything else: a valid session (and the CSRF token for cookie sessions)
+};
 
 struct Route {
-  std::string method;  // "GET", "POST", "PUT"
+  std::string method;  // "GET", "POST", "PUT", "DELETE"
   std::string path;    // OpenAPI form: "/api/v1/backups/{name}"
   RouteHandler handler;
+  Access access = Access::kSession;
 };
+
+// The routes of auth_routes.cc: token endpoint, logout, session, accounts.
+const std::vector<Route>& AuthRoutes();
 
 const std::vector<Route>& ApiRoutes();
 

@@ -20,22 +20,50 @@ void SendError(httplib::Response& res, const Status& status) {
   SendJson(res, HttpStatusFor(status.code()), ErrorBody(status));
 }
 
-httplib::Server::Handler MakeHandler(const Route& route, service::BackupService& svc) {
-  return [&route, &svc](const httplib::Request& http, httplib::Response& res) {
-    ApiRequest req{http, nullptr, {}, fmt::format("api:{}", http.remote_addr)};
+// 401 with a WWW-Authenticate challenge, as RFC 6750 asks of a Bearer-protected resource.
+void SendUnauthenticated(httplib::Response& res, const Status& why) {
+  res.set_header("WWW-Authenticate", "Bearer realm=\"keepsake\"");
+  SendJson(res, 401, ErrorBody("unauthenticated", why.message()));
+}
+
+bool IsForm(const httplib::Request& req) {
+  return req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+httplib::Server::Handler MakeHandler(const Route& route, ApiContext& ctx, SessionGate& gate) {
+  return [&route, &ctx, &gate](const httplib::Request& http, httplib::Response& res) {
+    ApiRequest req{http, nullptr, {}, service::Actor{"", http.remote_addr}, std::nullopt};
+    if (route.access == Access::kSession) {
+      Result<Caller> caller = gate.Check(http);
+      if (!caller.ok()) {
+        if (caller.status().code() == ErrorCode::kUnauthenticated) {
+          SendUnauthenticated(res, caller.status());
+        } else {
+          SendError(res, caller.status());
+        }
+        return;
+      }
+      req.actor.account = caller->username;
+      req.caller = std::move(*caller);
+    }
     for (size_t i = 1; i < http.matches.size(); ++i) req.params.push_back(http.matches[i].str());
-    if (!http.body.empty()) {
+    if (!http.body.empty() && !IsForm(http)) {
       req.body = nlohmann::json::parse(http.body, nullptr, false);
       if (req.body.is_discarded()) {
         SendError(res, Status::InvalidArgument("request body is not valid JSON"));
         return;
       }
     }
-    Result<ApiResponse> answer = route.handler(svc, req);
+    Result<ApiResponse> answer = route.handler(ctx, req);
     if (!answer.ok()) {
-      SendError(res, answer.status());
+      if (answer.status().code() == ErrorCode::kUnauthenticated && route.access == Access::kPublic) {
+        SendUnauthenticated(res, answer.status());  // a failed login
+      } else {
+        SendError(res, answer.status());
+      }
       return;
     }
+    for (const auto& [name, value] : answer->headers) res.set_header(name, value);
     if (!answer->text.empty()) {
       res.status = answer->status;
       res.set_content(answer->text, answer->content_type);
@@ -47,9 +75,27 @@ httplib::Server::Handler MakeHandler(const Route& route, service::BackupService&
 
 }  // namespace
 
-Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options, service::BackupService& svc) {
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options, ApiContext& ctx) {
   std::unique_ptr<ApiServer> api(new ApiServer());
-  api->server_ = std::make_unique<httplib::Server>();
+  if (options.tls) {
+    auto tls = std::make_unique<httplib::SSLServer>(options.tls->cert_path.c_str(), options.tls->key_path.c_str());
+    if (!tls->is_valid()) {
+      return Status::InvalidArgument(fmt::format("{} / {}: the TLS certificate or key could not be loaded",
+                                                 options.tls->cert_path, options.tls->key_path));
+    }
+    api->server_ = std::move(tls);
+  } else {
+    if (!IsLoopback(options.host)) {
+      return Status::InvalidArgument(fmt::format(
+          "plain HTTP is only allowed on a loopback address, not {}: configure HTTPS (the default)", options.host));
+    }
+    api->server_ = std::make_unique<httplib::Server>();
+  }
+  api->gate_ = std::make_unique<SessionGate>(ctx.tokens, ctx.accounts, ctx.clock);
   httplib::Server& server = *api->server_;
   int threads = options.threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -59,12 +105,22 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options,
   server.set_tcp_nodelay(true);
   server.set_read_timeout(10);
   server.set_write_timeout(10);
-  server.set_default_headers({{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}});
+  httplib::Headers headers = {
+      {"Cache-Control", "no-store"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"X-Frame-Options", "DENY"},
+      {"Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"},
+      {"Referrer-Policy", "no-referrer"},
+  };
+  if (options.tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
+  server.set_default_headers(headers);
   for (const Route& route : ApiRoutes()) {
     std::string pattern = PathRegex(route.path);
-    if (route.method == "GET") server.Get(pattern, MakeHandler(route, svc));
-    if (route.method == "POST") server.Post(pattern, MakeHandler(route, svc));
-    if (route.method == "PUT") server.Put(pattern, MakeHandler(route, svc));
+    auto handler = MakeHandler(route, ctx, *api->gate_);
+    if (route.method == "GET") server.Get(pattern, handler);
+    if (route.method == "POST") server.Post(pattern, handler);
+    if (route.method == "PUT") server.Put(pattern, handler);
+    if (route.method == "DELETE") server.Delete(pattern, handler);
   }
   // Unknown paths and methods, and bodies over the limit, get the same error shape.
   server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
@@ -97,14 +153,15 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options,
     return Status::Unavailable(fmt::format("{}:{}: cannot listen: address already in use or not available",
                                            options.host, options.port));
   }
-  api->address_ = fmt::format("{}:{}", options.host, port);
+  std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
+  api->url_ = fmt::format("{}://{}:{}", options.tls ? "https" : "http", host, port);
   return api;
 }
 
 ApiServer::~ApiServer() = default;
 
 Status ApiServer::Run() {
-  if (!server_->listen_after_bind()) return Status::Internal(fmt::format("{}: the HTTP server failed", address_));
+  if (!server_->listen_after_bind()) return Status::Internal(fmt::format("{}: the HTTP server failed", url_));
   return Status();
 }
 

@@ -30,7 +30,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from daemon import Daemon, KEEPSAKED_BIN, set_clock  # noqa: E402
+from daemon import ADMIN, ADMIN_PASSWORD, Daemon, KEEPSAKED_BIN, set_clock  # noqa: E402
 
 KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
 REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
@@ -110,9 +110,15 @@ class DaemonTest(unittest.TestCase):
             self.assertIn(w, body["error"]["message"])
         return body["error"]
 
+    def start(self, **kwargs):
+        """Starts the daemon; on a fresh state, logs in as an administrator would (bootstrap)."""
+        self.daemon.start(**kwargs)
+        if self.daemon.token is None:
+            self.daemon.bootstrap()
+
     def ready(self, storage=True, dms=True):
         """Starts the daemon and makes backups possible: DMS set, local storage."""
-        self.daemon.start()
+        self.start()
         if dms:
             self.ok(self.daemon.post("/api/v1/dms", {"dms": DMS, "confirmation": DMS}), 201)
         if storage:
@@ -153,9 +159,9 @@ class DaemonTest(unittest.TestCase):
 
 class StartupTest(DaemonTest):
     def test_listens_and_answers_health(self):
-        self.daemon.start()
+        self.start()
         self.assertEqual(self.ok(self.daemon.get("/api/v1/health")), {"status": "ok"})
-        self.assertRegex(self.daemon.log(), r"listening on http://127\.0\.0\.1:\d+")
+        self.assertRegex(self.daemon.log(), r"listening on https://127\.0\.0\.1:\d+")
 
     def test_bad_config_line_is_named(self):
         with open(self.daemon.config_path, "w") as f:
@@ -198,13 +204,13 @@ class StartupTest(DaemonTest):
         self.assertIn(blocker, proc.stderr)
 
     def test_command_line_wins_over_config(self):
-        self.daemon.start(extra_args=["--log-level", "warn"])
+        self.start(extra_args=["--log-level", "warn"])
         self.assertNotIn("[debug]", self.daemon.log())
 
 
 class StatusTest(DaemonTest):
     def test_fresh_appliance_lists_every_reason(self):
-        self.daemon.start()
+        self.start()
         s = self.ok(self.daemon.get("/api/v1/status"))
         self.assertEqual(s["state"], "NOT RUNNING")
         self.assertIsNone(s["job"])
@@ -229,8 +235,9 @@ class StatusTest(DaemonTest):
 
     def test_otp_user_blocks_backups(self):
         self.ready()
+        # As a fresh appliance's start would leave it (bootstrap removed the first one).
         with open(os.path.join(self.state, "otp-user.json"), "w") as f:
-            f.write("{}\n")
+            json.dump({"username": "otp-admin", "password": "x" * 32, "created_at": 0}, f)
         err = self.error(self.daemon.post("/api/v1/backups"), 409, "Initial OTP User", "remove the OTP User")
         self.assertEqual(err["code"], "failed_precondition")
         s = self.daemon.wait_for(lambda: (lambda st: st if st["backup_blockers"] else None)(
@@ -344,7 +351,7 @@ class BackupTest(DaemonTest):
         self.assertEqual(self.daemon.stop(signal.SIGTERM), 0)
         self.assertLess(time.monotonic() - t0, 20, "the backup was not stopped promptly")
         self.assertEqual(self.files(), [], "no partial, no backup file")
-        self.daemon.start()
+        self.start()
         got = self.job(job["id"])
         self.assertEqual(got["result"], "aborted")
         self.assertEqual(got["error"], "aborted: service stopped")
@@ -359,7 +366,7 @@ class BackupTest(DaemonTest):
         self.wait_phase(min_bytes=1 << 20)
         self.daemon.stop(signal.SIGKILL)
         self.assertTrue(any(f.endswith(".partial") for f in self.files()), self.files())
-        self.daemon.start()
+        self.start()
         got = self.job(job["id"])
         self.assertEqual(got["result"], "interrupted")
         self.assertIn("interrupted", got["error"])
@@ -396,7 +403,7 @@ class ScheduleTest(DaemonTest):
         self.assertEqual(self.ok(self.daemon.get("/api/v1/schedule"))["expression"], "0 0 0 ? * 6")
 
     def test_invalid_cron_points_at_field(self):
-        self.daemon.start()
+        self.start()
         err = self.error(self.daemon.put("/api/v1/schedule", {"kind": "cron", "cron": "0 0 25 ? * *"}), 400,
                          "hour")
         self.assertEqual(err["code"], "invalid_argument")
@@ -407,7 +414,7 @@ class ScheduleTest(DaemonTest):
         self.assertEqual(self.ok(self.daemon.get("/api/v1/schedule"))["kind"], "none")
 
     def test_preview_does_not_save(self):
-        self.daemon.start()
+        self.start()
         body = self.ok(self.daemon.post("/api/v1/schedule/preview", {"kind": "cron", "cron": "0 0 0 ? * FRI",
                                                                      "time_zone": "UTC"}))
         self.assertEqual([r["time"] for r in body["next_runs"]][:2], ["2026-04-03T00:00:00Z", "2026-04-10T00:00:00Z"])
@@ -438,7 +445,7 @@ class ScheduleTest(DaemonTest):
         self.ok(self.daemon.put("/api/v1/schedule", {"kind": "hourly", "minute": 0, "time_zone": "UTC"}))
         self.assertEqual(self.daemon.stop(), 0)
         set_clock(self.clock, self.clock_start + 3 * 86400)  # down for three days: 72 runs missed
-        self.daemon.start()
+        self.start()
         jobs = self.daemon.wait_for(lambda: self.daemon.jobs(), what="the catch-up backup")
         self.daemon.wait_idle()
         time.sleep(0.5)
@@ -486,7 +493,7 @@ class RetentionTest(DaemonTest):
         self.assertEqual(self.files(), [first["file"]])
 
     def test_invalid_retention_and_prefix_refused(self):
-        self.daemon.start()
+        self.start()
         self.error(self.daemon.put("/api/v1/settings", {"retention": {"keep_last": -1}}), 400, "keep_last")
         self.error(self.daemon.put("/api/v1/settings", {"prefix": "a/b"}), 400, "prefix")
         self.error(self.daemon.put("/api/v1/settings", {"prefix": "x" * 65}), 400, "64")
@@ -495,7 +502,7 @@ class RetentionTest(DaemonTest):
 
 class ApiTest(DaemonTest):
     def test_errors_have_one_shape(self):
-        self.daemon.start()
+        self.start()
         self.error(self.daemon.get("/api/v1/nothing-here"), 404, "no such API route")
         self.error(self.daemon.request("PUT", "/api/v1/settings", raw=b"{not json"), 400, "not valid JSON")
         self.error(self.daemon.put("/api/v1/settings", {"colour": "blue"}), 400, "colour")
@@ -510,7 +517,7 @@ class ApiTest(DaemonTest):
         self.error(self.daemon.get("/api/v1/backups/host_20260101T000000Z.ksb"), 404, "No such file")
 
     def test_dms_set_once_and_never_logged(self):
-        self.daemon.start()
+        self.start()
         self.assertEqual(self.ok(self.daemon.get("/api/v1/dms")), {"set": False})
         self.error(self.daemon.post("/api/v1/dms", {"dms": "short", "confirmation": "short"}), 400, "8")
         self.error(self.daemon.post("/api/v1/dms", {"dms": DMS, "confirmation": DMS + "x"}), 400)
@@ -530,7 +537,7 @@ class ApiTest(DaemonTest):
         self.assertIn("dms.set", events)
 
     def test_storage_setting(self):
-        self.daemon.start()
+        self.start()
         self.assertEqual(self.ok(self.daemon.get("/api/v1/storage"))["storage"], {"type": "none"})
         self.error(self.daemon.put("/api/v1/storage", {"type": "local", "path": "relative/dir"}), 400, "absolute")
         self.error(self.daemon.put("/api/v1/storage", {"type": "local", "path": self.storage + "/missing"}), 404,
@@ -540,7 +547,7 @@ class ApiTest(DaemonTest):
         self.assertEqual(body["message"], "Successfully updated backup storage configuration.")
         self.assertEqual(self.ok(self.daemon.get("/api/v1/storage"))["storage"]["url"], "file://" + self.storage)
         self.daemon.stop()
-        self.daemon.start()  # settings survive a restart
+        self.start()  # settings survive a restart
         self.assertEqual(self.ok(self.daemon.get("/api/v1/storage"))["storage"]["path"], self.storage)
         with open(os.path.join(self.state, "audit.log")) as f:
             events = [json.loads(line) for line in f]
@@ -577,11 +584,22 @@ class RestoreTest(DaemonTest):
 
 class CliClientTest(DaemonTest):
     def cli(self, *args):
-        env = dict(os.environ, KEEPSAKE_SERVER=f"http://{self.daemon.address}")
+        env = dict(os.environ, KEEPSAKE_SERVER=self.daemon.url, KEEPSAKE_CA_FILE=self.daemon.cert_path(),
+                   XDG_CONFIG_HOME=os.path.join(self.tmp.name, "config"))
         return subprocess.run([KEEPSAKE_BIN, *args], env=env, capture_output=True, text=True, timeout=120)
 
     def test_status_backup_now_history_schedule(self):
         self.ready()
+        proc = self.cli("status")
+        self.assertEqual(proc.returncode, 3, proc.stderr)  # auth
+        self.assertIn("keepsake login", proc.stderr)
+        password_file = os.path.join(self.tmp.name, "admin.password")
+        with open(password_file, "w") as f:
+            f.write(ADMIN_PASSWORD + "\n")
+        proc = self.cli("login", "--username", ADMIN, "--password-file", password_file)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        session = os.path.join(self.tmp.name, "config", "keepsake", "session.json")
+        self.assertEqual(os.stat(session).st_mode & 0o777, 0o600)
         proc = self.cli("status")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("Backup Status:                    NOT RUNNING", proc.stdout)
@@ -605,7 +623,7 @@ class CliClientTest(DaemonTest):
         self.assertIn("hour", proc.stderr)
 
     def test_daemon_not_running(self):
-        env = dict(os.environ, KEEPSAKE_SERVER="http://127.0.0.1:9")
+        env = dict(os.environ, KEEPSAKE_SERVER="https://127.0.0.1:9")
         proc = subprocess.run([KEEPSAKE_BIN, "status"], env=env, capture_output=True, text=True, timeout=60)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("cannot reach keepsaked", proc.stderr)

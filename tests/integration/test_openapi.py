@@ -1,22 +1,32 @@
 #!/usr/bin/env python3
-"""docs/openapi.yaml against the real keepsaked (issue 4).
+"""docs/openapi.yaml against the real keepsaked (issues 4 and 5).
 
   (a) `keepsaked --list-routes` and the spec name exactly the same operations;
-  (b) on a running daemon, every documented operation answers (it is not the router's 404
-      "no such API route"), with a status code the spec lists for it, the documented content
-      type, and a body that matches the documented schema. Each operation is probed with a
-      default request (path parameters a valid backup name, body {} for POST/PUT) on a fresh
-      appliance and again once a DMS and a storage are set, plus the requests that reach its
-      other answers: invalid JSON, a body over the limit, invalid fields, a real backup;
-  (c) the spec's structure: OpenAPI 3.0.3, every $ref resolves, every operation has a 2xx
+  (b) on a running daemon (HTTPS, tests/fixtures/daemon.py), every documented operation
+      answers (it is not the router's 404 "no such API route"), with a status code the spec
+      lists for it, the documented content type and required headers, and a body that
+      matches the documented schema. Each operation is probed with a default request (path
+      parameters a valid name, body {} for POST/PUT) with the administrator's Bearer token
+      on a fresh appliance and again once a DMS and a storage are set, plus the requests
+      that reach its other answers: invalid JSON, a body over the limit, invalid fields, a
+      real backup, the Initial OTP User's session, logins (form and JSON, refresh, wrong
+      password, throttling), accounts, logout, cookie sessions with and without the CSRF
+      header;
+  (c) access: every operation the spec marks as needing a session, and every route of
+      `keepsaked --list-routes` that is not public, refuses an anonymous request (and an
+      invalid token or cookie) with 401, WWW-Authenticate and the Error shape; the public
+      operations (exactly PUBLIC_ROUTES) do not answer 401 anonymously;
+  (d) the spec's structure: OpenAPI 3.0.3, every $ref resolves, every operation has a 2xx
       answer and an operationId unique in the spec, path parameters are declared, every
-      error answer uses the Error schema.
+      error answer uses the Error schema, the security schemes, and every session operation
+      documents 401 (and, when it changes state, the CSRF 403).
 
 Standard library and python3-yaml. Binary: env KEEPSAKED_BIN (ctest sets it), else
 /work/main/build/keepsaked. Source tree: env KEEPSAKE_SOURCE_DIR, else relative to this file.
 Run: python3 tests/integration/test_openapi.py -v
 """
 
+import hashlib
 import json
 import os
 import re
@@ -26,9 +36,7 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import yaml
 
@@ -46,9 +54,16 @@ SAMPLE_NAME = "host_20260101T000000Z.ksb"  # a syntactically valid backup file n
 DMS = "openapi test domain secret"
 ROUTE_LINE = re.compile(r"^(GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|TRACE) (/\S*)$")
 
-# Components the API description must define (the brief of issue 4).
+STATE_CHANGING = ("POST", "PUT", "DELETE")  # need the CSRF header with a cookie session
+
+# Components the API description must define (the briefs of issues 4 and 5).
 REQUIRED_SCHEMAS = ("Error", "Job", "Status", "Schedule", "ScheduleAnswer", "Retention", "Settings", "Storage",
-                    "DmsInfo", "BackupList", "BackupDetails", "RestoreRequest", "RestoreState")
+                    "DmsInfo", "BackupList", "BackupDetails", "RestoreRequest", "RestoreState",
+                    "TokenRequest", "TokenAnswer", "Session", "UserList", "AddUserRequest", "Message")
+
+# The routes that need no session (Access::kPublic in src/web/api_routes.cc and auth_routes.cc,
+# by design: liveness and login). Every other route needs one.
+PUBLIC_ROUTES = {("GET", "/api/v1/health"), ("POST", "/oauth/token")}
 
 
 def setUpModule():
@@ -72,6 +87,35 @@ def operations(spec):
             if isinstance(item, dict) and method in item:
                 ops[(method.upper(), path)] = item[method]
     return ops
+
+
+def needs_session(spec, op):
+    """Whether the operation's effective security requires credentials: its own `security`,
+    else the document's; [] (or a requirement {} among the alternatives) means anonymous is
+    allowed."""
+    security = op.get("security", spec.get("security", []))
+    return bool(security) and all(bool(req) for req in security)
+
+
+def served_routes():
+    """{(METHOD, path)} of `keepsaked --list-routes`; raises AssertionError on a bad line."""
+    proc = subprocess.run([KEEPSAKED_BIN, "--list-routes"], capture_output=True, text=True, timeout=30)
+    if proc.returncode != 0:
+        raise AssertionError(f"keepsaked --list-routes failed: {proc.stderr}")
+    served, bad = set(), []
+    for line in proc.stdout.splitlines():
+        if not line.strip():
+            continue
+        m = ROUTE_LINE.match(line.strip())
+        if m:
+            served.add((m.group(1), m.group(2)))
+        else:
+            bad.append(line)
+    if bad:
+        raise AssertionError(f'lines of --list-routes that are not "METHOD PATH": {bad}')
+    if not served:
+        raise AssertionError("keepsaked --list-routes printed no routes")
+    return served
 
 
 def resolve_pointer(spec, ref):
@@ -208,10 +252,61 @@ class SpecStructureTest(unittest.TestCase):
         info = self.spec.get("info") or {}
         self.assertEqual(info.get("title"), "Keepsake API")
         self.assertEqual(str(info.get("version")), "1")
-        self.assertIn("without authentication", " ".join(info.get("description", "").split()),
-                      "info.description must say the API listens on loopback without authentication")
-        self.assertIn("http://127.0.0.1:8080", [s.get("url") for s in self.spec.get("servers", [])])
+        text = " ".join(info.get("description", "").split())
+        self.assertNotIn("without authentication", text, "info.description still says there is no authentication")
+        for words in ("/oauth/token", "password grant", "Authorization: Bearer", "X-CSRF-Token", "keepsake_session",
+                      "self-signed", "SHA-256 fingerprint", "401", "429"):
+            self.assertIn(words, text, f"info.description must explain access ({words!r})")
+        self.assertEqual([s.get("url") for s in self.spec.get("servers", [])], ["https://127.0.0.1:8443"])
         self.assertTrue(self.ops, "no operations in the spec")
+
+    def test_security_schemes(self):
+        schemes = (self.spec.get("components") or {}).get("securitySchemes") or {}
+        bearer, cookie = schemes.get("bearerAuth") or {}, schemes.get("cookieAuth") or {}
+        self.assertEqual((bearer.get("type"), str(bearer.get("scheme")).lower(), bearer.get("bearerFormat")),
+                         ("http", "bearer", "opaque"), f"bearerAuth: {bearer}")
+        self.assertEqual((cookie.get("type"), cookie.get("in"), cookie.get("name")),
+                         ("apiKey", "cookie", "keepsake_session"), f"cookieAuth: {cookie}")
+        self.assertIn("X-CSRF-Token", cookie.get("description", ""), "cookieAuth must state the CSRF header rule")
+        self.assertEqual(self.spec.get("security"), [{"bearerAuth": []}, {"cookieAuth": []}],
+                         "global security: bearerAuth or cookieAuth")
+        problems = []
+        for (method, path), op in sorted(self.ops.items()):
+            for req in op.get("security", []):
+                problems += [f"{method} {path}: unknown security scheme {n}" for n in req if n not in schemes]
+        self.assertEqual(problems, [])
+
+    def test_public_operations_are_the_public_routes(self):
+        public = {key for key, op in self.ops.items() if not needs_session(self.spec, op)}
+        self.assertEqual(sorted(public), sorted(PUBLIC_ROUTES), "operations with security: [] in the spec")
+        for key in PUBLIC_ROUTES:
+            self.assertEqual(self.ops[key].get("security"), [], f"{' '.join(key)}: must say security: []")
+
+    def test_session_operations_document_401_and_csrf_403(self):
+        problems = []
+        for (method, path), op in sorted(self.ops.items()):
+            name = f"{method} {path}"
+            responses = {str(k): deref(self.spec, v) for k, v in (op.get("responses") or {}).items()}
+            if not needs_session(self.spec, op):
+                continue
+            r401 = responses.get("401")
+            if r401 is None:
+                problems.append(f"{name}: needs a session but documents no 401")
+            else:
+                headers = {k.lower(): deref(self.spec, v) for k, v in (r401.get("headers") or {}).items()}
+                if not (headers.get("www-authenticate") or {}).get("required"):
+                    problems.append(f"{name}: 401 must document the required WWW-Authenticate header")
+            if method in STATE_CHANGING and "X-CSRF-Token" not in (responses.get("403") or {}).get("description", ""):
+                problems.append(f"{name}: changes state with a session but documents no 403 for the CSRF header")
+        token = {str(k): deref(self.spec, v) for k, v in self.ops[("POST", "/oauth/token")]["responses"].items()}
+        if "Retry-After" not in (token.get("429") or {}).get("headers", {}):
+            problems.append("POST /oauth/token: 429 must document the Retry-After header")
+        if "Set-Cookie" not in (token.get("200") or {}).get("headers", {}):
+            problems.append("POST /oauth/token: 200 must document the Set-Cookie header")
+        media = set(((self.ops[("POST", "/oauth/token")].get("requestBody") or {}).get("content") or {}))
+        if media != {"application/x-www-form-urlencoded", "application/json"}:
+            problems.append(f"POST /oauth/token: request body media types {sorted(media)}, expected form and JSON")
+        self.assertEqual(problems, [])
 
     def test_every_ref_resolves(self):
         bad = []
@@ -304,19 +399,7 @@ class SpecStructureTest(unittest.TestCase):
 
 class RouteListTest(unittest.TestCase):
     def test_list_routes_equals_spec_operations(self):
-        proc = subprocess.run([KEEPSAKED_BIN, "--list-routes"], capture_output=True, text=True, timeout=30)
-        self.assertEqual(proc.returncode, 0, f"keepsaked --list-routes failed: {proc.stderr}")
-        served, bad = set(), []
-        for line in proc.stdout.splitlines():
-            if not line.strip():
-                continue
-            m = ROUTE_LINE.match(line.strip())
-            if m:
-                served.add((m.group(1), m.group(2)))
-            else:
-                bad.append(line)
-        self.assertEqual(bad, [], "lines of --list-routes that are not \"METHOD PATH\"")
-        self.assertTrue(served, "keepsaked --list-routes printed no routes")
+        served = served_routes()
         documented = set(operations(load_spec()))
         undocumented = sorted(served - documented)
         unserved = sorted(documented - served)
@@ -328,34 +411,22 @@ class RouteListTest(unittest.TestCase):
                       f"{[' '.join(r) for r in unserved] or 'none'}")
 
 
-# -- (b) ------------------------------------------------------------------------------------
-
-def http(address, method, path, body=None, raw=None, timeout=60):
-    """(status, media type, parsed JSON or text) of one request."""
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(f"http://{address}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data is not None else {})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as res:
-            status, text, ctype = res.status, res.read().decode(), res.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as e:
-        status, text, ctype = e.code, e.read().decode(), e.headers.get("Content-Type", "")
-    media = ctype.split(";")[0].strip().lower()
-    if media == "application/json":
-        try:
-            return status, media, json.loads(text)
-        except ValueError:
-            return status, media, text
-    return status, media, text
-
+# -- (b) and (c) ----------------------------------------------------------------------------
 
 def is_router_404(status, body):
     return (status == 404 and isinstance(body, dict) and isinstance(body.get("error"), dict)
             and "no such API route" in str(body["error"].get("message", "")))
 
 
+def form(**fields):
+    return urllib.parse.urlencode(fields).encode()
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
 class LiveApiTest(unittest.TestCase):
-    """Every documented operation, probed on a real daemon."""
+    """Every documented operation, probed on a real daemon over HTTPS."""
 
     @classmethod
     def setUpClass(cls):
@@ -398,6 +469,25 @@ class LiveApiTest(unittest.TestCase):
     def setUp(self):
         self.problems = []
         self.answered = {}  # (METHOD, path) -> set of status codes seen
+        self.last_headers = None
+
+    # -- requests ----------------------------------------------------------------------
+
+    def request(self, method, path, body=None, raw=None, token=..., headers=None, content_type=None):
+        """(status, media type, parsed JSON or text, headers) of one request over HTTPS.
+        token=... sends the fixture's session (after bootstrap), None nothing."""
+        self.assertTrue(self.daemon.url.startswith("https://"), f"the daemon does not serve HTTPS: {self.daemon.url}")
+        status, answer, hdrs = self.daemon.request_full(method, path, body=body, raw=raw, timeout=60, token=token,
+                                                        headers=headers, content_type=content_type)
+        media = hdrs.get("Content-Type", "").split(";")[0].strip().lower()
+        return status, media, answer, hdrs
+
+    def login(self, username=daemon_fixture.ADMIN, password=daemon_fixture.ADMIN_PASSWORD):
+        """A fresh session's token answer (not the fixture's session)."""
+        status, _, answer, _ = self.request("POST", "/oauth/token", token=None, content_type=FORM,
+                                            raw=form(grant_type="password", username=username, password=password))
+        self.assertEqual(status, 200, f"login of {username}: {answer}")
+        return answer
 
     # -- probing -----------------------------------------------------------------------
 
@@ -405,16 +495,21 @@ class LiveApiTest(unittest.TestCase):
     def fill(path, name=SAMPLE_NAME):
         return re.sub(r"\{[^}]+\}", urllib.parse.quote(name, safe=""), path)
 
-    def probe(self, method, template, body=None, raw=None, query="", name=SAMPLE_NAME, expect=None):
+    def probe(self, method, template, body=None, raw=None, query="", name=SAMPLE_NAME, expect=None, token=...,
+              headers=None, content_type=None, error_code=None, note=""):
         """Sends one request to the operation (method, template) and checks the answer
-        against the spec; returns (status, body). Problems are collected, not raised, so
-        one run lists them all."""
+        against the spec; returns (status, body), and keeps the headers in last_headers.
+        Problems are collected, not raised, so one run lists them all."""
         self.assertIn((method, template), self.ops, f"probe of an undocumented operation {method} {template}")
         op = self.ops[(method, template)]
         url = self.fill(template, name) + query
-        label = f"{method} {url}" + (f" {json.dumps(body)[:60]}" if body is not None else "") + \
+        who = note or ("" if token is ... else "anonymous" if token is None else "another session")
+        who = f" ({who})" if who else ""
+        label = f"{method} {url}{who}" + (f" {json.dumps(body)[:60]}" if body is not None else "") + \
             (f" <{len(raw)} raw bytes>" if raw is not None else "")
-        status, media, answer = http(self.daemon.address, method, url, body=body, raw=raw)
+        status, media, answer, hdrs = self.request(method, url, body=body, raw=raw, token=token, headers=headers,
+                                                   content_type=content_type)
+        self.last_headers = hdrs
         self.answered.setdefault((method, template), set()).add(status)
         excerpt = json.dumps(answer)[:300] if not isinstance(answer, str) else answer[:300]
         if is_router_404(status, answer):
@@ -424,13 +519,20 @@ class LiveApiTest(unittest.TestCase):
             self.problems.append(f"{label}: answered {status} (a server bug): {excerpt}")
         if expect is not None and status != expect:
             self.problems.append(f"{label}: expected {expect}, got {status}: {excerpt}")
+        if error_code is not None and status >= 400 and (not isinstance(answer, dict) or not isinstance(
+                answer.get("error"), dict) or answer["error"].get("code") != error_code):
+            self.problems.append(f"{label}: expected error code {error_code}: {excerpt}")
         responses = {str(k): v for k, v in (op.get("responses") or {}).items()}
         response = responses.get(str(status), responses.get("default"))
         if response is None:
             self.problems.append(f"{label}: answered {status}, which docs/openapi.yaml does not list for "
                                  f"{method} {template} (it lists {sorted(responses)}): {excerpt}")
             return status, answer
-        content = deref(self.spec, response).get("content") or {}
+        response = deref(self.spec, response)
+        for header, spec_header in (response.get("headers") or {}).items():
+            if deref(self.spec, spec_header).get("required") and hdrs.get(header) is None:
+                self.problems.append(f"{label}: {status} lacks the documented header {header}")
+        content = response.get("content") or {}
         if media not in content:
             self.problems.append(f"{label}: {status} answered {media!r}, documented {sorted(content)}")
             return status, answer
@@ -442,10 +544,12 @@ class LiveApiTest(unittest.TestCase):
         return status, answer
 
     def default_probes(self):
-        """Every documented operation with its plain request: path parameters a valid
-        backup name, {} as the body of POST and PUT."""
+        """Every documented operation with its plain request and the fixture's session: path
+        parameters a valid name, {} as the body of POST and PUT. Logout gets a session of
+        its own (it would end the fixture's)."""
         for method, template in sorted(self.ops):
-            self.probe(method, template, body={} if method in ("POST", "PUT") else None)
+            token = self.login()["access_token"] if (method, template) == ("POST", "/oauth/revoke") else ...
+            self.probe(method, template, body={} if method in ("POST", "PUT") else None, token=token)
 
     def body_error_probes(self):
         """Invalid JSON and an oversized body for every operation that takes a body."""
@@ -458,7 +562,7 @@ class LiveApiTest(unittest.TestCase):
     def wait_idle(self, timeout=120):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status, _, body = http(self.daemon.address, "GET", "/api/v1/status")
+            status, _, body, _ = self.request("GET", "/api/v1/status")
             if status == 200 and body.get("state") == "NOT RUNNING":
                 return body
             time.sleep(0.05)
@@ -469,16 +573,81 @@ class LiveApiTest(unittest.TestCase):
             self.fail(f"{len(self.problems)} problem(s) between docs/openapi.yaml and keepsaked:\n  "
                       + "\n  ".join(self.problems) + f"\n(daemon log: {self.daemon.log_path})")
 
-    # -- the test ----------------------------------------------------------------------
+    def check_unauthenticated(self, label, status, answer, hdrs):
+        """A 401 with the Error shape, code unauthenticated and the Bearer challenge."""
+        if status != 401:
+            self.problems.append(f"{label}: expected 401, got {status}: {json.dumps(answer)[:200]}")
+            return
+        errors = validate(self.spec, answer, {"$ref": "#/components/schemas/Error"})
+        if errors:
+            self.problems.append(f"{label}: 401 body is not an Error: {errors} ({json.dumps(answer)[:200]})")
+        elif answer["error"]["code"] != "unauthenticated":
+            self.problems.append(f"{label}: 401 with code {answer['error']['code']!r}, expected unauthenticated")
+        if not (hdrs.get("WWW-Authenticate") or "").startswith("Bearer"):
+            self.problems.append(f"{label}: 401 without a WWW-Authenticate: Bearer challenge")
+
+    # -- the tests ---------------------------------------------------------------------
+
+    def test_anonymous_requests_are_refused(self):
+        """(c) Every operation that needs a session (by the spec, and by --list-routes less
+        the public routes) refuses an anonymous request, an invalid Bearer token and an
+        invalid session cookie with 401; the public ones do not answer 401."""
+        secured_in_spec = {key for key, op in self.ops.items() if needs_session(self.spec, op)}
+        secured_served = served_routes() - PUBLIC_ROUTES
+        self.assertTrue(secured_served, "no route needs a session?")
+        for method, template in sorted(secured_in_spec | secured_served):
+            url = self.fill(template)
+            body = {} if method in ("POST", "PUT") else None
+            attempts = [("anonymous", dict(body=body, token=None)),
+                        ("invalid Bearer token", dict(body=body, token="not-a-valid-token")),
+                        ("invalid session cookie", dict(body=body, token=None,
+                                                        headers={"Cookie": "keepsake_session=not-a-valid-token"})),
+                        ("cookie of another name", dict(body=body, token=None, headers={"Cookie": "session=x"}))]
+            if body is not None:  # the session is checked before the body is parsed
+                attempts.append(("anonymous, invalid JSON", dict(raw=b"{not json", token=None)))
+            for what, kwargs in attempts:
+                label = f"{method} {url} ({what})"
+                if (method, template) in self.ops:
+                    # Also checks that 401 is documented and the answer matches it.
+                    status, answer = self.probe(method, template, expect=401, error_code="unauthenticated",
+                                                note=what, **kwargs)
+                    hdrs = self.last_headers
+                else:  # served but undocumented (test_list_routes_equals_spec_operations reports it)
+                    status, _, answer, hdrs = self.request(method, url, **kwargs)
+                self.check_unauthenticated(label, status, answer, hdrs)
+        for method, template in sorted(PUBLIC_ROUTES):
+            self.assertIn((method, template), self.ops, f"public route {method} {template} is not documented")
+            status, answer = self.probe(method, template, body={} if method in ("POST", "PUT") else None, token=None)
+            if status == 401 or is_router_404(status, answer):
+                self.problems.append(f"{method} {template} is public but answered {status} anonymously: {answer}")
+        self.report()
 
     def test_every_operation_answers_as_documented(self):
-        # The router's own 404, which no documented route may give.
-        status, _, body = http(self.daemon.address, "GET", "/api/v1/no-such-route")
+        # The router's own 404, which no documented route may give (with or without a session).
+        status, _, body, _ = self.request("GET", "/api/v1/no-such-route", token=None)
         self.assertTrue(is_router_404(status, body), f"unknown routes should answer the router's 404: {body}")
+
+        # 0. The Initial OTP User, before the first account exists.
+        if self.daemon.token is None:
+            otp_password = self.daemon.otp_password()
+            status, otp = self.probe("POST", "/oauth/token", token=None, content_type=FORM, expect=200,
+                                     raw=form(grant_type="password", username="otp-admin", password=otp_password))
+            self.assertEqual(status, 200, f"OTP login: {otp}")
+            self.assertTrue(otp["otp_user"], otp)
+            self.probe("GET", "/api/v1/session", token=otp["access_token"], expect=200)
+            self.probe("GET", "/api/v1/users", token=otp["access_token"], expect=200)
+            status, answer = self.probe("POST", "/api/v1/backups", body={}, token=otp["access_token"], expect=409,
+                                        error_code="failed_precondition")
+            if status == 409 and "OTP" not in answer["error"]["message"]:
+                self.problems.append(f"POST /api/v1/backups as the OTP User: 409 does not name the OTP User: {answer}")
+            self.probe("DELETE", "/api/v1/users/{name}", name="otp-admin", token=otp["access_token"], expect=409,
+                       error_code="failed_precondition")  # its own account
+            self.daemon.bootstrap()  # OTP login, add "admin", admin login, remove the OTP User
 
         # 1. A fresh appliance: no DMS, no storage, no schedule.
         self.default_probes()
         self.body_error_probes()
+        self.access_probes()
         self.probe("GET", "/api/v1/jobs", query="?limit=abc", expect=400)
         self.probe("GET", "/api/v1/jobs", query="?limit=1001", expect=400)
         self.probe("GET", "/api/v1/jobs", query="?limit=1000", expect=200)
@@ -521,6 +690,9 @@ class LiveApiTest(unittest.TestCase):
 
         # 3. A real backup, then a dry-run restore of it.
         status, answer = self.probe("POST", "/api/v1/backups", body={}, expect=202)
+        if status == 202 and answer["job"]["requester"] != daemon_fixture.ADMIN:
+            self.problems.append(f"POST /api/v1/backups: requester {answer['job']['requester']!r}, "
+                                 f"expected the session's account {daemon_fixture.ADMIN!r}")
         self.probe("POST", "/api/v1/backups", body={})  # 202, or 409 while the first one runs
         self.probe("GET", "/api/v1/status", expect=200)
         self.wait_idle()
@@ -529,7 +701,7 @@ class LiveApiTest(unittest.TestCase):
         made = [b for b in (listing.get("backups", []) if status == 200 else []) if b.get("details")]
         if not made:
             self.problems.append(f"no readable backup on the storage after POST /api/v1/backups "
-                                 f"(jobs: {http(self.daemon.address, 'GET', '/api/v1/jobs')[2]})")
+                                 f"(jobs: {self.request('GET', '/api/v1/jobs')[2]})")
         else:
             name = made[0]["name"]
             self.probe("GET", "/api/v1/backups/{name}", name=name, expect=200)
@@ -547,6 +719,115 @@ class LiveApiTest(unittest.TestCase):
         not_probed = sorted(set(self.ops) - set(self.answered))
         self.assertEqual(not_probed, [], "documented operations the test did not probe")
         self.report()
+
+    def access_probes(self):
+        """Logins, refresh, throttling, the session, accounts, cookie sessions and CSRF,
+        logout (the fixture's session is left alive)."""
+        admin, password = daemon_fixture.ADMIN, daemon_fixture.ADMIN_PASSWORD
+
+        # The token endpoint: a form and JSON, each answering the tokens and the cookies.
+        for kwargs in (dict(raw=form(grant_type="password", username=admin, password=password), content_type=FORM),
+                       dict(body={"grant_type": "password", "username": admin.upper(), "password": password})):
+            status, answer = self.probe("POST", "/oauth/token", token=None, expect=200, **kwargs)
+            if status != 200:
+                continue
+            if (answer["username"], answer["otp_user"], answer["token_type"]) != (admin, False, "Bearer"):
+                self.problems.append(f"POST /oauth/token: unexpected answer {answer}")
+            if answer["csrf_token"] != hashlib.sha256(b"keepsake-csrf:" + answer["access_token"].encode()).hexdigest():
+                self.problems.append("POST /oauth/token: csrf_token is not the one that goes with the access token")
+            cookies = self.last_headers.get_all("Set-Cookie") or []
+            session = [c for c in cookies if c.startswith(f"keepsake_session={answer['access_token']};")]
+            csrf = [c for c in cookies if c.startswith(f"keepsake_csrf={answer['csrf_token']};")]
+            if len(session) != 1 or not all(a in session[0] for a in ("HttpOnly", "Secure", "SameSite=Strict")):
+                self.problems.append(f"POST /oauth/token: keepsake_session cookie not HttpOnly+Secure+SameSite=Strict: "
+                                     f"{cookies}")
+            if len(csrf) != 1 or "HttpOnly" in csrf[0] or not all(a in csrf[0] for a in ("Secure", "SameSite=Strict")):
+                self.problems.append(f"POST /oauth/token: keepsake_csrf cookie must be readable, Secure, "
+                                     f"SameSite=Strict: {cookies}")
+            status, session_answer = self.probe("GET", "/api/v1/session", token=answer["access_token"], expect=200)
+            if status == 200 and session_answer != {"username": admin, "otp_user": False}:
+                self.problems.append(f"GET /api/v1/session: {session_answer}")
+        # Refresh: rotates; a spent refresh token is refused (and ends that session).
+        pair = self.login()
+        status, fresh = self.probe("POST", "/oauth/token", token=None, content_type=FORM, expect=200,
+                                   raw=form(grant_type="refresh_token", refresh_token=pair["refresh_token"]))
+        if status == 200 and fresh["refresh_token"] == pair["refresh_token"]:
+            self.problems.append("POST /oauth/token: the refresh token was not rotated")
+        self.probe("POST", "/oauth/token", token=None, expect=401, error_code="unauthenticated",
+                   body={"grant_type": "refresh_token", "refresh_token": pair["refresh_token"]})
+        self.probe("POST", "/oauth/token", token=None, expect=401, error_code="unauthenticated",
+                   body={"grant_type": "refresh_token", "refresh_token": "not-a-token"})
+        self.probe("POST", "/oauth/token", token=None, expect=400, error_code="invalid_argument",
+                   raw=form(grant_type="client_credentials"), content_type=FORM)
+        self.probe("POST", "/oauth/token", token=None, expect=400, error_code="invalid_argument",
+                   body={"grant_type": "password", "username": admin})
+        # Wrong passwords until the throttle refuses (429 + Retry-After), then wait it out.
+        status = None
+        for _ in range(8):
+            status, answer = self.probe("POST", "/oauth/token", token=None, content_type=FORM,
+                                        raw=form(grant_type="password", username="nobody", password="wrong password"))
+            if status != 401:
+                break
+        if status != 429:
+            self.problems.append(f"POST /oauth/token: no 429 after 8 failed logins (last: {status} {answer})")
+        else:
+            if answer["error"]["code"] != "too_many_attempts":
+                self.problems.append(f"POST /oauth/token: 429 with code {answer['error']['code']!r}")
+            wait = int(self.last_headers.get("Retry-After", "0"))
+            if not 1 <= wait <= 300:
+                self.problems.append(f"POST /oauth/token: 429 with Retry-After {wait}")
+            time.sleep(min(max(wait, 1), 10) + 0.2)
+        self.login()  # a success clears this client's failures
+
+        # Accounts.
+        status, users = self.probe("GET", "/api/v1/users", expect=200)
+        if status == 200 and [(u["username"], u["removable"], u["remove_refusal"]) for u in users["users"]] != \
+                [(admin, False, "you cannot remove your own account")]:
+            self.problems.append(f"GET /api/v1/users: {users}")
+        new = {"username": "operator", "password": "operator password", "confirmation": "operator password"}
+        self.probe("POST", "/api/v1/users", body=new, expect=201)
+        self.probe("POST", "/api/v1/users", body=dict(new, username="OPERATOR"), expect=409, error_code="already_exists")
+        self.probe("POST", "/api/v1/users", body=dict(new, username="ab"), expect=400, error_code="invalid_argument")
+        self.probe("POST", "/api/v1/users", body=dict(new, username="a b c"), expect=400)
+        self.probe("POST", "/api/v1/users", body=dict(new, username="viewer", password="short", confirmation="short"),
+                   expect=400)
+        self.probe("POST", "/api/v1/users", body=dict(new, username="viewer", confirmation="another password"),
+                   expect=400)
+        self.probe("POST", "/api/v1/users", body=dict(new, username="viewer", role="admin"), expect=400)
+        status, users = self.probe("GET", "/api/v1/users", expect=200)
+        if status == 200 and [(u["username"], u["removable"]) for u in users["users"]] != \
+                [(admin, False), ("operator", True)]:
+            self.problems.append(f"GET /api/v1/users after adding operator: {users}")
+        self.probe("DELETE", "/api/v1/users/{name}", name=admin, expect=409, error_code="failed_precondition")
+        self.probe("DELETE", "/api/v1/users/{name}", name="nobody", expect=404, error_code="not_found")
+        operator = self.login("operator", "operator password")
+        self.probe("DELETE", "/api/v1/users/{name}", name="Operator", expect=200)
+        self.probe("GET", "/api/v1/session", token=operator["access_token"], expect=401,
+                   error_code="unauthenticated")  # a session ends with its account
+
+        # A cookie session: GET needs no CSRF token; a state-changing request needs it.
+        browser = self.login()
+        cookie = {"Cookie": f"keepsake_session={browser['access_token']}; keepsake_csrf={browser['csrf_token']}"}
+        self.probe("GET", "/api/v1/session", token=None, headers=cookie, expect=200)
+        self.probe("POST", "/api/v1/schedule/preview", body={"kind": "none"}, token=None, expect=200,
+                   headers=dict(cookie, **{"X-CSRF-Token": browser["csrf_token"]}))
+        for (method, template), op in sorted(self.ops.items()):
+            if method in STATE_CHANGING and needs_session(self.spec, op):
+                for csrf in ({}, {"X-CSRF-Token": "0" * 64}):
+                    self.probe(method, template, body={} if method != "DELETE" else None, name="nobody", token=None,
+                               headers=dict(cookie, **csrf), expect=403, error_code="permission_denied")
+
+        # Logout ends the session it is called with (cookie session: with the CSRF header).
+        self.probe("POST", "/oauth/revoke", token=None, expect=200,
+                   headers=dict(cookie, **{"X-CSRF-Token": browser["csrf_token"]}))
+        cleared = self.last_headers.get_all("Set-Cookie") or []
+        if not any(c.startswith("keepsake_session=;") and "Max-Age=0" in c for c in cleared):
+            self.problems.append(f"POST /oauth/revoke: the session cookie is not cleared: {cleared}")
+        self.probe("GET", "/api/v1/session", token=None, headers=cookie, expect=401)
+        self.probe("POST", "/oauth/revoke", token=browser["access_token"], expect=401)
+        self.probe("POST", "/oauth/token", token=None, expect=401,  # the session's refresh token died with it
+                   body={"grant_type": "refresh_token", "refresh_token": browser["refresh_token"]})
+        self.probe("GET", "/api/v1/session", expect=200)  # the fixture's session is not affected
 
 
 if __name__ == "__main__":

@@ -1,0 +1,181 @@
+// Routes of Webconf access: the OAuth 2.0 token endpoint (password and refresh_token
+// grants), logout, the caller's session, and the account list of the Internal OAuth
+// Provider. Passwords arrive in the request body only and go to locked memory at once.
+#include <fmt/format.h>
+
+#include "web/api_routes.h"
+
+namespace keepsake::web {
+namespace {
+
+using service::Actor;
+
+ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
+
+int64_t Now(const ApiContext& ctx) { return ctx.clock.Now().time_since_epoch().count(); }
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A field of the body: a form (OAuth clients send application/x-www-form-urlencoded) or
+// JSON. Never the query string: credentials in a URL end up in proxy logs and histories
+// (RFC 6749 §2.3.1).
+std::optional<std::string> Field(const ApiRequest& req, const char* key) {
+  if (req.body.is_object()) {
+    auto it = req.body.find(key);
+    if (it != req.body.end() && it->is_string()) return it->get<std::string>();
+    return std::nullopt;
+  }
+  httplib::Params form;
+  httplib::detail::parse_query_text(req.http.body, form);
+  auto it = form.find(key);
+  if (it != form.end()) return it->second;
+  return std::nullopt;
+}
+
+SecureBuffer Secret(const std::string& s) {
+  return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+}
+
+std::string Cookie(const ApiContext& ctx, const char* name, const std::string& value, int64_t max_age,
+                   bool http_only) {
+  return fmt::format("{}={}; Path=/; Max-Age={}; SameSite=Strict{}{}", name, value, max_age,
+                     ctx.https ? "; Secure" : "", http_only ? "; HttpOnly" : "");
+}
+
+ApiResponse TokenAnswer(const ApiContext& ctx, const auth::TokenPair& pair, const std::string& username, bool otp) {
+  std::string csrf = CsrfTokenFor(pair.access_token);
+  ApiResponse res = Json({{"access_token", pair.access_token},
+                          {"token_type", "Bearer"},
+                          {"expires_in", pair.expires_in},
+                          {"refresh_token", pair.refresh_token},
+                          {"csrf_token", csrf},
+                          {"username", username},
+                          {"otp_user", otp}});
+  // The browser keeps the token where scripts cannot read it, and sends the CSRF token
+  // (readable) back in a header.
+  res.headers.emplace_back("Set-Cookie", Cookie(ctx, kSessionCookie, pair.access_token, pair.expires_in, true));
+  res.headers.emplace_back("Set-Cookie", Cookie(ctx, kCsrfCookie, csrf, pair.expires_in, false));
+  return res;
+}
+
+Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
+  std::string grant = Field(req, "grant_type").value_or("");
+  int64_t now = Now(ctx);
+  std::string client = req.http.remote_addr;
+  if (grant == "refresh_token") {
+    std::string refresh = Field(req, "refresh_token").value_or("");
+    auto pair = ctx.tokens.Refresh(refresh, now);
+    if (!pair.ok()) return Status::Unauthenticated("invalid or expired refresh token: log in again");
+    ASSIGN_OR_RETURN(auth::Session session, ctx.tokens.Validate(pair->access_token, now));
+    ASSIGN_OR_RETURN(std::optional<auth::Account> account, ctx.accounts.Find(session.username));
+    if (!account) return Status::Unauthenticated("invalid or expired refresh token: log in again");
+    return TokenAnswer(ctx, *pair, account->username, account->otp);
+  }
+  if (grant != "password") {
+    return Status::InvalidArgument("grant_type must be \"password\" or \"refresh_token\"");
+  }
+  std::string username = Field(req, "username").value_or("");
+  std::optional<std::string> password = Field(req, "password");
+  if (username.empty() || !password) return Status::InvalidArgument("username and password are required");
+  std::string account_key = Lower(username);
+  if (auto wait = ctx.throttle.RetryAfter(account_key, client, now)) {
+    ctx.service.Audit("login", Actor{username, client}, "throttled");
+    ApiResponse res = Json(
+        {{"error",
+          {{"code", "too_many_attempts"},
+           {"message", fmt::format("too many failed logins: try again in {} seconds", *wait)}}}},
+        429);
+    res.headers.emplace_back("Retry-After", std::to_string(*wait));
+    return res;
+  }
+  auto account = ctx.accounts.Authenticate(username, Secret(*password));
+  if (!account.ok()) {
+    ctx.throttle.RecordFailure(account_key, client, now);
+    ctx.service.Audit("login", Actor{username, client}, "failed");
+    return Status::Unauthenticated("invalid username or password");
+  }
+  ctx.throttle.RecordSuccess(account_key, client);
+  ASSIGN_OR_RETURN(auth::TokenPair pair, ctx.tokens.Issue(account->username, now));
+  ctx.service.Audit("login", Actor{account->username, client}, "succeeded", {{"otp_user", account->otp}});
+  return TokenAnswer(ctx, pair, account->username, account->otp);
+}
+
+Result<ApiResponse> Logout(ApiContext& ctx, const ApiRequest& req) {
+  RETURN_IF_ERROR(ctx.tokens.Revoke(req.caller->token));
+  ctx.service.Audit("logout", req.actor, "succeeded");
+  ApiResponse res = Json({{"message", "Logged out."}});
+  res.headers.emplace_back("Set-Cookie", Cookie(ctx, kSessionCookie, "", 0, true));
+  res.headers.emplace_back("Set-Cookie", Cookie(ctx, kCsrfCookie, "", 0, false));
+  return res;
+}
+
+Result<ApiResponse> GetSession(ApiContext&, const ApiRequest& req) {
+  return Json({{"username", req.caller->username}, {"otp_user", req.caller->otp}});
+}
+
+Result<ApiResponse> ListUsers(ApiContext& ctx, const ApiRequest& req) {
+  ASSIGN_OR_RETURN(std::vector<auth::Account> accounts, ctx.accounts.List());
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& a : accounts) {
+    // The UI greys out Remove with the same explanation the API would give.
+    std::string refusal = ctx.accounts.RemoveRefusal(a.username, req.caller->username);
+    list.push_back({{"username", a.username},
+                    {"otp_user", a.otp},
+                    {"created_at", a.created_at},
+                    {"removable", refusal.empty()},
+                    {"remove_refusal", refusal}});
+  }
+  return Json({{"users", list}});
+}
+
+Result<ApiResponse> AddUser(ApiContext& ctx, const ApiRequest& req) {
+  if (!req.body.is_object()) return Status::InvalidArgument("request body: expected a JSON object");
+  for (const auto& [key, value] : req.body.items()) {
+    if (key != "username" && key != "password" && key != "confirmation") {
+      return Status::InvalidArgument(fmt::format("request body: unknown field \"{}\"", key));
+    }
+  }
+  std::optional<std::string> username = Field(req, "username");
+  std::optional<std::string> password = Field(req, "password");
+  std::optional<std::string> confirmation = Field(req, "confirmation");
+  if (!username || !password || !confirmation) {
+    return Status::InvalidArgument("username, password and confirmation (the password typed again) are required");
+  }
+  Status added = ctx.accounts.Add(*username, Secret(*password), Secret(*confirmation), Now(ctx));
+  ctx.service.Audit("account.added", req.actor, added.ok() ? "succeeded" : "refused",
+                    added.ok() ? nlohmann::json{{"username", *username}}
+                               : nlohmann::json{{"username", *username}, {"error", added.message()}});
+  RETURN_IF_ERROR(added);
+  return Json({{"username", *username}, {"message", fmt::format("Account {} added.", *username)}}, 201);
+}
+
+Result<ApiResponse> RemoveUser(ApiContext& ctx, const ApiRequest& req) {
+  const std::string& username = req.params.at(0);
+  Status removed = ctx.accounts.Remove(username, req.caller->username);
+  ctx.service.Audit("account.removed", req.actor, removed.ok() ? "succeeded" : "refused",
+                    removed.ok() ? nlohmann::json{{"username", username}}
+                                 : nlohmann::json{{"username", username}, {"error", removed.message()}});
+  RETURN_IF_ERROR(removed);
+  RETURN_IF_ERROR(ctx.tokens.RevokeUser(username));
+  return Json({{"message", fmt::format("Account {} removed.", username)}});
+}
+
+}  // namespace
+
+const std::vector<Route>& AuthRoutes() {
+  static const std::vector<Route> routes = {
+      {"POST", "/oauth/token", IssueToken, Access::kPublic},
+      {"POST", "/oauth/revoke", Logout},
+      {"GET", "/api/v1/session", GetSession},
+      {"GET", "/api/v1/users", ListUsers},
+      {"POST", "/api/v1/users", AddUser},
+      {"DELETE", "/api/v1/users/{name}", RemoveUser},
+  };
+  return routes;
+}
+
+}  // namespace keepsake::web
