@@ -1,23 +1,20 @@
 #include "base/file_io.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
+#include "base/test_temp_dir.h"
+
 namespace keepsake {
 namespace {
 
 class FileIoTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ks_fileio_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  TestTempDir tmp_{"ks_fileio"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(FileIoTest, CommitMakesTheFileAppearWithItsMode) {

@@ -6,23 +6,17 @@
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "base/file_io.h"
+#include "base/test_temp_dir.h"
 
 namespace keepsake {
 namespace {
 
 class SubprocessTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ks_subprocess_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // Runs `script` with sh and returns what it printed on stdout.
   std::string Stdout(const std::string& script, const std::vector<std::string>& extra_env = {}) {
     ProcessOptions options;
@@ -35,7 +29,8 @@ class SubprocessTest : public ::testing::Test {
     return text.ok() ? *text : "";
   }
 
-  std::string dir_;
+  TestTempDir tmp_{"ks_subprocess"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(SubprocessTest, ArgumentsReachTheProgramVerbatimWithoutAShell) {

@@ -1,11 +1,10 @@
 #include "crypto/keystore.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include "base/test_temp_dir.h"
 
 namespace keepsake::crypto {
 namespace {
@@ -18,12 +17,8 @@ SecureBuffer Secret(std::string_view s) {
 
 class KeystoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ks_keystore_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  TestTempDir tmp_{"ks_keystore"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(KeystoreTest, LoadWithoutDmsSaysHowToSetIt) {

@@ -1,34 +1,21 @@
 #include "daemon/config.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <fstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "base/test_temp_dir.h"
+
 namespace keepsake::daemon {
 namespace {
 
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 // Writes keepsaked.toml into a fresh directory and loads it over the defaults.
 class ConfigFileTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ks_config_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/keepsaked.toml";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   Status Load(const std::string& toml) {
     std::ofstream(path_) << toml;
     return LoadConfigFile(path_, config_);
@@ -37,8 +24,9 @@ class ConfigFileTest : public ::testing::Test {
   // The "<path>:<line>: " every error about the file starts with.
   std::string At(int line) const { return path_ + ":" + std::to_string(line) + ": "; }
 
-  std::string dir_;
-  std::string path_;
+  TestTempDir tmp_{"ks_config"};
+  std::string dir_ = tmp_.path();
+  std::string path_ = dir_ + "/keepsaked.toml";
   DaemonConfig config_;
 };
 

@@ -29,6 +29,18 @@ Status Stored(Status st, std::string_view key) {
   return Status::Corruption(fmt::format("state database: setting {}: {}", key, st.message()));
 }
 
+// Reads the JSON setting `key` into `out` through `from_json`; leaves `out` alone if unset.
+template <typename T>
+Status LoadJsonSetting(StateDb& db, const char* key, Result<T> (*from_json)(const nlohmann::json&), T& out) {
+  ASSIGN_OR_RETURN(auto text, db.GetSetting(key));
+  if (!text) return Status();
+  ASSIGN_OR_RETURN(auto j, ParseStored(text, key));
+  auto parsed = from_json(j);
+  RETURN_IF_ERROR(Stored(parsed.status(), key));
+  out = *parsed;
+  return Status();
+}
+
 }  // namespace
 
 std::string StorageSettings::url() const {
@@ -82,27 +94,9 @@ Result<BackupSettings> SettingsStore::Load() {
   BackupSettings s;
   ASSIGN_OR_RETURN(auto prefix, db_.GetSetting("prefix"));
   if (prefix) s.prefix = *prefix;
-  ASSIGN_OR_RETURN(auto storage, db_.GetSetting("storage"));
-  if (storage) {
-    ASSIGN_OR_RETURN(auto j, ParseStored(storage, "storage"));
-    auto parsed = StorageFromJson(j);
-    RETURN_IF_ERROR(Stored(parsed.status(), "storage"));
-    s.storage = *parsed;
-  }
-  ASSIGN_OR_RETURN(auto schedule, db_.GetSetting("schedule"));
-  if (schedule) {
-    ASSIGN_OR_RETURN(auto j, ParseStored(schedule, "schedule"));
-    auto parsed = ScheduleFromJson(j);
-    RETURN_IF_ERROR(Stored(parsed.status(), "schedule"));
-    s.schedule = *parsed;
-  }
-  ASSIGN_OR_RETURN(auto retention, db_.GetSetting("retention"));
-  if (retention) {
-    ASSIGN_OR_RETURN(auto j, ParseStored(retention, "retention"));
-    auto parsed = RetentionFromJson(j);
-    RETURN_IF_ERROR(Stored(parsed.status(), "retention"));
-    s.retention = *parsed;
-  }
+  RETURN_IF_ERROR(LoadJsonSetting(db_, "storage", StorageFromJson, s.storage));
+  RETURN_IF_ERROR(LoadJsonSetting(db_, "schedule", ScheduleFromJson, s.schedule));
+  RETURN_IF_ERROR(LoadJsonSetting(db_, "retention", RetentionFromJson, s.retention));
   return s;
 }
 

@@ -1,16 +1,13 @@
 #include "service/backup_settings.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "base/test_temp_dir.h"
 
 namespace keepsake::service {
 namespace {
 
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 void ExpectError(const Status& st, ErrorCode code, std::string_view words) {
@@ -147,19 +144,10 @@ TEST(BackupSettingsTest, BadRetentionIsRefused) {
 class SettingsStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ks_settings_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     auto db = StateDb::Open(dir_ + "/state.db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     store_ = std::make_unique<SettingsStore>(*db_);
-  }
-  void TearDown() override {
-    store_.reset();
-    db_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   // Every part set away from its default.
@@ -196,7 +184,8 @@ class SettingsStoreTest : public ::testing::Test {
     EXPECT_EQ(got.retention, want.retention);
   }
 
-  std::string dir_;
+  TestTempDir tmp_{"ks_settings"};  // declared first: removed after db_ closes
+  std::string dir_ = tmp_.path();
   std::unique_ptr<StateDb> db_;
   std::unique_ptr<SettingsStore> store_;
 };

@@ -1,16 +1,13 @@
 #include "service/job_history.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "base/test_temp_dir.h"
 
 namespace keepsake::service {
 namespace {
 
-namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 
 // A JobHistory over a fresh state database, with helpers that record jobs the way the
@@ -18,19 +15,10 @@ using ::testing::ElementsAre;
 class JobHistoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/ks_job_history_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     auto db = StateDb::Open(dir_ + "/state.db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     history_ = std::make_unique<JobHistory>(*db_);
-  }
-  void TearDown() override {
-    history_.reset();
-    db_.reset();
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
 
   int64_t StartJob(const std::string& kind, int64_t started_at, const std::string& trigger = "manual") {
@@ -71,7 +59,8 @@ class JobHistoryTest : public ::testing::Test {
     return ids;
   }
 
-  std::string dir_;
+  TestTempDir tmp_{"ks_job_history"};  // declared first: removed after db_ closes
+  std::string dir_ = tmp_.path();
   std::unique_ptr<StateDb> db_;
   std::unique_ptr<JobHistory> history_;
 };

@@ -1,7 +1,6 @@
 #include "service/state_db.h"
 
 #include <sqlite3.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -10,6 +9,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "base/test_temp_dir.h"
 
 namespace keepsake::service {
 namespace {
@@ -21,17 +22,6 @@ using ::testing::HasSubstr;
 // administrator (or a broken disk, or a newer Keepsake) would: behind StateDb's back.
 class StateDbTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ks_state_db_XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/state.db";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
   std::unique_ptr<StateDb> OpenOk() {
     auto db = StateDb::Open(path_);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
@@ -67,8 +57,9 @@ class StateDbTest : public ::testing::Test {
     return st.st_mode & 07777;
   }
 
-  std::string dir_;
-  std::string path_;
+  TestTempDir tmp_{"ks_state_db"};
+  std::string dir_ = tmp_.path();
+  std::string path_ = dir_ + "/state.db";
 };
 
 TEST_F(StateDbTest, OpenCreatesFileWithMode0600) {

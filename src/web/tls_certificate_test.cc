@@ -1,7 +1,6 @@
 #include "web/tls_certificate.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -18,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/file_io.h"
+#include "base/test_temp_dir.h"
 
 namespace keepsake::web {
 namespace {
@@ -39,12 +39,6 @@ mode_t ModeOf(const std::string& path) {
 
 class TlsCertificateTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/ks_tls_XXXXXX";
-    dir_ = mkdtemp(tmpl);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   // A state directory of its own under the test's temporary directory.
   std::string StateDir(const std::string& name) {
     std::string path = dir_ + "/" + name;
@@ -91,7 +85,8 @@ class TlsCertificateTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  TestTempDir tmp_{"ks_tls"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(TlsCertificateTest, FirstCallGeneratesPrivateFiles) {
