@@ -29,7 +29,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from daemon import ADMIN, ADMIN_PASSWORD, Daemon, KEEPSAKED_BIN  # noqa: E402
+from daemon import ADMIN, ADMIN_PASSWORD, Daemon  # noqa: E402
+from paths import KEEPSAKED_BIN, generate_state  # noqa: E402
 
 DMS = "auth test domain secret"
 OPERATOR_PASSWORD = "operator pass 4711"
@@ -40,21 +41,13 @@ TOKENS = set()
 LOGS = []  # (path) of every daemon log and audit log made by the tests
 
 
-REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GEN_STATE = os.environ.get("KEEPSAKE_GEN_STATE") or os.path.normpath(
-    os.path.join(REPO, "..", "shared", "bench", "gen_state.py"))
 GENERATED = tempfile.TemporaryDirectory(prefix="ks-auth-gen-")
 
 
 def setUpModule():
     if not os.access(KEEPSAKED_BIN, os.X_OK):
         raise RuntimeError(f"keepsaked not found: {KEEPSAKED_BIN} (set KEEPSAKED_BIN)")
-    proc = subprocess.run([sys.executable, GEN_STATE, "--out", os.path.join(GENERATED.name, "root"),
-                           "--db-mib", "1", "--files", "10", "--seed", "3"],
-                          capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise RuntimeError(f"gen_state.py failed: {proc.stderr}")
+    generate_state(os.path.join(GENERATED.name, "root"), db_mib=1, files=10, seed=3)
 
 
 def tearDownModule():

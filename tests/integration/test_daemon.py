@@ -30,13 +30,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from daemon import ADMIN, ADMIN_PASSWORD, Daemon, KEEPSAKED_BIN, set_clock  # noqa: E402
-
-KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
-REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GEN_STATE = os.environ.get("KEEPSAKE_GEN_STATE") or os.path.normpath(
-    os.path.join(REPO, "..", "shared", "bench", "gen_state.py"))
+from daemon import ADMIN, ADMIN_PASSWORD, Daemon, set_clock  # noqa: E402
+from paths import KEEPSAKE_BIN, KEEPSAKED_BIN, generate_state  # noqa: E402
 
 DMS = "daemon test domain secret"
 BACKUP_RE = re.compile(r"^(?:[A-Za-z0-9._-]+_)?[^_]+_\d{8}T\d{6}Z(?:-\d+)?\.ksb$")
@@ -59,10 +54,7 @@ def setUpModule():
             raise RuntimeError(f"binary not found: {binary} (set KEEPSAKED_BIN / KEEPSAKE_BIN)")
     G.tmp = tempfile.TemporaryDirectory(prefix="ks-daemon-gen-")
     G.path = os.path.join(G.tmp.name, "state")
-    proc = subprocess.run([sys.executable, GEN_STATE, "--out", G.path, "--db-mib", "4", "--files", "60",
-                           "--seed", "7"], capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        raise RuntimeError(f"gen_state.py failed: {proc.stderr}")
+    generate_state(G.path, db_mib=4, files=60, seed=7)
 
 
 def tearDownModule():

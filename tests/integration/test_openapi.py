@@ -42,11 +42,7 @@ import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import daemon as daemon_fixture  # noqa: E402
-
-KEEPSAKED_BIN = os.environ.get("KEEPSAKED_BIN") or "/work/main/build/keepsaked"
-daemon_fixture.KEEPSAKED_BIN = KEEPSAKED_BIN  # ctest may set the variable empty
-REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from paths import KEEPSAKED_BIN, REPO  # noqa: E402
 SPEC_PATH = os.path.join(REPO, "docs", "openapi.yaml")
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")

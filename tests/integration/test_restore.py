@@ -34,12 +34,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from files import sha256_of  # noqa: E402
 from cli_assertions import CliAssertions  # noqa: E402
-
-KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
-REPO = os.environ.get("KEEPSAKE_SOURCE_DIR") or os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GEN_STATE = os.environ.get("KEEPSAKE_GEN_STATE") or os.path.normpath(
-    os.path.join(REPO, "..", "shared", "bench", "gen_state.py"))
+from paths import KEEPSAKE_BIN, generate_state  # noqa: E402
 
 # Exit codes (src/cli/exit_codes.h).
 EXIT_OK = 0
@@ -213,17 +208,11 @@ F = Fixture()
 def setUpModule():
     if not (os.path.isfile(KEEPSAKE_BIN) and os.access(KEEPSAKE_BIN, os.X_OK)):
         raise RuntimeError(f"keepsake binary not found or not executable: {KEEPSAKE_BIN} (set KEEPSAKE_BIN)")
-    if not os.path.isfile(GEN_STATE):
-        raise RuntimeError(f"gen_state.py not found: {GEN_STATE} (set KEEPSAKE_GEN_STATE)")
     F.tmp = tempfile.TemporaryDirectory(prefix="ks-restore-")
     base = F.tmp.name
     F.generated = {}
     for seed in (SOURCE_SEED, OTHER_SEED):
-        out = os.path.join(base, f"gen-{seed}")
-        proc = subprocess.run([sys.executable, GEN_STATE, "--out", out, "--db-mib", "4", "--files", "60",
-                               "--seed", str(seed)], capture_output=True, text=True, timeout=120)
-        if proc.returncode != 0:
-            raise RuntimeError(f"gen_state.py failed: {proc.stderr}")
+        out = generate_state(os.path.join(base, f"gen-{seed}"), db_mib=4, files=60, seed=seed)
         F.generated[seed] = out
     # The source appliance: a domain, a state root with accounts, one backup of it.
     F.state = os.path.join(base, "source-state")
