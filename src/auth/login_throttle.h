@@ -34,6 +34,11 @@ class LoginThrottle {
   std::optional<int64_t> RetryAfter(std::string_view account_lower, std::string_view client, int64_t now);
   // A wrong password (or unknown account) from `client`.
   void RecordFailure(std::string_view account_lower, std::string_view client, int64_t now);
+  // RetryAfter and RecordFailure in one step under the lock: when an attempt is allowed it is
+  // charged as a failure at once, before the password is checked, so parallel attempts
+  // cannot all pass the check before the first failure is recorded. A successful login then
+  // calls RecordSuccess, which clears the charge. Returns the wait as RetryAfter does.
+  std::optional<int64_t> TryAcquire(std::string_view account_lower, std::string_view client, int64_t now);
   // A successful login: both keys start over.
   void RecordSuccess(std::string_view account_lower, std::string_view client);
 

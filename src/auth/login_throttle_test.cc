@@ -99,5 +99,15 @@ TEST(LoginThrottle, MemoryIsCappedAndAFloodKeepsTheAccountUnderAttack) {
   EXPECT_EQ(t.RetryAfter("alice", "elsewhere", kT), 64);
 }
 
+TEST(LoginThrottle, TryAcquireChargesBeforeThePasswordIsChecked) {
+  // Parallel attempts: each acquire counts at once, so only three pass without waiting.
+  LoginThrottle t;
+  int allowed = 0;
+  for (int i = 0; i < 16; ++i) allowed += t.TryAcquire("alice", "10.0.0.1", kT) ? 0 : 1;
+  EXPECT_EQ(allowed, 3);  // the three free attempts; the other 13 must wait
+  t.RecordSuccess("alice", "10.0.0.1");
+  EXPECT_EQ(t.TryAcquire("alice", "10.0.0.1", kT), std::nullopt);
+}
+
 }  // namespace
 }  // namespace keepsake::auth

@@ -290,7 +290,7 @@ std::string BackupService::ApplyRetention(storage::Backend& backend, const Backu
 }
 
 Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const Actor& requester) {
-  if (!archive::ParseBackupName(options.file)) {
+  if (options.file.find('/') != std::string::npos || !archive::ParseBackupName(options.file)) {
     return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", options.file));
   }
   {
@@ -439,6 +439,10 @@ void BackupService::SchedulerLoop() {
       Status anchored = store_->SetScheduleAnchor(ToUnix(now));
       if (!anchored.ok()) log::error("schedule: {}", anchored.message());
       auto started = StartBackup(trigger, kScheduler);
+      if (!started.ok() && started.status().code() == ErrorCode::kUnavailable) {  // stopping
+        lock.lock();
+        continue;
+      }
       if (!started.ok()) {
         log::warn("scheduled backup due at {} not started: {}", FormatUtcIso(due), started.status().message());
         auto id = history_->Start("backup", trigger, kScheduler.account, ToUnix(now));
@@ -458,6 +462,11 @@ void BackupService::SchedulerLoop() {
       }
       RecomputeNextRun();
       lock.lock();
+      // Even if the anchor could not be stored (disk full), this run is handled: never spin.
+      if (next_run_ && *next_run_ <= now) {
+        auto compiled = CompiledSchedule::Compile(settings_.schedule);
+        next_run_ = compiled.ok() ? compiled->NextAfter(now) : std::nullopt;
+      }
       continue;
     }
     auto sleep = clock_->max_sleep();

@@ -1,5 +1,6 @@
 #include "web/api_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 
 #include <fmt/format.h>
@@ -76,7 +77,11 @@ httplib::Server::Handler MakeHandler(const Route& route, ApiContext& ctx, Sessio
 }  // namespace
 
 bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options, ApiContext& ctx) {
@@ -104,6 +109,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options,
   // each response back ~40 ms on a keep-alive connection.
   server.set_tcp_nodelay(true);
   server.set_read_timeout(10);
+  // Each keep-alive connection holds a worker thread: idle ones give it back soon.
+  server.set_keep_alive_timeout(5);
   server.set_write_timeout(10);
   httplib::Headers headers = {
       {"Cache-Control", "no-store"},

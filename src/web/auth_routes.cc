@@ -1,6 +1,10 @@
 // Routes of Webconf access: the OAuth 2.0 token endpoint (password and refresh_token
 // grants), logout, the caller's session, and the account list of the Internal OAuth
 // Provider. Passwords arrive in the request body only and go to locked memory at once.
+#include <arpa/inet.h>
+
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "web/api_routes.h"
@@ -13,6 +17,30 @@ using service::Actor;
 ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
 
 int64_t Now(const ApiContext& ctx) { return ctx.clock.Now().time_since_epoch().count(); }
+
+// The throttle's client key: an IPv4 address, or the /64 of an IPv6 one (a host usually
+// holds a whole /64; per address every attempt could come from a fresh key).
+std::string ClientKey(const std::string& address) {
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return address;
+  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+    char v4[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &v6.s6_addr[12], v4, sizeof v4);
+    return v4;
+  }
+  std::memset(&v6.s6_addr[8], 0, 8);
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, &v6, text, sizeof text);
+  return std::string(text) + "/64";
+}
+
+// Accounts must not change while a restore may be swapping the accounts in.
+Status RefuseDuringRestore(ApiContext& ctx) {
+  if (ctx.service.GetStatus()["state"] == "RESTORE IN PROGRESS") {
+    return Status::FailedPrecondition("accounts cannot be changed while a restore is in progress");
+  }
+  return Status();
+}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -72,7 +100,10 @@ Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
     if (!pair.ok()) return Status::Unauthenticated("invalid or expired refresh token: log in again");
     ASSIGN_OR_RETURN(auth::Session session, ctx.tokens.Validate(pair->access_token, now));
     ASSIGN_OR_RETURN(std::optional<auth::Account> account, ctx.accounts.Find(session.username));
-    if (!account) return Status::Unauthenticated("invalid or expired refresh token: log in again");
+    if (!account) {  // the account went away: so does the session just renewed
+      (void)ctx.tokens.Revoke(pair->access_token);
+      return Status::Unauthenticated("invalid or expired refresh token: log in again");
+    }
     return TokenAnswer(ctx, *pair, account->username, account->otp);
   }
   if (grant != "password") {
@@ -81,9 +112,14 @@ Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
   std::string username = Field(req, "username").value_or("");
   std::optional<std::string> password = Field(req, "password");
   if (username.empty() || !password) return Status::InvalidArgument("username and password are required");
-  std::string account_key = Lower(username);
-  if (auto wait = ctx.throttle.RetryAfter(account_key, client, now)) {
-    ctx.service.Audit("login", Actor{username, client}, "throttled");
+  // A name that breaks the account rules is never an account: it still costs one password
+  // check, but it is not written to the audit log (it may be a password typed in the wrong
+  // field, or 64 KiB of junk) nor kept as a throttle key.
+  bool name_ok = auth::ValidateUsername(username).ok();
+  std::string shown = name_ok ? username : "<invalid username>";
+  std::string account_key = Lower(shown);
+  if (auto wait = ctx.throttle.TryAcquire(account_key, ClientKey(client), now)) {
+    ctx.service.Audit("login", Actor{shown, client}, "throttled");
     ApiResponse res = Json(
         {{"error",
           {{"code", "too_many_attempts"},
@@ -92,13 +128,13 @@ Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
     res.headers.emplace_back("Retry-After", std::to_string(*wait));
     return res;
   }
-  auto account = ctx.accounts.Authenticate(username, Secret(*password));
-  if (!account.ok()) {
-    ctx.throttle.RecordFailure(account_key, client, now);
-    ctx.service.Audit("login", Actor{username, client}, "failed");
+  auto account = ctx.accounts.Authenticate(name_ok ? username : "", Secret(*password));
+  if (!account.ok()) {  // the attempt was charged by TryAcquire
+    ctx.service.Audit("login", Actor{shown, client}, "failed");
     return Status::Unauthenticated("invalid username or password");
   }
-  ctx.throttle.RecordSuccess(account_key, client);
+  ctx.throttle.RecordSuccess(account_key, ClientKey(client));
+  (void)ctx.tokens.PurgeExpired(now);  // logins are rare: a good moment to drop dead tokens
   ASSIGN_OR_RETURN(auth::TokenPair pair, ctx.tokens.Issue(account->username, now));
   ctx.service.Audit("login", Actor{account->username, client}, "succeeded", {{"otp_user", account->otp}});
   return TokenAnswer(ctx, pair, account->username, account->otp);
@@ -133,6 +169,7 @@ Result<ApiResponse> ListUsers(ApiContext& ctx, const ApiRequest& req) {
 }
 
 Result<ApiResponse> AddUser(ApiContext& ctx, const ApiRequest& req) {
+  RETURN_IF_ERROR(RefuseDuringRestore(ctx));
   if (!req.body.is_object()) return Status::InvalidArgument("request body: expected a JSON object");
   for (const auto& [key, value] : req.body.items()) {
     if (key != "username" && key != "password" && key != "confirmation") {
@@ -154,6 +191,7 @@ Result<ApiResponse> AddUser(ApiContext& ctx, const ApiRequest& req) {
 }
 
 Result<ApiResponse> RemoveUser(ApiContext& ctx, const ApiRequest& req) {
+  RETURN_IF_ERROR(RefuseDuringRestore(ctx));
   const std::string& username = req.params.at(0);
   Status removed = ctx.accounts.Remove(username, req.caller->username);
   ctx.service.Audit("account.removed", req.actor, removed.ok() ? "succeeded" : "refused",

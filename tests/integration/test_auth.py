@@ -242,6 +242,17 @@ class ThrottleTest(AuthTest):
                       [(e["event"], e["account"], e["outcome"]) for e in self.audit()])
 
 
+class InvalidUsernameTest(AuthTest):
+    def test_junk_username_is_not_logged(self):
+        junk = "pass word typed in the name field " + "x" * 5000
+        status, answer = self.daemon.login(junk, WRONG_PASSWORD)
+        self.assertEqual((status, answer["error"]["message"]), (401, "invalid username or password"))
+        logins = [e for e in self.audit() if e["event"] == "login"]
+        self.assertEqual([(e["account"], e["outcome"]) for e in logins], [("<invalid username>", "failed")])
+        with open(os.path.join(self.state, "audit.log")) as f:
+            self.assertNotIn("typed in the name field", f.read())
+
+
 class CookieTest(AuthTest):
     def test_cookie_session_needs_csrf_token_for_changes(self):
         status, answer, headers = self.daemon.request_full(
