@@ -79,6 +79,8 @@ fi
 # The demo's storage: the local directory the CLI backups went to.
 ks storage set --type local --path "$(cd "$demo/backups" && pwd)"
 ks schedule set --kind daily --hour 2 --minute 30 --time-zone UTC >/dev/null
+echo "== Create Backup Now, through keepsaked"
+ks backup-now --wait
 ks status
 cat <<TXT
 
