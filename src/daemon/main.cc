@@ -68,7 +68,7 @@ int Serve(const daemon::DaemonConfig& config) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto service = service::BackupService::Start(options, std::move(clock));
+  auto service = service::BackupService::Open(options, std::move(clock));
   if (!service.ok()) return Fail(service.status());
   auto stop_service = [&] { (*service)->Stop(); };
 
@@ -101,6 +101,7 @@ int Serve(const daemon::DaemonConfig& config) {
   web::ApiContext context{**service, **accounts, tokens, throttle, clock_ref, !config.plain_http};
   auto server = web::ApiServer::Bind(server_options, context);
   if (!server.ok()) return stop_service(), Fail(server.status());
+  (*service)->StartScheduler();  // everything is up: scheduled and catch-up runs may begin
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

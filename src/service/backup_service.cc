@@ -75,11 +75,16 @@ void BackupService::Audit(std::string_view event, const Actor& actor, std::strin
   if (!st.ok()) log::error("audit log: {}", st.message());
 }
 
-Result<std::unique_ptr<BackupService>> BackupService::Start(ServiceOptions options, std::unique_ptr<Clock> clock) {
+Result<std::unique_ptr<BackupService>> BackupService::Open(ServiceOptions options, std::unique_ptr<Clock> clock) {
   std::unique_ptr<BackupService> service(new BackupService(std::move(options), std::move(clock)));
   RETURN_IF_ERROR(service->Init());
-  service->scheduler_thread_ = std::thread([s = service.get()] { s->SchedulerLoop(); });
   return service;
+}
+
+void BackupService::StartScheduler() {
+  std::lock_guard lock(mu_);
+  if (stopping_ || scheduler_thread_.joinable()) return;
+  scheduler_thread_ = std::thread([this] { SchedulerLoop(); });
 }
 
 Status BackupService::Init() {

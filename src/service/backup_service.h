@@ -52,9 +52,12 @@ struct RestoreJobOptions {
 class BackupService {
  public:
   // Opens the state database and audit log, completes or undoes an interrupted restore,
-  // records jobs interrupted by a crash, removes leftover partial files on the storage and
-  // starts the scheduler. Errors of the state directory as they come.
-  static Result<std::unique_ptr<BackupService>> Start(ServiceOptions options, std::unique_ptr<Clock> clock);
+  // records jobs interrupted by a crash and removes leftover partial files on the storage.
+  // Errors of the state directory as they come. The scheduler is not running yet:
+  // StartScheduler() starts it once everything else the daemon needs is up, so that a
+  // start that fails later never begins (and aborts) a scheduled or catch-up backup.
+  static Result<std::unique_ptr<BackupService>> Open(ServiceOptions options, std::unique_ptr<Clock> clock);
+  void StartScheduler();
   ~BackupService();
 
   // Aborts a running backup (its partial removed, history: "aborted: service stopped"),
