@@ -21,7 +21,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from files import sha256_of  # noqa: E402
-from cli_assertions import CliAssertions  # noqa: E402
+from cli_assertions import CliAssertions, TempDirMixin  # noqa: E402
 
 KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
 
@@ -114,16 +114,9 @@ class Appliance:
         return self.run("backup", "--source", source, "--out", out, *extra)
 
 
-class CliTestCase(CliAssertions, unittest.TestCase):
+class CliTestCase(TempDirMixin, CliAssertions, unittest.TestCase):
     """Temp dir per test, plus helpers that name the expectations of this CLI."""
-
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="ks-it-")
-        self.tmp = self._tmp.name
-        self.addCleanup(self._tmp.cleanup)
-
-    def path(self, *parts):
-        return os.path.join(self.tmp, *parts)
+    tmp_prefix = "ks-it-"
 
     def new_dir(self, *parts):
         p = self.path(*parts)

@@ -33,7 +33,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from files import sha256_of  # noqa: E402
-from cli_assertions import CliAssertions  # noqa: E402
+from cli_assertions import CliAssertions, TempDirMixin  # noqa: E402
 from paths import KEEPSAKE_BIN, generate_state  # noqa: E402
 
 # Exit codes (src/cli/exit_codes.h).
@@ -248,15 +248,8 @@ def tearDownModule():
     F.tmp.cleanup()
 
 
-class RestoreTestCase(CliAssertions, unittest.TestCase):
-
-    def setUp(self):
-        self._tmp = tempfile.TemporaryDirectory(prefix="ks-rt-")
-        self.tmp = self._tmp.name
-        self.addCleanup(self._tmp.cleanup)
-
-    def path(self, *parts):
-        return os.path.join(self.tmp, *parts)
+class RestoreTestCase(TempDirMixin, CliAssertions, unittest.TestCase):
+    tmp_prefix = "ks-rt-"
 
     def copy_of(self, src, name):
         dst = self.path(name)
