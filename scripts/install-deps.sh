@@ -9,11 +9,14 @@ packages=(
   # libraries (see CMakeLists.txt)
   libsodium-dev libzstd-dev libarchive-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtomlplusplus-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev
-  libcpp-httplib-dev libhowardhinnant-date-dev tzdata
+  libcpp-httplib-dev libhowardhinnant-date-dev tzdata libnfs-dev libblkid-dev
   # tests and benchmarks: reference tools and the state generator
   python3 python3-yaml sqlite3 zstd tar age time restic wrk curl
   # the internal PostgreSQL database: pg_dump/pg_restore, and the server the tests start
   postgresql
+  # storage tests: an NFSv4 server (userspace), libnfs's tools, USB-like disk images (GPT,
+  # MBR, ext4, exFAT, vfat) and the exFAT FUSE driver for kernels without exFAT
+  nfs-ganesha nfs-ganesha-vfs libnfs-utils gdisk fdisk e2fsprogs exfatprogs exfat-fuse dosfstools
 )
 
 missing=()
