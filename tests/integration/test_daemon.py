@@ -613,6 +613,19 @@ class CliClientTest(DaemonTest):
         proc = self.cli("schedule", "set", "--kind", "daily", "--hour", "24", "--minute", "0")
         self.assertEqual(proc.returncode, 2, proc.stderr)  # invalid_argument -> usage
         self.assertIn("hour", proc.stderr)
+        os.mkdir(os.path.join(self.storage, "weekly"))
+        proc = self.cli("storage", "browse", "--filter", "WEEK")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("Permission: read/write", proc.stdout)
+        self.assertIn("  weekly/\n", proc.stdout)
+        self.assertNotIn(name, proc.stdout)  # filtered out
+        proc = self.cli("storage", "set", "--url", "file://" + self.storage, "--path", "weekly")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("Successfully updated backup storage configuration.", proc.stdout)
+        self.assertIn(f"URL:     file://{self.storage}/weekly", proc.stdout)
+        proc = self.cli("storage", "browse", "--path", "..")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn('".." is not allowed', proc.stderr)
 
     def test_daemon_not_running(self):
         env = dict(os.environ, KEEPSAKE_SERVER="https://127.0.0.1:9")
