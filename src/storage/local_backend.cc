@@ -440,10 +440,10 @@ class LocalBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir) {
+Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url) {
   std::string root = root_dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  std::string url = fmt::format("file://{}", root);
+  std::string url = display_url.empty() ? fmt::format("file://{}", root) : display_url;
   if (root.empty() || root.front() != '/') {
     return Status::InvalidArgument(fmt::format("{}: the storage directory must be an absolute path", url));
   }
