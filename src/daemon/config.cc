@@ -68,6 +68,9 @@ Status LoadConfigFile(const std::string& path, DaemonConfig& config) {
     else if (name == "password_hash_mem_kib") st = Read(path, key, node, config.password_hash_mem_kib);
     else if (name == "access_token_seconds") st = Read(path, key, node, config.access_token_seconds);
     else if (name == "session_seconds") st = Read(path, key, node, config.session_seconds);
+    else if (name == "usb_poll_seconds") st = Read(path, key, node, config.usb_poll_seconds);
+    else if (name == "usb_mount_dir") st = Read(path, key, node, config.usb_mount_dir);
+    else if (name == "usb_admit_loop_devices") st = Read(path, key, node, config.usb_admit_loop_devices);
     else st = Bad(path, key.source(), fmt::format("unknown setting \"{}\"", name));
     if (!st.ok() && (first.ok() || key.source().begin.line < first_line)) {
       first = st;
@@ -94,6 +97,14 @@ Status ValidateConfig(const DaemonConfig& c) {
   }
   if (c.state_dir.empty() || c.appliance_root.empty()) {
     return Status::InvalidArgument("state_dir and appliance_root must not be empty");
+  }
+  RETURN_IF_ERROR(range("usb_poll_seconds", c.usb_poll_seconds, 1, 24 * 3600));
+  // Everything mounted below it is unmounted at start-up: it must be a directory of its own.
+  const std::string& mount_dir = c.usb_mount_dir;
+  if (mount_dir.size() < 2 || mount_dir.front() != '/' || mount_dir.back() == '/' ||
+      mount_dir.find("//") != std::string::npos || mount_dir.find("/.") != std::string::npos) {
+    return Status::InvalidArgument(fmt::format(
+        "usb_mount_dir \"{}\" must be an absolute, canonical path of a directory of its own (not \"/\")", mount_dir));
   }
   std::string host;
   int port = 0;

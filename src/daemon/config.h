@@ -27,6 +27,9 @@ struct DaemonConfig {
   int access_token_seconds = 900;      // life of an access token (a refresh renews it)
   int session_seconds = 8 * 3600;      // life of a login (refresh tokens end then)
   std::string test_clock_file;                        // tests only: read the time from this file
+  int usb_poll_seconds = 180;                         // 1..86400: how often to look for USB drives
+  std::string usb_mount_dir = "/run/keepsake/usb";    // private (0700) directory for USB mounts
+  bool usb_admit_loop_devices = false;  // tests only: loop devices over image files count as USB drives
 };
 
 // Reads `path` over the defaults in `config`. kInvalidArgument "<path>:<line>: <what>" for a
@@ -34,7 +37,8 @@ struct DaemonConfig {
 Status LoadConfigFile(const std::string& path, DaemonConfig& config);
 
 // Every value within its range (zstd 1..19, threads 1..256, nice 0..19, a known log level,
-// a parsable listen address, sane Argon2id cost). kInvalidArgument naming the setting.
+// a parsable listen address, sane Argon2id cost, a USB poll of 1..86400 s, an absolute USB
+// mount directory other than "/"). kInvalidArgument naming the setting.
 Status ValidateConfig(const DaemonConfig& config);
 
 // Splits "HOST:PORT" ("[::1]:8080" for IPv6). kInvalidArgument naming the value.

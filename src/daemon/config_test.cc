@@ -208,5 +208,27 @@ TEST(ConfigValidateTest, OutOfRangeValuesAreNamed) {
   expect_refused(c, "expected HOST:PORT");
 }
 
+TEST_F(ConfigFileTest, UsbSettingsAreRead) {
+  Status st = Load("usb_poll_seconds = 5\nusb_mount_dir = \"/run/ks-test/usb\"\nusb_admit_loop_devices = true\n");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(config_.usb_poll_seconds, 5);
+  EXPECT_EQ(config_.usb_mount_dir, "/run/ks-test/usb");
+  EXPECT_TRUE(config_.usb_admit_loop_devices);
+  EXPECT_FALSE(DaemonConfig{}.usb_admit_loop_devices);  // the test switch is off by default
+}
+
+TEST(ConfigValidateTest, UsbPollAndMountDirAreChecked) {
+  DaemonConfig c;
+  c.usb_poll_seconds = 0;
+  EXPECT_THAT(ValidateConfig(c).message(), HasSubstr("usb_poll_seconds = 0 is out of range 1..86400"));
+  for (const char* dir : {"/", "", "run/usb", "/run/usb/", "/run/../usb", "/run//usb"}) {
+    c = {};
+    c.usb_mount_dir = dir;
+    Status st = ValidateConfig(c);
+    EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << dir;
+    EXPECT_THAT(st.message(), HasSubstr("usb_mount_dir")) << dir;
+  }
+}
+
 }  // namespace
 }  // namespace keepsake::daemon

@@ -17,6 +17,7 @@
 #include "auth/token_store.h"
 #include "daemon/config.h"
 #include "service/backup_service.h"
+#include "storage/usb_drives.h"
 #include "web/api_routes.h"
 #include "web/api_server.h"
 #include "web/tls_certificate.h"
@@ -101,6 +102,16 @@ int Serve(const daemon::DaemonConfig& config) {
   web::ApiContext context{**service, **accounts, tokens, throttle, clock_ref, !config.plain_http};
   auto server = web::ApiServer::Bind(server_options, context);
   if (!server.ok()) return stop_service(), Fail(server.status());
+  // USB drives before the scheduler: a catch-up run to a usb:// storage needs its drive mounted.
+  storage::UsbOptions usb;
+  usb.mount_dir = config.usb_mount_dir;
+  usb.poll_seconds = config.usb_poll_seconds;
+  usb.admit_loop_devices = config.usb_admit_loop_devices;
+  usb.report = [](const std::string& what) { log::info("{}", what); };
+  if (config.usb_admit_loop_devices) log::warn("usb_admit_loop_devices is on: loop devices count as USB drives (tests only)");
+  if (Status st = storage::UsbDrives::Global().Start(usb); !st.ok()) {
+    log::error("USB drives cannot be used: {}", st.message());  // the rest of the service works
+  }
   (*service)->StartScheduler();  // everything is up: scheduled and catch-up runs may begin
   std::thread stopper([&] {
     int sig = 0;
@@ -108,6 +119,7 @@ int Serve(const daemon::DaemonConfig& config) {
     log::info("received {}: stopping (a running backup is aborted, a running restore completes)",
               sig == SIGTERM ? "SIGTERM" : "SIGINT");
     (*service)->Stop();
+    storage::UsbDrives::Global().Stop();  // after the jobs: nothing writes to the drives now
     (*server)->Stop();
   });
   // Printed whatever the log level: scripts and tests wait for this line.

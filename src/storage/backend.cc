@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "storage/local_backend.h"
+#include "storage/usb_backend.h"
 
 namespace keepsake::storage {
 namespace {
@@ -59,9 +60,7 @@ Result<std::unique_ptr<Backend>> OpenNfsUrl(std::string_view) {
   return Status::NotSupported("NFS storage is not available in this version");
 }
 
-Result<std::unique_ptr<Backend>> OpenUsbUrl(std::string_view) {
-  return Status::NotSupported("USB storage is not available in this version");
-}
+Result<std::unique_ptr<Backend>> OpenUsbUrl(std::string_view url) { return OpenUsbBackend(url); }
 
 struct Scheme {
   std::string_view name;
@@ -116,6 +115,7 @@ Result<std::string> NormalizeStorageUrl(std::string_view url) {
   std::string scheme = LowerAscii(url.substr(0, sep));
   std::string_view rest = url.substr(sep + kSchemeSeparator.size());
   if (scheme == "file") return NormalizeFileUrl(url, rest);
+  if (scheme == "usb") return NormalizeUsbUrl(url);
   for (const Scheme& s : kSchemes) {
     if (s.name == scheme) {
       if (rest.empty() || rest.find('\0') != std::string_view::npos) {

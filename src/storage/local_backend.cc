@@ -85,6 +85,26 @@ Status WriteAll(int fd, std::span<const std::byte> data, const std::string& url)
   return Status();
 }
 
+// Renames without ever replacing `to`; 0 or an errno. RENAME_NOREPLACE where the file
+// system has it; else (EINVAL, ENOSYS) link + unlink for files, which refuses to replace
+// just the same; else (no hard links either: exFAT through FUSE answers EPERM) a check
+// that `to` is absent right before a plain rename. That last way leaves a window of
+// microseconds in which a name created by another process could be replaced; only the
+// daemon writes to its storage and never creates one name twice at once, so it stays shut
+// in practice.
+int RenameNoReplace(int from_dir, const char* from, int to_dir, const char* to, bool is_dir) {
+  if (renameat2(from_dir, from, to_dir, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return errno;
+  if (!is_dir) {
+    if (linkat(from_dir, from, to_dir, to, 0) == 0) return unlinkat(from_dir, from, 0) == 0 ? 0 : errno;
+    if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) return errno;
+  }
+  struct stat st;
+  if (fstatat(to_dir, to, &st, AT_SYMLINK_NOFOLLOW) == 0) return EEXIST;
+  if (errno != ENOENT) return errno;
+  return renameat(from_dir, from, to_dir, to) == 0 ? 0 : errno;
+}
+
 // fsync a directory, or a rename or create in it may not survive power loss.
 Status SyncDir(int dir_fd, const std::string& url) {
   if (fsync(dir_fd) != 0) return StatusFromErrno(errno, url);
@@ -122,12 +142,8 @@ class LocalWriter final : public Writer {
     // close() reports delayed write errors on some file systems; the data must be safe
     // before the file gets its final name.
     if (close(file_.release()) != 0) return StatusFromErrno(errno, url_);
-    if (renameat2(dir_.get(), partial_.c_str(), dir_.get(), leaf_.c_str(), RENAME_NOREPLACE) != 0) {
-      // File systems without RENAME_NOREPLACE answer EINVAL; link + unlink refuses to
-      // replace just the same.
-      if (errno != EINVAL && errno != ENOSYS) return RenameError(errno);
-      if (linkat(dir_.get(), partial_.c_str(), dir_.get(), leaf_.c_str(), 0) != 0) return RenameError(errno);
-      unlinkat(dir_.get(), partial_.c_str(), 0);
+    if (int err = RenameNoReplace(dir_.get(), partial_.c_str(), dir_.get(), leaf_.c_str(), false); err != 0) {
+      return RenameError(err);
     }
     committed_ = true;
     failed_ = false;
@@ -341,11 +357,9 @@ class LocalBackend final : public Backend {
       }
       return StatusFromErrno(err, fmt::format("{} -> {}", Url(from), Url(to)));
     };
-    if (renameat2(from_dir.get(), from_leaf.c_str(), to_dir.get(), to_leaf.c_str(), RENAME_NOREPLACE) != 0) {
-      // See LocalWriter::Commit(); directories cannot be hard-linked, so they get no fallback.
-      if ((errno != EINVAL && errno != ENOSYS) || S_ISDIR(st.st_mode)) return rename_error(errno);
-      if (linkat(from_dir.get(), from_leaf.c_str(), to_dir.get(), to_leaf.c_str(), 0) != 0) return rename_error(errno);
-      if (unlinkat(from_dir.get(), from_leaf.c_str(), 0) != 0) return StatusFromErrno(errno, Url(from));
+    if (int err = RenameNoReplace(from_dir.get(), from_leaf.c_str(), to_dir.get(), to_leaf.c_str(), S_ISDIR(st.st_mode));
+        err != 0) {
+      return rename_error(err);
     }
     RETURN_IF_ERROR(SyncDir(to_dir.get(), Url(to_split.first)));
     return SyncDir(from_dir.get(), Url(from_split.first));
@@ -440,10 +454,10 @@ class LocalBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir) {
+Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url) {
   std::string root = root_dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  std::string url = fmt::format("file://{}", root);
+  std::string url = display_url.empty() ? fmt::format("file://{}", root) : display_url;
   if (root.empty() || root.front() != '/') {
     return Status::InvalidArgument(fmt::format("{}: the storage directory must be an absolute path", url));
   }

@@ -19,8 +19,10 @@
 namespace keepsake::storage {
 
 // Opens the existing directory `root_dir` (an absolute path) as a backend; messages name
-// objects as "file://<root_dir>/<path>". kNotFound "file://<root_dir>: directory does not
-// exist"; kInvalidArgument if `root_dir` is relative or not a directory; kPermissionDenied.
-Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir);
+// objects as "file://<root_dir>/<path>", or "<display_url>/<path>" when `display_url` is
+// given (a USB volume's mount point is shown as "usb://LABEL/dir"). kNotFound
+// "file://<root_dir>: directory does not exist"; kInvalidArgument if `root_dir` is relative
+// or not a directory; kPermissionDenied.
+Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url = {});
 
 }  // namespace keepsake::storage
