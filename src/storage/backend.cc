@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "storage/local_backend.h"
+#include "storage/nfs_backend.h"
+#include "storage/nfs_url.h"
 
 namespace keepsake::storage {
 namespace {
@@ -55,9 +57,7 @@ Result<std::unique_ptr<Backend>> OpenFileUrl(std::string_view url) {
   return OpenLocalBackend(std::string(url.substr(std::string_view("file://").size())));
 }
 
-Result<std::unique_ptr<Backend>> OpenNfsUrl(std::string_view) {
-  return Status::NotSupported("NFS storage is not available in this version");
-}
+Result<std::unique_ptr<Backend>> OpenNfsUrl(std::string_view url) { return OpenNfsBackend(url); }
 
 Result<std::unique_ptr<Backend>> OpenUsbUrl(std::string_view) {
   return Status::NotSupported("USB storage is not available in this version");
@@ -116,6 +116,10 @@ Result<std::string> NormalizeStorageUrl(std::string_view url) {
   std::string scheme = LowerAscii(url.substr(0, sep));
   std::string_view rest = url.substr(sep + kSchemeSeparator.size());
   if (scheme == "file") return NormalizeFileUrl(url, rest);
+  if (scheme == "nfs") {
+    ASSIGN_OR_RETURN(NfsUrl nfs, ParseNfsUrl(url));
+    return nfs.ToString();
+  }
   for (const Scheme& s : kSchemes) {
     if (s.name == scheme) {
       if (rest.empty() || rest.find('\0') != std::string_view::npos) {

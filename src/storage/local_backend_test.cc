@@ -186,9 +186,6 @@ TEST_F(LocalBackendTest, RelativeRootIsInvalid) {
 }
 
 TEST_F(LocalBackendTest, NfsAndUsbAreNotSupportedYet) {
-  auto nfs = OpenBackend("nfs://server/export/backups");
-  EXPECT_EQ(nfs.status().code(), ErrorCode::kNotSupported);
-  EXPECT_EQ(nfs.status().message(), "NFS storage is not available in this version");
   auto usb = OpenBackend("usb://KEEPSAKE-1234");
   EXPECT_EQ(usb.status().code(), ErrorCode::kNotSupported);
   EXPECT_EQ(usb.status().message(), "USB storage is not available in this version");
