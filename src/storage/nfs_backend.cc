@@ -70,17 +70,40 @@ bool KernelHasNfs4() {
   return false;
 }
 
-// The libnfs context and the server's name; owned by the backend, borrowed by its writers
-// and readers (which must not outlive it).
+// The connection to the server; owned by the backend, borrowed by its writers and readers
+// (which must not outlive it).
+//
+// libnfs 4.0 does not advance its NFSv4.0 open-owner sequence ID when an OPEN fails, so the
+// server answers every later OPEN of that context from its replay cache (the same error
+// again) and CLOSEs fail with NFS4ERR_BAD_SEQID. The backend therefore checks before it
+// opens, and after a failed OPEN it continues on a fresh context (Renew()); the old one
+// stays alive for the files still open on it.
 struct Session {
-  nfs_context* nfs = nullptr;
-  std::string server;  // "host:port", for messages
+  NfsUrl url;
+  std::string server;           // "host:port", for messages
+  nfs_context* nfs = nullptr;   // the context for new calls
+  std::vector<nfs_context*> retired;
 
   Session() = default;
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session() {
     if (nfs != nullptr) nfs_destroy_context(nfs);
+    for (nfs_context* old : retired) nfs_destroy_context(old);
+  }
+
+  // Connects and mounts on a new context, which replaces `nfs` on success.
+  Status Connect();
+  // After a failed OPEN: continue on a fresh context if the server lets us.
+  void Renew() {
+    nfs_context* old = nfs;
+    nfs = nullptr;
+    if (Connect().ok()) {
+      retired.push_back(old);
+    } else {
+      if (nfs != nullptr) nfs_destroy_context(nfs);
+      nfs = old;
+    }
   }
 };
 
@@ -93,9 +116,9 @@ std::string ConnectionLost(const Session& s) {
 
 // Maps a libnfs result (-errno, or -1 for a failure inside libnfs) to a Status naming
 // `object`. Transport failures are kUnavailable: libnfs never reconnects by itself here.
-Status NfsError(const Session& s, int rc, std::string_view object) {
+Status NfsError(const Session& s, int rc, std::string_view object, nfs_context* ctx = nullptr) {
   const int err = rc < -1 ? -rc : 0;
-  std::string detail = Printable(nfs_get_error(s.nfs));
+  std::string detail = Printable(nfs_get_error(ctx != nullptr ? ctx : s.nfs));
   switch (err) {
     case ENOENT:
       return Status::NotFound(fmt::format("{}: no such file or directory", object));
@@ -174,12 +197,17 @@ Result<bool> LinkNoReplace(const Session& s, const std::string& from, const std:
 class NfsWriter final : public Writer {
  public:
   NfsWriter(const Session& session, nfsfh* fh, std::string partial, std::string final_path, std::string url)
-      : s_(session), fh_(fh), partial_(std::move(partial)), final_(std::move(final_path)), url_(std::move(url)) {}
+      : s_(session),
+        ctx_(session.nfs),
+        fh_(fh),
+        partial_(std::move(partial)),
+        final_(std::move(final_path)),
+        url_(std::move(url)) {}
 
   ~NfsWriter() override {
     // Best effort: with the server gone these fail (within the timeout), and the next
     // backup's RemovePartials() takes the partial away.
-    if (fh_ != nullptr) nfs_close(s_.nfs, fh_);
+    if (fh_ != nullptr) nfs_close(ctx_, fh_);
     if (!committed_) nfs_unlink(s_.nfs, partial_.c_str());
   }
 
@@ -187,10 +215,10 @@ class NfsWriter final : public Writer {
     if (failed_ || committed_) return Status::FailedPrecondition(fmt::format("{}: the writer is closed", url_));
     while (!data.empty()) {
       size_t n = std::min(data.size(), kMaxWrite);
-      int rc = nfs_pwrite(s_.nfs, fh_, offset_, n, data.data());
+      int rc = nfs_pwrite(ctx_, fh_, offset_, n, data.data());
       if (rc < 0) {
         failed_ = true;
-        return NfsError(s_, rc, url_);
+        return NfsError(s_, rc, url_, ctx_);
       }
       // A server claiming more than was sent, or no progress, would corrupt the file or loop.
       if (rc == 0 || static_cast<size_t>(rc) > n) {
@@ -210,9 +238,11 @@ class NfsWriter final : public Writer {
     failed_ = true;  // until proven otherwise: no second attempt after a half-done commit
     // WRITEs are unstable: COMMIT makes the server put the data on disk before the file
     // gets its final name.
-    if (int rc = nfs_fsync(s_.nfs, fh_); rc != 0) return NfsError(s_, rc, url_);
-    int rc = nfs_close(s_.nfs, std::exchange(fh_, nullptr));
-    if (rc != 0) return NfsError(s_, rc, url_);
+    if (int rc = nfs_fsync(ctx_, fh_); rc != 0) return NfsError(s_, rc, url_, ctx_);
+    // CLOSE only releases the server's open state: NFS reports write errors on WRITE and
+    // COMMIT (libnfs caches nothing), and a CLOSE on a renewed context fails on its stale
+    // sequence ID.
+    nfs_close(ctx_, std::exchange(fh_, nullptr));
     ASSIGN_OR_RETURN(bool linked, LinkNoReplace(s_, partial_, final_, url_));
     committed_ = true;
     failed_ = false;
@@ -225,6 +255,7 @@ class NfsWriter final : public Writer {
 
  private:
   const Session& s_;
+  nfs_context* ctx_;  // the context the file is open on
   nfsfh* fh_;
   std::string partial_;  // libnfs paths
   std::string final_;
@@ -237,14 +268,14 @@ class NfsWriter final : public Writer {
 class NfsReader final : public Reader {
  public:
   NfsReader(const Session& session, nfsfh* fh, uint64_t offset, std::string url)
-      : s_(session), fh_(fh), offset_(offset), url_(std::move(url)) {}
-  ~NfsReader() override { nfs_close(s_.nfs, fh_); }
+      : s_(session), ctx_(session.nfs), fh_(fh), offset_(offset), url_(std::move(url)) {}
+  ~NfsReader() override { nfs_close(ctx_, fh_); }
 
   Result<size_t> Read(std::span<std::byte> buf) override {
     size_t n = std::min(buf.size(), kMaxRead);
     if (n == 0) return size_t{0};
-    int rc = nfs_pread(s_.nfs, fh_, offset_, n, buf.data());
-    if (rc < 0) return NfsError(s_, rc, url_);
+    int rc = nfs_pread(ctx_, fh_, offset_, n, buf.data());
+    if (rc < 0) return NfsError(s_, rc, url_, ctx_);
     if (static_cast<size_t>(rc) > n) {
       return Status::IoError(fmt::format("{}: the NFS server returned {} bytes for a read of {}", url_, rc, n));
     }
@@ -254,6 +285,7 @@ class NfsReader final : public Reader {
 
  private:
   const Session& s_;
+  nfs_context* ctx_;
   nfsfh* fh_;
   uint64_t offset_;
   std::string url_;
@@ -376,15 +408,31 @@ class NfsBackend final : public Backend {
     if (rc == 0) return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", url));
     if (rc != -ENOENT) return NfsError(*s_, rc, url);
     std::string partial = Remote(JoinPath(d.path, PartialName(leaf)));
+    auto busy = [&] {
+      return Status::AlreadyExists(
+          fmt::format("{}: another writer is creating this file ({} exists)", url, PartialName(leaf)));
+    };
+    // Checks that spare a failing OPEN (see Session).
+    rc = nfs_lstat64(s_->nfs, partial.c_str(), &st);
+    if (rc == 0) return busy();
+    if (rc != -ENOENT) return NfsError(*s_, rc, url);
+    int mask = nfs_access2(s_->nfs, Remote(d.path).c_str());
+    if (mask < 0) return NfsError(*s_, mask, Url(dir));
+    if ((mask & W_OK) == 0) {
+      return Status::PermissionDenied(fmt::format(
+          "{}: the NFS server grants no write access here: the export is read-only, or its squash options map this "
+          "appliance to a user without write permission",
+          url));
+    }
     nfsfh* fh = nullptr;
     // O_EXCL (an exclusive CREATE): never reuse a partial file, which another writer may be
     // filling right now.
     rc = nfs_create(s_->nfs, partial.c_str(), O_WRONLY | O_EXCL, kFileMode, &fh);
-    if (rc == -EEXIST) {
-      return Status::AlreadyExists(
-          fmt::format("{}: another writer is creating this file ({} exists)", url, PartialName(leaf)));
+    if (rc != 0) {
+      Status status = rc == -EEXIST ? busy() : NfsError(*s_, rc, url);
+      s_->Renew();
+      return status;
     }
-    if (rc != 0) return NfsError(*s_, rc, url);
     return std::unique_ptr<Writer>(new NfsWriter(*s_, fh, std::move(partial), std::move(final_path), url));
   }
 
@@ -400,8 +448,16 @@ class NfsBackend final : public Backend {
       return Status::InvalidArgument(
           fmt::format("{}: offset {} is past the end of the file ({} bytes)", url, offset, r.st.nfs_size));
     }
+    // Checked first, to spare a failing OPEN (see Session).
+    int mask = nfs_access2(s_->nfs, Remote(r.path).c_str());
+    if (mask < 0) return NfsError(*s_, mask, url);
+    if ((mask & R_OK) == 0) return NfsError(*s_, -EACCES, url);
     nfsfh* fh = nullptr;
-    if (int rc = nfs_open(s_->nfs, Remote(r.path).c_str(), O_RDONLY, &fh); rc != 0) return NfsError(*s_, rc, url);
+    if (int rc = nfs_open(s_->nfs, Remote(r.path).c_str(), O_RDONLY, &fh); rc != 0) {
+      Status status = NfsError(*s_, rc, url);
+      s_->Renew();
+      return status;
+    }
     return std::unique_ptr<Reader>(new NfsReader(*s_, fh, offset, std::move(url)));
   }
 
@@ -630,22 +686,15 @@ Status MountError(const Session& s, const NfsUrl& url, int rc) {
       location, s.server, detail, url.EffectivePort()));
 }
 
-}  // namespace
-
-Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url_text) {
-  ASSIGN_OR_RETURN(NfsUrl url, ParseNfsUrl(url_text));
-  if (url.version != "4") return Status::NotSupported(VersionMessage(url));
-  auto session = std::make_unique<Session>();
-  session->server = fmt::format("{}:{}", url.host, url.EffectivePort());
-  session->nfs = nfs_init_context();
-  if (session->nfs == nullptr) return Status::Internal(fmt::format("{}: cannot create an NFS client", url.Location()));
-  nfs_context* nfs = session->nfs;
+Status Session::Connect() {
+  nfs = nfs_init_context();
+  if (nfs == nullptr) return Status::Internal(fmt::format("{}: cannot create an NFS client", url.Location()));
   // libnfs 4.0 takes the port only through its URL parser (it has no nfs_set_nfsport()).
   std::string options = fmt::format("nfs://{}/?version=4&nfsport={}", url.host, url.EffectivePort());
   nfs_url* parsed = nfs_parse_url_incomplete(nfs, options.c_str());
   if (parsed == nullptr) {
-    return Status::Internal(fmt::format("{}: libnfs refused its options: {}", url.Location(),
-                                        Printable(nfs_get_error(nfs))));
+    return Status::Internal(
+        fmt::format("{}: libnfs refused its options: {}", url.Location(), Printable(nfs_get_error(nfs))));
   }
   nfs_destroy_url(parsed);
   nfs_set_version(nfs, kNfsV4);
@@ -654,11 +703,24 @@ Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url_text) {
   nfs_set_autoreconnect(nfs, 0);
   // Other clients and the server change the export: no cached directory contents.
   nfs_set_dircache(nfs, 0);
-  if (int rc = nfs_mount(nfs, url.host.c_str(), url.path.c_str()); rc != 0) return MountError(*session, url, rc);
+  if (int rc = nfs_mount(nfs, url.host.c_str(), url.path.c_str()); rc != 0) return MountError(*this, url, rc);
+  return Status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url_text) {
+  auto session = std::make_unique<Session>();
+  ASSIGN_OR_RETURN(session->url, ParseNfsUrl(url_text));
+  const NfsUrl& url = session->url;
+  if (url.version != "4") return Status::NotSupported(VersionMessage(url));
+  session->server = fmt::format("{}:{}", url.host, url.EffectivePort());
+  RETURN_IF_ERROR(session->Connect());
   nfs_stat_64 st;
-  if (int rc = nfs_stat64(nfs, "/", &st); rc != 0) return NfsError(*session, rc, url.Location());
+  if (int rc = nfs_stat64(session->nfs, "/", &st); rc != 0) return NfsError(*session, rc, url.Location());
   if (!S_ISDIR(st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: not a directory", url.Location()));
-  return std::unique_ptr<Backend>(new NfsBackend(std::move(session), url.Location()));
+  std::string location = url.Location();
+  return std::unique_ptr<Backend>(new NfsBackend(std::move(session), std::move(location)));
 }
 
 }  // namespace keepsake::storage
