@@ -14,6 +14,7 @@
 #include "crypto/keystore.h"
 #include "service/backup_job.h"
 #include "service/human_time.h"
+#include "service/storage_browser.h"
 
 namespace keepsake::service {
 namespace {
@@ -41,23 +42,6 @@ const date::time_zone* ZoneOrUtc(const std::string& name) {
 // stages) inherit it.
 void LowerThreadPriority(int nice) {
   if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
-}
-
-Result<nlohmann::json> HeaderDetails(storage::Backend& backend, const std::string& name,
-                                     const std::optional<crypto::DomainKeys>& keys) {
-  ASSIGN_OR_RETURN(auto reader, backend.NewReader(name));
-  storage::ReaderSource source(std::move(reader));
-  ASSIGN_OR_RETURN(archive::SealedHeader sealed, archive::ReadSealedHeader(source));
-  auto details = nlohmann::json::parse(archive::SerializeHeader(sealed.header), nullptr, false);
-  if (details.is_discarded()) return Status::Internal("header serialisation");
-  details["signature"] = "valid";
-  if (keys) {
-    Status same = archive::CheckSameDomain(sealed.header, *keys);
-    details["domain_check"] = same.ok() ? "this appliance's domain" : "another domain";
-  } else {
-    details["domain_check"] = "unknown: this appliance has no Domain Master Secret";
-  }
-  return details;
 }
 
 }  // namespace
@@ -191,6 +175,11 @@ void BackupService::RunBackup(JobRecord job, Actor requester, BackupSettings set
     ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::LoadKeystore(options_.state_dir));
     ASSIGN_OR_RETURN(archive::DeviceIdentity device, appliance::LoadDeviceIdentity(options_.state_dir));
     ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(settings.storage.url()));
+    // One job runs at a time, so any partial file here was left by an earlier job that the
+    // storage cut short (an NFS server or a USB drive gone mid-write): clean it up now.
+    if (Status cleaned = storage::RemovePartials(*backend, ""); !cleaned.ok()) {
+      log::warn("could not clean up partial backup files: {}", cleaned.message());
+    }
     BackupJobRequest req;
     req.appliance_root = options_.appliance_root;
     req.device = device;
@@ -603,7 +592,7 @@ Result<nlohmann::json> BackupService::ListBackups() {
     if (e.is_dir || !parsed) continue;
     nlohmann::json item = {{"name", e.name}, {"size", e.size}, {"size_human", HumanBytes(e.size)},
                            {"created_at", FormatUtcIso(FromUnix(parsed->when))}};
-    auto details = HeaderDetails(*backend, e.name, keys);
+    auto details = BackupFileDetails(*backend, e.name, keys);
     if (details.ok()) {
       item["details"] = *details;
     } else {
@@ -625,9 +614,13 @@ Result<nlohmann::json> BackupService::BackupDetails(const std::string& name) {
   BackupSettings s = settings();
   if (s.storage.type == "none") return Status::FailedPrecondition("No backup storage is configured.");
   ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(s.storage.url()));
+  return FileDetails(*backend, name);
+}
+
+Result<nlohmann::json> BackupService::FileDetails(storage::Backend& backend, std::string_view path) {
   std::optional<crypto::DomainKeys> keys;
   if (auto loaded = crypto::LoadKeystore(options_.state_dir); loaded.ok()) keys = std::move(*loaded);
-  return HeaderDetails(*backend, name, keys);
+  return BackupFileDetails(backend, path, keys);
 }
 
 }  // namespace keepsake::service

@@ -100,6 +100,8 @@ class BackupService {
   // (the signed header; its signature checked). kFailedPrecondition without storage.
   Result<nlohmann::json> ListBackups();
   Result<nlohmann::json> BackupDetails(const std::string& name);
+  // The Backup Details of file `path` of any storage (the storage browser's click).
+  Result<nlohmann::json> FileDetails(storage::Backend& backend, std::string_view path);
 
  private:
   BackupService(ServiceOptions options, std::unique_ptr<Clock> clock);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "archive/backup_name.h"
+#include "storage/backend.h"
 
 namespace keepsake::service {
 namespace {
@@ -43,43 +44,85 @@ Status LoadJsonSetting(StateDb& db, const char* key, Result<T> (*from_json)(cons
 
 }  // namespace
 
-std::string StorageSettings::url() const {
-  if (type == "local") return "file://" + path;
-  return "";
+namespace {
+
+constexpr std::pair<std::string_view, std::string_view> kTypeOfScheme[] = {
+    {"file", "local"}, {"nfs", "nfs"}, {"usb", "usb"}};
+
+std::string_view TypeOfUrl(std::string_view url) {
+  for (const auto& [scheme, type] : kTypeOfScheme) {
+    if (url.starts_with(scheme) && url.substr(scheme.size()).starts_with("://")) return type;
+  }
+  return {};
 }
+
+// The "path" of the short local form: an absolute directory, as a file:// URL.
+Result<std::string> LocalPathUrl(const nlohmann::json& path) {
+  if (!path.is_string() || path.get<std::string>().empty() || path.get<std::string>().front() != '/') {
+    return Status::InvalidArgument("storage: a local storage needs \"path\", an absolute directory path");
+  }
+  return "file://" + path.get<std::string>();
+}
+
+}  // namespace
 
 Result<StorageSettings> StorageFromJson(const nlohmann::json& j) {
   if (!j.is_object()) return Status::InvalidArgument("storage: expected an object");
   RETURN_IF_ERROR(UnknownKeys(j, {"type", "path", "url"}, "storage"));
   StorageSettings s;
-  auto type = j.find("type");
-  if (type == j.end() || !type->is_string()) return Status::InvalidArgument("storage: \"type\" must be \"none\" or \"local\"");
-  s.type = type->get<std::string>();
-  if (s.type == "none") return s;
-  if (s.type != "local") {
-    return Status::InvalidArgument(fmt::format("storage: type \"{}\" is not supported (none, local)", s.type));
+  std::string type;
+  if (auto t = j.find("type"); t != j.end()) {
+    if (!t->is_string()) return Status::InvalidArgument("storage: \"type\" must be none, local, nfs or usb");
+    type = t->get<std::string>();
   }
+  auto url = j.find("url");
   auto path = j.find("path");
-  if (path == j.end() || !path->is_string() || path->get<std::string>().empty()) {
-    return Status::InvalidArgument("storage: a local storage needs \"path\", an absolute directory");
+  if (type == "none" || (type.empty() && url == j.end() && path == j.end())) {
+    if ((url != j.end() && *url != "") || path != j.end()) {
+      return Status::InvalidArgument("storage: type \"none\" takes no \"url\" or \"path\"");
+    }
+    return s;
   }
-  s.path = path->get<std::string>();
-  if (s.path.front() != '/' || s.path.find('\0') != std::string::npos || s.path.size() > 4096) {
-    return Status::InvalidArgument(fmt::format("storage: path \"{}\" must be an absolute directory path", s.path));
+  std::string raw;
+  if (url != j.end()) {
+    if (!url->is_string()) return Status::InvalidArgument("storage: \"url\" must be a string");
+    raw = url->get<std::string>();
+    auto same_local_path = [&] {
+      auto as_url = LocalPathUrl(*path);
+      return type == "local" && as_url.ok() && *as_url == raw;
+    };
+    if (path != j.end() && !same_local_path()) {
+      // Browser form: a directory below the URL's root.
+      if (!path->is_string()) return Status::InvalidArgument("storage: \"path\" must be a string");
+      ASSIGN_OR_RETURN(raw, storage::JoinStorageUrl(raw, path->get<std::string>()));
+    }
+  } else if (type == "local") {
+    if (path == j.end()) return Status::InvalidArgument("storage: a local storage needs \"path\", an absolute directory path");
+    ASSIGN_OR_RETURN(raw, LocalPathUrl(*path));
+  } else if (type.empty()) {
+    return Status::InvalidArgument("storage: give \"url\" (file://, nfs:// or usb://), or \"type\": \"none\"");
+  } else if (type == "nfs" || type == "usb") {
+    return Status::InvalidArgument(fmt::format("storage: an {} storage needs \"url\" ({})", type,
+                                               type == "nfs" ? "nfs://server[:port]/export/path?version=4" : "usb://LABEL-OR-UUID/path"));
+  } else {
+    return Status::InvalidArgument(fmt::format("storage: type \"{}\" is not supported (none, local, nfs, usb)", type));
   }
-  while (s.path.size() > 1 && s.path.back() == '/') s.path.pop_back();
-  if (auto url = j.find("url"); url != j.end() && (!url->is_string() || url->get<std::string>() != s.url())) {
-    return Status::InvalidArgument(fmt::format("storage: \"url\" does not match \"path\" (expected \"{}\")", s.url()));
+  if (raw.size() > 4096) return Status::InvalidArgument("storage: the URL is longer than 4096 bytes");
+  auto normalized = storage::NormalizeStorageUrl(raw);
+  if (!normalized.ok()) return Status::InvalidArgument(fmt::format("storage: {}", normalized.status().message()));
+  s.location = std::move(*normalized);
+  s.type = std::string(TypeOfUrl(s.location));
+  if (!type.empty() && type != s.type) {
+    return Status::InvalidArgument(fmt::format("storage: type \"{}\" does not match the URL {}", type, s.location));
   }
   return s;
 }
 
 nlohmann::json StorageToJson(const StorageSettings& storage) {
   nlohmann::json j = {{"type", storage.type}};
-  if (storage.type == "local") {
-    j["path"] = storage.path;
-    j["url"] = storage.url();
-  }
+  if (storage.type == "none") return j;
+  j["url"] = storage.location;
+  if (storage.type == "local") j["path"] = storage.location.substr(std::string_view("file://").size());
   return j;
 }
 

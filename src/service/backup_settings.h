@@ -14,10 +14,12 @@
 
 namespace keepsake::service {
 
+// Where backups go: one canonical storage URL (storage::NormalizeStorageUrl), its type
+// following from the scheme. "none" (the default) means backups cannot run.
 struct StorageSettings {
-  std::string type = "none";  // "none" (default: backups cannot run) | "local"
-  std::string path;           // local: an absolute directory path
-  std::string url() const;    // "file:///srv/backups", "" for none
+  std::string type = "none";  // "none" | "local" (file://) | "nfs" (nfs://) | "usb" (usb://)
+  std::string location;       // the canonical URL; "" for none
+  const std::string& url() const { return location; }
 };
 
 struct BackupSettings {
@@ -27,7 +29,10 @@ struct BackupSettings {
   RetentionPolicy retention;
 };
 
-// {"type":"none"} or {"type":"local","path":"/srv/backups"}; kInvalidArgument naming the field.
+// {"type":"none"}, {"url":"nfs://10.0.0.5/backups?version=4"} (any storage URL; "type", if
+// given, must match its scheme) or the short form {"type":"local","path":"/srv/backups"}.
+// `path`, if given with a URL, is a directory below it ("Use This Location" in the storage
+// browser). The URL is checked and normalized, not opened. kInvalidArgument naming the field.
 Result<StorageSettings> StorageFromJson(const nlohmann::json& j);
 nlohmann::json StorageToJson(const StorageSettings& storage);
 

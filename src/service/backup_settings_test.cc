@@ -34,7 +34,6 @@ class StorageJsonTest : public ::testing::Test {
 TEST_F(StorageJsonTest, NoneParsesWithoutPathOrUrl) {
   StorageSettings s = Parsed({{"type", "none"}});
   EXPECT_EQ(s.type, "none");
-  EXPECT_EQ(s.path, "");
   EXPECT_EQ(s.url(), "");
 }
 
@@ -42,41 +41,68 @@ TEST_F(StorageJsonTest, NoneSerialisesAsTypeOnly) {
   EXPECT_EQ(StorageToJson(StorageSettings{}), nlohmann::json({{"type", "none"}}));
 }
 
+TEST_F(StorageJsonTest, NoneWithAUrlIsRefused) {
+  ExpectError(Refused({{"type", "none"}, {"url", "file:///srv"}}), ErrorCode::kInvalidArgument, "takes no");
+}
+
 TEST_F(StorageJsonTest, LocalWithAbsolutePathParses) {
   StorageSettings s = Parsed({{"type", "local"}, {"path", "/srv/backups"}});
   EXPECT_EQ(s.type, "local");
-  EXPECT_EQ(s.path, "/srv/backups");
   EXPECT_EQ(s.url(), "file:///srv/backups");
 }
 
 TEST_F(StorageJsonTest, LocalSerialisesPathAndUrl) {
-  StorageSettings s;
-  s.type = "local";
-  s.path = "/srv/backups";
+  StorageSettings s = Parsed({{"url", "file:///srv/backups"}});
   EXPECT_EQ(StorageToJson(s),
             nlohmann::json({{"type", "local"}, {"path", "/srv/backups"}, {"url", "file:///srv/backups"}}));
 }
 
-TEST_F(StorageJsonTest, LocalRoundTripsThroughItsOwnJson) {
-  StorageSettings s;
-  s.type = "local";
-  s.path = "/mnt/usb/keepsake";
-  StorageSettings back = Parsed(StorageToJson(s));
-  EXPECT_EQ(back.type, "local");
-  EXPECT_EQ(back.path, "/mnt/usb/keepsake");
+TEST_F(StorageJsonTest, EveryTypeRoundTripsThroughItsOwnJson) {
+  for (const char* url : {"file:///mnt/keepsake", "nfs://10.0.0.5/exports/backups", "usb://BACKUPS/keepsake"}) {
+    StorageSettings s = Parsed({{"url", url}});
+    StorageSettings back = Parsed(StorageToJson(s));
+    EXPECT_EQ(back.type, s.type) << url;
+    EXPECT_EQ(back.url(), s.url()) << url;
+  }
+}
+
+TEST_F(StorageJsonTest, TypeFollowsFromTheScheme) {
+  EXPECT_EQ(Parsed({{"url", "file:///srv"}}).type, "local");
+  EXPECT_EQ(Parsed({{"url", "nfs://nas.example/backups"}}).type, "nfs");
+  EXPECT_EQ(Parsed({{"url", "usb://BACKUPS"}}).type, "usb");
+}
+
+TEST_F(StorageJsonTest, TypeThatContradictsTheUrlIsRefused) {
+  ExpectError(Refused({{"type", "usb"}, {"url", "nfs://nas/backups"}}), ErrorCode::kInvalidArgument,
+              "type \"usb\" does not match the URL nfs://nas/backups");
+}
+
+TEST_F(StorageJsonTest, PathBelowAUrlIsJoined) {
+  EXPECT_EQ(Parsed({{"url", "usb://BACKUPS"}, {"path", "keepsake/daily"}}).url(), "usb://BACKUPS/keepsake/daily");
+  EXPECT_EQ(Parsed({{"url", "file:///srv/"}, {"path", "appliance"}}).url(), "file:///srv/appliance");
+}
+
+TEST_F(StorageJsonTest, PathBelowAUrlMayNotClimbOut) {
+  ExpectError(Refused({{"url", "file:///srv"}, {"path", "../etc"}}), ErrorCode::kInvalidArgument, "\"..\" is not allowed");
+  ExpectError(Refused({{"url", "usb://BACKUPS"}, {"path", "/etc"}}), ErrorCode::kInvalidArgument,
+              "absolute paths are not allowed");
 }
 
 TEST_F(StorageJsonTest, TrailingSlashesAreTrimmed) {
-  EXPECT_EQ(Parsed({{"type", "local"}, {"path", "/srv/backups///"}}).path, "/srv/backups");
+  EXPECT_EQ(Parsed({{"type", "local"}, {"path", "/srv/backups///"}}).url(), "file:///srv/backups");
 }
 
 TEST_F(StorageJsonTest, RootPathKeepsItsSlash) {
-  EXPECT_EQ(Parsed({{"type", "local"}, {"path", "/"}}).path, "/");
+  EXPECT_EQ(Parsed({{"type", "local"}, {"path", "/"}}).url(), "file:///");
 }
 
 TEST_F(StorageJsonTest, RelativePathIsRefused) {
   ExpectError(Refused({{"type", "local"}, {"path", "srv/backups"}}), ErrorCode::kInvalidArgument,
-              "path \"srv/backups\" must be an absolute directory path");
+              "an absolute directory path");
+}
+
+TEST_F(StorageJsonTest, DotDotInALocalPathIsRefused) {
+  ExpectError(Refused({{"type", "local"}, {"path", "/srv/../etc"}}), ErrorCode::kInvalidArgument, "without \"..\"");
 }
 
 TEST_F(StorageJsonTest, EmptyPathIsRefused) {
@@ -91,13 +117,21 @@ TEST_F(StorageJsonTest, NonStringPathIsRefused) {
   ExpectError(Refused({{"type", "local"}, {"path", 42}}), ErrorCode::kInvalidArgument, "needs \"path\"");
 }
 
-TEST_F(StorageJsonTest, UnknownTypeIsRefused) {
-  ExpectError(Refused({{"type", "nfs"}, {"path", "/x"}}), ErrorCode::kInvalidArgument,
-              "type \"nfs\" is not supported");
+TEST_F(StorageJsonTest, NetworkTypeWithoutUrlIsRefused) {
+  ExpectError(Refused({{"type", "nfs"}, {"path", "/x"}}), ErrorCode::kInvalidArgument, "an nfs storage needs \"url\"");
 }
 
-TEST_F(StorageJsonTest, MissingTypeIsRefused) {
-  ExpectError(Refused({{"path", "/srv/backups"}}), ErrorCode::kInvalidArgument, "\"type\" must be");
+TEST_F(StorageJsonTest, UnknownTypeIsRefused) {
+  ExpectError(Refused({{"type", "smb"}, {"path", "/x"}}), ErrorCode::kInvalidArgument,
+              "type \"smb\" is not supported");
+}
+
+TEST_F(StorageJsonTest, UnknownSchemeIsRefused) {
+  ExpectError(Refused({{"url", "smb://nas/backups"}}), ErrorCode::kInvalidArgument, "unknown scheme \"smb\"");
+}
+
+TEST_F(StorageJsonTest, NeitherTypeNorUrlIsRefused) {
+  ExpectError(Refused({{"path", "/srv/backups"}}), ErrorCode::kInvalidArgument, "give \"url\"");
 }
 
 TEST_F(StorageJsonTest, UnknownFieldIsRefused) {
@@ -122,7 +156,7 @@ TEST(BackupSettingsTest, BadPrefixIsRefused) {
 TEST(BackupSettingsTest, RelativeStoragePathIsRefused) {
   BackupSettings s;
   s.storage.type = "local";
-  s.storage.path = "backups";
+  s.storage.location = "file://backups";
   ExpectError(ValidateSettings(s), ErrorCode::kInvalidArgument, "absolute");
 }
 
@@ -155,7 +189,7 @@ class SettingsStoreTest : public ::testing::Test {
     BackupSettings s;
     s.prefix = "nightly";
     s.storage.type = "local";
-    s.storage.path = "/srv/backups";
+    s.storage.location = "file:///srv/backups";
     s.schedule.kind = ScheduleKind::kWeekly;
     s.schedule.day_of_week = 6;
     s.schedule.hour = 2;
@@ -179,7 +213,7 @@ class SettingsStoreTest : public ::testing::Test {
   static void ExpectSame(const BackupSettings& got, const BackupSettings& want) {
     EXPECT_EQ(got.prefix, want.prefix);
     EXPECT_EQ(got.storage.type, want.storage.type);
-    EXPECT_EQ(got.storage.path, want.storage.path);
+    EXPECT_EQ(got.storage.url(), want.storage.url());
     EXPECT_EQ(got.schedule, want.schedule);
     EXPECT_EQ(got.retention, want.retention);
   }
@@ -224,7 +258,7 @@ TEST_F(SettingsStoreTest, SaveOfInvalidSettingsStoresNothing) {
   ASSERT_TRUE(store_->Save(Custom()).ok());
   BackupSettings bad = Custom();
   bad.prefix = "changed";
-  bad.storage.path = "/elsewhere";
+  bad.storage.location = "file:///elsewhere";
   bad.retention.keep_monthly = 5000;  // out of range: the whole change is refused
   ExpectError(store_->Save(bad), ErrorCode::kInvalidArgument, "keep_monthly");
   ExpectSame(LoadOk(), Custom());
@@ -268,11 +302,11 @@ TEST_F(SettingsStoreTest, StoredValueThatIsNotJsonIsCorruption) {
 }
 
 TEST_F(SettingsStoreTest, StoredStorageThatNoLongerValidatesIsCorruption) {
-  PutRaw("storage", R"({"type":"nfs","path":"/x"})");
+  PutRaw("storage", R"({"type":"smb","path":"/x"})");
   auto s = store_->Load();
   ASSERT_FALSE(s.ok());
   ExpectError(s.status(), ErrorCode::kCorruption, "setting storage");
-  EXPECT_THAT(s.status().message(), HasSubstr("\"nfs\" is not supported"));
+  EXPECT_THAT(s.status().message(), HasSubstr("\"smb\" is not supported"));
 }
 
 TEST_F(SettingsStoreTest, StoredRetentionThatNoLongerValidatesIsCorruption) {

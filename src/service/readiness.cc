@@ -7,6 +7,7 @@
 #include "appliance/restore.h"
 #include "crypto/keystore.h"
 #include "service/backup_job.h"
+#include "service/storage_browser.h"
 
 namespace keepsake::service {
 
@@ -46,20 +47,15 @@ Readiness CheckReadiness(const std::string& state_dir, const BackupSettings& set
     r.blockers.push_back(fmt::format("Insufficient storage space: {} needed, {} available.", HumanBytes(estimated_size),
                                      HumanBytes(capacity->free)));
   }
-  if (capacity->total > 0 && static_cast<double>(capacity->free) < kLowSpaceRatio * capacity->total) {
-    r.warnings.push_back(fmt::format("Less than 20% of the backup storage is free: {} of {}.",
-                                     HumanBytes(capacity->free), HumanBytes(capacity->total)));
-  }
+  if (std::string warning = LowSpaceWarning(*capacity); !warning.empty()) r.warnings.push_back(warning);
   return r;
 }
 
 nlohmann::json ReadinessToJson(const Readiness& r) {
   nlohmann::json j = {{"blockers", r.blockers}, {"warnings", r.warnings}};
   if (r.capacity) {
-    const auto& c = *r.capacity;
-    j["storage"] = {{"total_bytes", c.total},       {"used_bytes", c.used},       {"free_bytes", c.free},
-                    {"total", HumanBytes(c.total)}, {"used", HumanBytes(c.used)}, {"free", HumanBytes(c.free)}};
-    if (r.access) j["storage"]["permission"] = r.access->can_write ? "read/write" : (r.access->can_read ? "read" : "none");
+    j["storage"] = CapacityToJson(*r.capacity);
+    if (r.access) j["storage"]["permission"] = PermissionText(*r.access);
   } else {
     j["storage"] = nullptr;
   }

@@ -132,6 +132,17 @@ Result<std::string> NormalizeStorageUrl(std::string_view url) {
       fmt::format("storage URL {}: unknown scheme \"{}\" (expected file, nfs or usb)", Quoted(url), scheme));
 }
 
+Result<std::string> JoinStorageUrl(std::string_view url, std::string_view path) {
+  RETURN_IF_ERROR(CheckPath(path));
+  if (path.empty() || path == ".") return std::string(url);
+  size_t sep = url.find(kSchemeSeparator);
+  size_t query = url.find('?', sep == std::string_view::npos ? 0 : sep);
+  std::string_view base = url.substr(0, query);
+  std::string_view rest = query == std::string_view::npos ? std::string_view() : url.substr(query);
+  while (base.ends_with('/')) base.remove_suffix(1);
+  return fmt::format("{}/{}{}", base, path, rest);
+}
+
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url) {
   ASSIGN_OR_RETURN(std::string normalized, NormalizeStorageUrl(url));
   std::string_view scheme = std::string_view(normalized).substr(0, normalized.find(kSchemeSeparator));

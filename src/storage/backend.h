@@ -131,6 +131,11 @@ bool IsPartialName(std::string_view name);
 // taken literally. kInvalidArgument naming the URL if it is malformed or its scheme unknown.
 Result<std::string> NormalizeStorageUrl(std::string_view url);
 
+// The URL of directory `path` below the root of storage `url` (the storage browser's "Use
+// This Location"): "nfs://h/exp?version=4" + "a/b" -> "nfs://h/exp/a/b?version=4". `path`
+// must pass CheckPath; "" or "." gives `url` itself. The result is not normalized.
+Result<std::string> JoinStorageUrl(std::string_view url, std::string_view path);
+
 // Opens the storage at `url`:
 //   file:///abs/dir  a local directory, which must exist (kNotFound
 //                    "file:///abs/dir: directory does not exist");

@@ -150,28 +150,6 @@ Result<ApiResponse> SetDms(ApiContext& ctx, const ApiRequest& req) {
   return Json(ctx.service.DmsInfo(), 201);
 }
 
-Result<ApiResponse> GetStorage(ApiContext& ctx, const ApiRequest&) {
-  return Json({{"storage", service::StorageToJson(ctx.service.settings().storage)}});
-}
-
-Result<ApiResponse> PutStorage(ApiContext& ctx, const ApiRequest& req) {
-  ASSIGN_OR_RETURN(service::StorageSettings storage, service::StorageFromJson(req.body));
-  if (storage.type != "none") {
-    // Saved only when it can take backups now: reachable and writable.
-    ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(storage.url()));
-    ASSIGN_OR_RETURN(storage::Access access, backend->GetAccess(""));
-    if (!access.can_write) {
-      return Status::PermissionDenied(fmt::format("{}: the location is not writable", storage.url()));
-    }
-  }
-  RETURN_IF_ERROR(ctx.service.ChangeSettings("storage.changed", req.actor, [&](service::BackupSettings& s) {
-    s.storage = storage;
-    return Status();
-  }));
-  return Json({{"message", "Successfully updated backup storage configuration."},
-               {"storage", service::StorageToJson(storage)}});
-}
-
 Result<ApiResponse> StartRestore(ApiContext& ctx, const ApiRequest& req) {
   RETURN_IF_ERROR(RequireObject(req.body));
   RETURN_IF_ERROR(UnknownFields(req.body, {"file", "dry_run", "components", "keep", "dms"}));
@@ -225,13 +203,10 @@ const std::vector<Route>& ApiRoutes() {
       {"POST", "/api/v1/schedule/preview", PreviewSchedule},
       {"GET", "/api/v1/dms", GetDms},
       {"POST", "/api/v1/dms", SetDms},
-      {"GET", "/api/v1/storage", GetStorage},
-      {"PUT", "/api/v1/storage", PutStorage},
       {"POST", "/api/v1/restore", StartRestore},
       {"GET", "/api/v1/restore", GetRestore},
     };
-    const auto& auth = AuthRoutes();
-    all.insert(all.end(), auth.begin(), auth.end());
+    for (const auto* more : {&StorageRoutes(), &AuthRoutes()}) all.insert(all.end(), more->begin(), more->end());
     return all;
   }();
   return routes;

@@ -62,6 +62,9 @@ struct Route {
 // The routes of auth_routes.cc: token endpoint, logout, session, accounts.
 const std::vector<Route>& AuthRoutes();
 
+// The routes of storage_routes.cc: storage settings and the storage browser.
+const std::vector<Route>& StorageRoutes();
+
 const std::vector<Route>& ApiRoutes();
 
 // "/api/v1/backups/{name}" -> "/api/v1/backups/([^/]+)".
