@@ -186,6 +186,7 @@ class ServerKilledMidBackupTest(DaemonTestBase):
         failed_after = time.monotonic() - killed
         print(f"\n  job failed {failed_after:.1f} s after the server was killed", file=sys.stderr)
         failed = self.job(job["id"])
+        print(f"  error: {failed.get('error')}", file=sys.stderr)
         self.assertEqual(failed["result"], "failed", failed)
         self.assertIn(f"NFS server 127.0.0.1:{s.port}", failed["error"])
         self.assertLess(failed_after, 2 * 15 + 5)  # one timed-out call, and one for the cleanup
