@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "storage/local_backend.h"
+#include "storage/nfs_backend.h"
+#include "storage/nfs_url.h"
 #include "storage/usb_backend.h"
 
 namespace keepsake::storage {
@@ -56,22 +58,25 @@ Result<std::unique_ptr<Backend>> OpenFileUrl(std::string_view url) {
   return OpenLocalBackend(std::string(url.substr(std::string_view("file://").size())));
 }
 
-Result<std::unique_ptr<Backend>> OpenNfsUrl(std::string_view) {
-  return Status::NotSupported("NFS storage is not available in this version");
+Result<std::string> NormalizeNfsUrl(std::string_view url, std::string_view) {
+  ASSIGN_OR_RETURN(NfsUrl nfs, ParseNfsUrl(url));
+  return nfs.ToString();
 }
 
-Result<std::unique_ptr<Backend>> OpenUsbUrl(std::string_view url) { return OpenUsbBackend(url); }
+Result<std::string> NormalizeUsb(std::string_view url, std::string_view) { return NormalizeUsbUrl(url); }
 
 struct Scheme {
   std::string_view name;
-  // Takes the normalized URL.
+  // Takes the URL as given and the part after "://"; returns the canonical URL.
+  Result<std::string> (*normalize)(std::string_view url, std::string_view rest);
+  // Takes the canonical URL.
   Result<std::unique_ptr<Backend>> (*open)(std::string_view url);
 };
 
 constexpr Scheme kSchemes[] = {
-    {"file", OpenFileUrl},
-    {"nfs", OpenNfsUrl},
-    {"usb", OpenUsbUrl},
+    {"file", NormalizeFileUrl, OpenFileUrl},
+    {"nfs", NormalizeNfsUrl, OpenNfsBackend},
+    {"usb", NormalizeUsb, OpenUsbBackend},
 };
 
 }  // namespace
@@ -114,15 +119,8 @@ Result<std::string> NormalizeStorageUrl(std::string_view url) {
   }
   std::string scheme = LowerAscii(url.substr(0, sep));
   std::string_view rest = url.substr(sep + kSchemeSeparator.size());
-  if (scheme == "file") return NormalizeFileUrl(url, rest);
-  if (scheme == "usb") return NormalizeUsbUrl(url);
   for (const Scheme& s : kSchemes) {
-    if (s.name == scheme) {
-      if (rest.empty() || rest.find('\0') != std::string_view::npos) {
-        return Status::InvalidArgument(fmt::format("storage URL {}: the location is missing or invalid", Quoted(url)));
-      }
-      return fmt::format("{}://{}", scheme, rest);
-    }
+    if (s.name == scheme) return s.normalize(url, rest);
   }
   return Status::InvalidArgument(
       fmt::format("storage URL {}: unknown scheme \"{}\" (expected file, nfs or usb)", Quoted(url), scheme));

@@ -126,9 +126,9 @@ std::string JoinPath(std::string_view dir, std::string_view name);
 // True for names of the form ".<name>.partial": files being written, or left by a crash.
 bool IsPartialName(std::string_view name);
 
-// Checks a storage URL and returns it in canonical form: lower-case scheme, and for
-// "file:///abs/dir" a path without trailing '/'. No percent-decoding is done: the path is
-// taken literally. kInvalidArgument naming the URL if it is malformed or its scheme unknown.
+// Checks a storage URL and returns it in canonical form: lower-case scheme, no trailing
+// '/', and the scheme's own rules (nfs: lower-case host, default port and version left
+// out). No percent-decoding is done: the path is taken literally. kInvalidArgument naming the URL if it is malformed or its scheme unknown.
 Result<std::string> NormalizeStorageUrl(std::string_view url);
 
 // The URL of directory `path` below the root of storage `url` (the storage browser's "Use
@@ -139,7 +139,9 @@ Result<std::string> JoinStorageUrl(std::string_view url, std::string_view path);
 // Opens the storage at `url`:
 //   file:///abs/dir  a local directory, which must exist (kNotFound
 //                    "file:///abs/dir: directory does not exist");
-//   nfs://, usb://   kNotSupported (not available in this version);
+//   nfs://server[:port]/export/path?version=4   an NFS export (nfs_backend.h; NFS 4.1 and
+//                    4.2 are kNotSupported on this system, saying why);
+//   usb://<label-or-uuid>/path   a volume of an attached USB drive (usb_backend.h);
 // anything else is kInvalidArgument naming the URL. The caller owns the backend.
 Result<std::unique_ptr<Backend>> OpenBackend(std::string_view url);
 

@@ -185,12 +185,6 @@ TEST_F(LocalBackendTest, RelativeRootIsInvalid) {
   EXPECT_EQ(OpenLocalBackend("").status().code(), ErrorCode::kInvalidArgument);
 }
 
-TEST_F(LocalBackendTest, NfsAndUsbAreNotSupportedYet) {
-  auto nfs = OpenBackend("nfs://server/export/backups");
-  EXPECT_EQ(nfs.status().code(), ErrorCode::kNotSupported);
-  EXPECT_EQ(nfs.status().message(), "NFS storage is not available in this version");
-}
-
 TEST_F(LocalBackendTest, BadUrlsAreInvalidAndNamed) {
   for (const char* url : {"/srv/backups", "ftp://host/backups", "file://relative/dir", "file:/srv", "file://",
                           "file:///a/../b", "file:///a//b", "file:///a/./b", "nfs://", "://x"}) {

@@ -102,7 +102,9 @@ TEST(UsbDrivesJsonTest, ListsStatesReasonsAndUrls) {
   EXPECT_EQ(drive["device"], "/dev/sdb");
   EXPECT_EQ(drive["partition_table"], "gpt");
   EXPECT_EQ(drive["volumes"][0]["state"], "full");
-  EXPECT_EQ(drive["volumes"][0]["url"], "usb://BACKUP");
+  EXPECT_TRUE(drive["volumes"][0]["url"].is_null());  // full: not offered
+  d.volumes[0].state = UsbVolumeState::kMounted;
+  EXPECT_EQ(UsbDrivesToJson({d})["drives"][0]["volumes"][0]["url"], "usb://BACKUP");
   EXPECT_EQ(drive["volumes"][1]["state"], "unsupported");
   EXPECT_EQ(drive["volumes"][1]["fs_type"], "vfat");
   EXPECT_TRUE(drive["volumes"][0]["capacity"].contains("free"));

@@ -1,0 +1,726 @@
+#include "storage/nfs_backend.h"
+
+#include <fcntl.h>
+#include <nfsc/libnfs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "storage/nfs_url.h"
+
+namespace keepsake::storage {
+namespace {
+
+constexpr int kFileMode = 0600;
+constexpr int kDirMode = 0700;
+constexpr int kNfsV4 = 4;  // NFS_V4 in <nfsc/libnfs-raw-nfs4.h>
+// libnfs 4.0 encodes an NFSv4 WRITE into a fixed buffer of about 4 KiB (it passes no size
+// hint for the payload; later versions do), so bigger writes fail with "ZDR error: Failed to
+// encode COMPOUND4args". 3 KiB leaves room for the RPC header, AUTH_SYS credentials with a
+// long host name and a 128-byte file handle.
+constexpr size_t kMaxWrite = 3072;
+// Reads are decoded into buffers sized by the reply; servers cap them (1 MiB for Ganesha).
+constexpr size_t kMaxRead = 256 << 10;
+constexpr int kMaxSymlinks = 40;  // as Linux's MAXSYMLINKS
+constexpr uint64_t kMaxSymlinkTarget = 4096;
+
+// The server's or libnfs's words, safe to put in a message: printable ASCII only, bounded.
+std::string Printable(const char* text) {
+  if (text == nullptr) return "no details";
+  std::string out;
+  for (const char* p = text; *p != '\0' && out.size() < 200; ++p) {
+    unsigned char c = static_cast<unsigned char>(*p);
+    out += (c >= 0x20 && c <= 0x7e) ? static_cast<char>(c) : '?';
+  }
+  return out;
+}
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string PartialName(std::string_view leaf) { return fmt::format(".{}.partial", leaf); }
+
+// "" for the root, the path itself otherwise (CheckPath() has accepted it).
+std::string_view Canonical(std::string_view path) { return path == "." ? std::string_view() : path; }
+
+// libnfs takes paths relative to the mounted directory, starting with '/'.
+std::string Remote(std::string_view rel) { return fmt::format("/{}", rel); }
+
+bool KernelHasNfs4() {
+  std::ifstream in("/proc/filesystems");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.ends_with("\tnfs4")) return true;
+  }
+  return false;
+}
+
+// The connection to the server; owned by the backend, borrowed by its writers and readers
+// (which must not outlive it).
+//
+// libnfs 4.0 does not advance its NFSv4.0 open-owner sequence ID when an OPEN fails, so the
+// server answers every later OPEN of that context from its replay cache (the same error
+// again) and CLOSEs fail with NFS4ERR_BAD_SEQID. The backend therefore checks before it
+// opens, and after a failed OPEN it continues on a fresh context (Renew()); the old one
+// stays alive for the files still open on it.
+struct Session {
+  NfsUrl url;
+  std::string server;           // "host:port", for messages
+  nfs_context* nfs = nullptr;   // the context for new calls
+  std::vector<nfs_context*> retired;
+
+  Session() = default;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() {
+    if (nfs != nullptr) nfs_destroy_context(nfs);
+    for (nfs_context* old : retired) nfs_destroy_context(old);
+  }
+
+  // Connects and mounts on a new context, which replaces `nfs` on success.
+  Status Connect();
+  // After a failed OPEN: continue on a fresh context if the server lets us.
+  void Renew() {
+    nfs_context* old = nfs;
+    nfs = nullptr;
+    if (Connect().ok()) {
+      retired.push_back(old);
+    } else {
+      if (nfs != nullptr) nfs_destroy_context(nfs);
+      nfs = old;
+    }
+  }
+};
+
+std::string ConnectionLost(const Session& s) {
+  return fmt::format(
+      "lost the connection to the NFS server {} (it stopped, restarted or became unreachable); check the server, "
+      "then retry",
+      s.server);
+}
+
+// Maps a libnfs result (-errno, or -1 for a failure inside libnfs) to a Status naming
+// `object`. Transport failures are kUnavailable: libnfs never reconnects by itself here.
+Status NfsError(const Session& s, int rc, std::string_view object, nfs_context* ctx = nullptr) {
+  const int err = rc < -1 ? -rc : 0;
+  std::string detail = Printable(nfs_get_error(ctx != nullptr ? ctx : s.nfs));
+  switch (err) {
+    case ENOENT:
+      return Status::NotFound(fmt::format("{}: no such file or directory", object));
+    case EACCES:
+    case EPERM:
+      return Status::PermissionDenied(fmt::format(
+          "{}: permission denied by the NFS server; check the export's client list and squash options for this "
+          "appliance",
+          object));
+    case EROFS:
+      return Status::PermissionDenied(fmt::format(
+          "{}: the NFS export is read-only; export it read-write to store backups there", object));
+    case ENOSPC:
+    case EDQUOT:
+      return Status::NoSpace(fmt::format("{}: no space left on the NFS server (or the quota is exhausted)", object));
+    case EEXIST:
+      return Status::AlreadyExists(fmt::format("{}: already exists", object));
+    case ENOTEMPTY:
+      return Status::FailedPrecondition(fmt::format("{}: directory not empty", object));
+    case ENOTDIR:
+      return Status::InvalidArgument(fmt::format("{}: not a directory", object));
+    case EISDIR:
+      return Status::InvalidArgument(fmt::format("{}: is a directory", object));
+    case ESTALE:
+      return Status::Unavailable(fmt::format(
+          "{}: stale NFS file handle: the directory was removed or re-created on the server {}; retry, and check "
+          "the export if this persists",
+          object, s.server));
+    case EINTR:  // how libnfs's synchronous calls report their timeout
+    case ETIMEDOUT:
+      return Status::Unavailable(fmt::format(
+          "{}: the NFS server {} did not answer within {} s; check that it is running and reachable", object,
+          s.server, kNfsTimeoutSeconds));
+    case ECONNREFUSED:
+    case ECONNRESET:
+    case EPIPE:
+    case ENOTCONN:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+      return Status::Unavailable(fmt::format("{}: {}", object, ConnectionLost(s)));
+    case EIO:
+      // libnfs reports a broken connection as EIO ("nfs_service failed"); the server's own
+      // I/O errors carry their NFS4ERR_ name.
+      if (detail.find("NFS4ERR") == std::string::npos) {
+        return Status::Unavailable(fmt::format("{}: {}", object, ConnectionLost(s)));
+      }
+      return Status::IoError(fmt::format("{}: the NFS server reported an I/O error ({})", object, detail));
+    default:
+      return Status::IoError(
+          fmt::format("{}: NFS error: {} ({})", object, err != 0 ? std::strerror(err) : "client failure", detail));
+  }
+}
+
+// Publishes `from` as `to` without replacing `to`: LINK fails with EEXIST if `to` exists,
+// unlike RENAME. True if linked (the caller removes `from`), false if renamed instead.
+Result<bool> LinkNoReplace(const Session& s, const std::string& from, const std::string& to,
+                           std::string_view to_url) {
+  int rc = nfs_link(s.nfs, from.c_str(), to.c_str());
+  if (rc == 0) return true;
+  if (rc == -EEXIST) return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", to_url));
+  if (rc == -ENOTSUP || rc == -EOPNOTSUPP || rc == -EPERM || rc == -EMLINK) {
+    // The server's file system has no hard links (FAT, some NAS): check, then rename. Only
+    // another client creating `to` in between could be replaced.
+    nfs_stat_64 st;
+    int stat_rc = nfs_lstat64(s.nfs, to.c_str(), &st);
+    if (stat_rc == 0) {
+      return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", to_url));
+    }
+    if (stat_rc != -ENOENT) return NfsError(s, stat_rc, to_url);
+    rc = nfs_rename(s.nfs, from.c_str(), to.c_str());
+    if (rc == 0) return false;
+  }
+  return NfsError(s, rc, to_url);
+}
+
+class NfsWriter final : public Writer {
+ public:
+  NfsWriter(const Session& session, nfsfh* fh, std::string partial, std::string final_path, std::string url)
+      : s_(session),
+        ctx_(session.nfs),
+        fh_(fh),
+        partial_(std::move(partial)),
+        final_(std::move(final_path)),
+        url_(std::move(url)) {}
+
+  ~NfsWriter() override {
+    // Best effort: with the server gone these fail (within the timeout), and the next
+    // backup's RemovePartials() takes the partial away.
+    if (fh_ != nullptr) nfs_close(ctx_, fh_);
+    if (!committed_) nfs_unlink(s_.nfs, partial_.c_str());
+  }
+
+  Status Append(std::span<const std::byte> data) override {
+    if (failed_ || committed_) return Status::FailedPrecondition(fmt::format("{}: the writer is closed", url_));
+    while (!data.empty()) {
+      size_t n = std::min(data.size(), kMaxWrite);
+      int rc = nfs_pwrite(ctx_, fh_, offset_, n, data.data());
+      if (rc < 0) {
+        failed_ = true;
+        return NfsError(s_, rc, url_, ctx_);
+      }
+      // A server claiming more than was sent, or no progress, would corrupt the file or loop.
+      if (rc == 0 || static_cast<size_t>(rc) > n) {
+        failed_ = true;
+        return Status::IoError(fmt::format("{}: the NFS server reported writing {} of {} bytes", url_, rc, n));
+      }
+      offset_ += static_cast<uint64_t>(rc);
+      data = data.subspan(static_cast<size_t>(rc));
+    }
+    return Status();
+  }
+
+  Status Commit() override {
+    if (failed_ || committed_) {
+      return Status::FailedPrecondition(fmt::format("{}: the writer is closed or an earlier write failed", url_));
+    }
+    failed_ = true;  // until proven otherwise: no second attempt after a half-done commit
+    // WRITEs are unstable: COMMIT makes the server put the data on disk before the file
+    // gets its final name.
+    if (int rc = nfs_fsync(ctx_, fh_); rc != 0) return NfsError(s_, rc, url_, ctx_);
+    // CLOSE only releases the server's open state: NFS reports write errors on WRITE and
+    // COMMIT (libnfs caches nothing), and a CLOSE on a renewed context fails on its stale
+    // sequence ID.
+    nfs_close(ctx_, std::exchange(fh_, nullptr));
+    ASSIGN_OR_RETURN(bool linked, LinkNoReplace(s_, partial_, final_, url_));
+    committed_ = true;
+    failed_ = false;
+    // The file is complete under its final name. A partial that cannot be removed now is a
+    // second name of it, which RemovePartials() clears later. LINK and REMOVE are stable on
+    // the server when they return (NFSv4 directory operations): no directory fsync exists.
+    if (linked) nfs_unlink(s_.nfs, partial_.c_str());
+    return Status();
+  }
+
+ private:
+  const Session& s_;
+  nfs_context* ctx_;  // the context the file is open on
+  nfsfh* fh_;
+  std::string partial_;  // libnfs paths
+  std::string final_;
+  std::string url_;
+  uint64_t offset_ = 0;
+  bool committed_ = false;
+  bool failed_ = false;
+};
+
+class NfsReader final : public Reader {
+ public:
+  NfsReader(const Session& session, nfsfh* fh, uint64_t offset, std::string url)
+      : s_(session), ctx_(session.nfs), fh_(fh), offset_(offset), url_(std::move(url)) {}
+  ~NfsReader() override { nfs_close(ctx_, fh_); }
+
+  Result<size_t> Read(std::span<std::byte> buf) override {
+    size_t n = std::min(buf.size(), kMaxRead);
+    if (n == 0) return size_t{0};
+    int rc = nfs_pread(ctx_, fh_, offset_, n, buf.data());
+    if (rc < 0) return NfsError(s_, rc, url_, ctx_);
+    if (static_cast<size_t>(rc) > n) {
+      return Status::IoError(fmt::format("{}: the NFS server returned {} bytes for a read of {}", url_, rc, n));
+    }
+    offset_ += static_cast<uint64_t>(rc);
+    return static_cast<size_t>(rc);
+  }
+
+ private:
+  const Session& s_;
+  nfs_context* ctx_;
+  nfsfh* fh_;
+  uint64_t offset_;
+  std::string url_;
+};
+
+Entry ToEntry(std::string_view name, const nfs_stat_64& st) {
+  Entry e;
+  e.name = std::string(name);
+  e.is_dir = S_ISDIR(st.nfs_mode);
+  e.size = e.is_dir ? 0 : st.nfs_size;
+  e.mtime = static_cast<int64_t>(st.nfs_mtime);
+  return e;
+}
+
+class NfsBackend final : public Backend {
+ public:
+  NfsBackend(std::unique_ptr<Session> session, std::string location)
+      : s_(std::move(session)), location_(std::move(location)) {}
+
+  Result<std::vector<Entry>> List(std::string_view dir, std::string_view filter) override {
+    RETURN_IF_ERROR(CheckPath(dir));
+    dir = Canonical(dir);
+    ASSIGN_OR_RETURN(Resolved d, ResolveDir(dir));
+    nfsdir* handle = nullptr;
+    if (int rc = nfs_opendir(s_->nfs, Remote(d.path).c_str(), &handle); rc != 0) {
+      return NfsError(*s_, rc, Url(dir));
+    }
+    std::string wanted = LowerAscii(filter);
+    std::vector<Entry> entries;
+    for (nfsdirent* e; (e = nfs_readdir(s_->nfs, handle)) != nullptr;) {
+      std::string_view name = e->name != nullptr ? e->name : "";
+      // Names come from the server: one holding '/' would address another path.
+      if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) continue;
+      if (!wanted.empty() && LowerAscii(name).find(wanted) == std::string::npos) continue;
+      Entry entry;
+      entry.name = std::string(name);
+      entry.is_dir = S_ISDIR(e->mode);
+      entry.size = entry.is_dir ? 0 : e->size;
+      entry.mtime = static_cast<int64_t>(e->mtime.tv_sec);
+      entries.push_back(std::move(entry));
+    }
+    nfs_closedir(s_->nfs, handle);
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+    return entries;
+  }
+
+  Result<Entry> Stat(std::string_view path) override {
+    RETURN_IF_ERROR(CheckPath(path));
+    path = Canonical(path);
+    ASSIGN_OR_RETURN(Resolved r, Resolve(path, true));
+    if (!r.exists) return NotFound(path);
+    return ToEntry(path.substr(path.rfind('/') + 1), r.st);
+  }
+
+  Result<Capacity> GetCapacity() override {
+    nfs_statvfs_64 vfs;
+    if (int rc = nfs_statvfs64(s_->nfs, "/", &vfs); rc != 0) return NfsError(*s_, rc, location_);
+    // The server's numbers: keep them consistent and free of overflow.
+    uint64_t unit = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
+    uint64_t blocks = vfs.f_blocks;
+    uint64_t bfree = std::min(vfs.f_bfree, blocks);
+    uint64_t bavail = std::min(vfs.f_bavail, bfree);
+    auto bytes = [unit](uint64_t n) { return unit != 0 && n > UINT64_MAX / unit ? UINT64_MAX : n * unit; };
+    Capacity c;
+    c.total = bytes(blocks);
+    c.used = bytes(blocks - bfree);
+    c.free = bytes(bavail);
+    return c;
+  }
+
+  Result<Access> GetAccess(std::string_view dir) override {
+    RETURN_IF_ERROR(CheckPath(dir));
+    dir = Canonical(dir);
+    ASSIGN_OR_RETURN(Resolved d, ResolveDir(dir));
+    // ACCESS asks the server, which knows the export's read-only flag and its squashing;
+    // mode bits cannot tell (NFSv4 owners arrive as names libnfs does not map).
+    int mask = nfs_access2(s_->nfs, Remote(d.path).c_str());
+    if (mask < 0) return NfsError(*s_, mask, Url(dir));
+    Access access;
+    access.can_read = (mask & R_OK) != 0;
+    access.can_write = (mask & W_OK) != 0;
+    return access;
+  }
+
+  Status MakeDir(std::string_view path) override {
+    RETURN_IF_ERROR(CheckPath(path));
+    path = Canonical(path);
+    if (path.empty()) return ResolveDir(path).status();
+    // Each prefix is resolved afresh, so symlinks on the way are checked like everywhere.
+    for (size_t end = 0; end != std::string_view::npos;) {
+      end = path.find('/', end + 1);
+      std::string_view prefix = path.substr(0, end);
+      ASSIGN_OR_RETURN(Resolved r, Resolve(prefix, true));
+      if (!r.exists) {
+        int rc = nfs_mkdir2(s_->nfs, Remote(r.path).c_str(), kDirMode);
+        // EEXIST: made meanwhile by someone else; what it is gets checked below.
+        if (rc != 0 && rc != -EEXIST) return NfsError(*s_, rc, Url(prefix));
+        ASSIGN_OR_RETURN(r, Resolve(prefix, true));
+        if (!r.exists) return NotFound(prefix);
+      }
+      if (!S_ISDIR(r.st.nfs_mode)) {
+        return Status::AlreadyExists(fmt::format("{}: exists and is not a directory", Url(prefix)));
+      }
+    }
+    return Status();
+  }
+
+  Result<std::unique_ptr<Writer>> NewWriter(std::string_view path) override {
+    ASSIGN_OR_RETURN(auto split, SplitFile(path));
+    auto [dir, leaf] = split;
+    std::string url = Url(path);
+    if (IsPartialName(leaf)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: names of the form .<name>.partial are reserved for files being written", url));
+    }
+    ASSIGN_OR_RETURN(Resolved d, ResolveDir(dir));
+    std::string final_path = Remote(JoinPath(d.path, leaf));
+    nfs_stat_64 st;
+    int rc = nfs_lstat64(s_->nfs, final_path.c_str(), &st);
+    if (rc == 0) return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", url));
+    if (rc != -ENOENT) return NfsError(*s_, rc, url);
+    std::string partial = Remote(JoinPath(d.path, PartialName(leaf)));
+    auto busy = [&] {
+      return Status::AlreadyExists(
+          fmt::format("{}: another writer is creating this file ({} exists)", url, PartialName(leaf)));
+    };
+    // Checks that spare a failing OPEN (see Session).
+    rc = nfs_lstat64(s_->nfs, partial.c_str(), &st);
+    if (rc == 0) return busy();
+    if (rc != -ENOENT) return NfsError(*s_, rc, url);
+    int mask = nfs_access2(s_->nfs, Remote(d.path).c_str());
+    if (mask < 0) return NfsError(*s_, mask, Url(dir));
+    if ((mask & W_OK) == 0) {
+      return Status::PermissionDenied(fmt::format(
+          "{}: the NFS server grants no write access here: the export is read-only, or its squash options map this "
+          "appliance to a user without write permission",
+          url));
+    }
+    nfsfh* fh = nullptr;
+    // O_EXCL (an exclusive CREATE): never reuse a partial file, which another writer may be
+    // filling right now.
+    rc = nfs_create(s_->nfs, partial.c_str(), O_WRONLY | O_EXCL, kFileMode, &fh);
+    if (rc != 0) {
+      Status status = rc == -EEXIST ? busy() : NfsError(*s_, rc, url);
+      s_->Renew();
+      return status;
+    }
+    return std::unique_ptr<Writer>(new NfsWriter(*s_, fh, std::move(partial), std::move(final_path), url));
+  }
+
+  Result<std::unique_ptr<Reader>> NewReader(std::string_view path, uint64_t offset) override {
+    RETURN_IF_ERROR(CheckPath(path));
+    path = Canonical(path);
+    std::string url = Url(path);
+    ASSIGN_OR_RETURN(Resolved r, Resolve(path, true));
+    if (!r.exists) return NotFound(path);
+    if (S_ISDIR(r.st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: is a directory, not a file", url));
+    if (!S_ISREG(r.st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: is not a regular file", url));
+    if (offset > r.st.nfs_size) {
+      return Status::InvalidArgument(
+          fmt::format("{}: offset {} is past the end of the file ({} bytes)", url, offset, r.st.nfs_size));
+    }
+    // Checked first, to spare a failing OPEN (see Session).
+    int mask = nfs_access2(s_->nfs, Remote(r.path).c_str());
+    if (mask < 0) return NfsError(*s_, mask, url);
+    if ((mask & R_OK) == 0) return NfsError(*s_, -EACCES, url);
+    nfsfh* fh = nullptr;
+    if (int rc = nfs_open(s_->nfs, Remote(r.path).c_str(), O_RDONLY, &fh); rc != 0) {
+      Status status = NfsError(*s_, rc, url);
+      s_->Renew();
+      return status;
+    }
+    return std::unique_ptr<Reader>(new NfsReader(*s_, fh, offset, std::move(url)));
+  }
+
+  Status Rename(std::string_view from, std::string_view to) override {
+    ASSIGN_OR_RETURN(auto from_split, SplitFile(from));
+    ASSIGN_OR_RETURN(auto to_split, SplitFile(to));
+    if (IsPartialName(to_split.second)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: names of the form .<name>.partial are reserved for files being written", Url(to)));
+    }
+    ASSIGN_OR_RETURN(Resolved from_dir, ResolveDir(from_split.first));
+    ASSIGN_OR_RETURN(Resolved to_dir, ResolveDir(to_split.first));
+    std::string from_path = Remote(JoinPath(from_dir.path, from_split.second));
+    std::string to_path = Remote(JoinPath(to_dir.path, to_split.second));
+    nfs_stat_64 st;
+    if (int rc = nfs_lstat64(s_->nfs, from_path.c_str(), &st); rc != 0) return NfsError(*s_, rc, Url(from));
+    nfs_stat_64 to_st;
+    int rc = nfs_lstat64(s_->nfs, to_path.c_str(), &to_st);
+    if (rc == 0) return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", Url(to)));
+    if (rc != -ENOENT) return NfsError(*s_, rc, Url(to));
+    if (!S_ISDIR(st.nfs_mode)) {
+      ASSIGN_OR_RETURN(bool linked, LinkNoReplace(*s_, from_path, to_path, Url(to)));
+      if (linked && (rc = nfs_unlink(s_->nfs, from_path.c_str())) != 0) return NfsError(*s_, rc, Url(from));
+      return Status();
+    }
+    // Directories cannot be hard-linked: the check above and this RENAME are two calls, so
+    // an empty directory another client creates at `to` in between would be replaced (RENAME
+    // fails over anything else). No Keepsake process does that.
+    if ((rc = nfs_rename(s_->nfs, from_path.c_str(), to_path.c_str())) != 0) {
+      return NfsError(*s_, rc, fmt::format("{} -> {}", Url(from), Url(to)));
+    }
+    return Status();
+  }
+
+  Status Remove(std::string_view path) override {
+    ASSIGN_OR_RETURN(auto split, SplitFile(path));
+    ASSIGN_OR_RETURN(Resolved dir, ResolveDir(split.first));
+    std::string remote = Remote(JoinPath(dir.path, split.second));
+    nfs_stat_64 st;
+    int rc = nfs_lstat64(s_->nfs, remote.c_str(), &st);
+    if (rc == 0) {
+      // A symlink is removed itself, never what it points to.
+      rc = S_ISDIR(st.nfs_mode) ? nfs_rmdir(s_->nfs, remote.c_str()) : nfs_unlink(s_->nfs, remote.c_str());
+    }
+    if (rc != 0) return NfsError(*s_, rc, Url(path));
+    return Status();
+  }
+
+ private:
+  // A path with its symlinks resolved, relative to the root, and what is there.
+  struct Resolved {
+    std::string path;   // "" for the root
+    bool exists = false;
+    nfs_stat_64 st{};   // when `exists`
+  };
+
+  std::string Url(std::string_view rel) const {
+    return rel.empty() ? location_ : fmt::format("{}/{}", location_, rel);
+  }
+
+  Status NotFound(std::string_view rel) const {
+    return Status::NotFound(fmt::format("{}: no such file or directory", Url(rel)));
+  }
+
+  // Splits a non-root path into its directory ("" for the root) and last component.
+  Result<std::pair<std::string_view, std::string_view>> SplitFile(std::string_view path) const {
+    RETURN_IF_ERROR(CheckPath(path));
+    path = Canonical(path);
+    if (path.empty()) return Status::InvalidArgument(fmt::format("{}: is the storage root, not a file", Url(path)));
+    size_t slash = path.rfind('/');
+    if (slash == std::string_view::npos) return std::pair(std::string_view(), path);
+    return std::pair(path.substr(0, slash), path.substr(slash + 1));
+  }
+
+  // Resolves `path` (checked and canonical) to a path free of symlinks, following a symlink
+  // in the last component only if `follow_last`. A missing last component is not an error
+  // (exists = false); a missing directory on the way is kNotFound. Symlinks that are
+  // absolute or climb out of the root, loops, and files used as directories are
+  // kInvalidArgument naming `path`.
+  Result<Resolved> Resolve(std::string_view path, bool follow_last) const {
+    std::vector<std::string> todo;  // components still to walk, the next one last
+    auto push_components = [&todo](std::string_view p) {
+      std::vector<std::string> parts;
+      for (size_t start = 0; start <= p.size();) {
+        size_t end = std::min(p.find('/', start), p.size());
+        parts.emplace_back(p.substr(start, end - start));
+        start = end + 1;
+      }
+      todo.insert(todo.end(), parts.rbegin(), parts.rend());
+    };
+    if (!path.empty()) push_components(path);
+    std::vector<std::string> done;
+    auto joined = [&done] {
+      std::string out;
+      for (const std::string& c : done) out = JoinPath(out, c);
+      return out;
+    };
+    int links = 0;
+    Resolved r;
+    while (!todo.empty()) {
+      std::string component = std::move(todo.back());
+      todo.pop_back();
+      if (component.empty() || component == ".") continue;  // only from symlink targets
+      if (component == "..") {
+        if (done.empty()) {
+          return Status::InvalidArgument(
+              fmt::format("{}: leads out of the storage root (through a symlink)", Url(path)));
+        }
+        done.pop_back();
+        continue;
+      }
+      done.push_back(std::move(component));
+      const bool last = todo.empty();
+      r.path = joined();
+      int rc = nfs_lstat64(s_->nfs, Remote(r.path).c_str(), &r.st);
+      if (rc == -ENOENT && last) return r;
+      if (rc != 0) return NfsError(*s_, rc, Url(path));
+      if (S_ISLNK(r.st.nfs_mode) && (!last || follow_last)) {
+        if (++links > kMaxSymlinks) {
+          return Status::InvalidArgument(fmt::format("{}: too many levels of symlinks", Url(path)));
+        }
+        ASSIGN_OR_RETURN(std::string target, ReadLink(r.path, r.st.nfs_size, path));
+        if (target.front() == '/') {
+          return Status::InvalidArgument(fmt::format(
+              "{}: leads to an absolute symlink; only relative symlinks inside the storage root are followed",
+              Url(path)));
+        }
+        done.pop_back();
+        push_components(target);
+        continue;
+      }
+      if (!last && !S_ISDIR(r.st.nfs_mode)) {
+        return Status::InvalidArgument(fmt::format("{}: {} is not a directory", Url(path), Url(r.path)));
+      }
+      if (last) {
+        r.exists = true;
+        return r;
+      }
+    }
+    // The root, or symlinks that led back to a directory on the way.
+    r.path = joined();
+    if (int rc = nfs_lstat64(s_->nfs, Remote(r.path).c_str(), &r.st); rc != 0) return NfsError(*s_, rc, Url(path));
+    r.exists = true;
+    return r;
+  }
+
+  // Resolve() for a directory that must exist.
+  Result<Resolved> ResolveDir(std::string_view dir) const {
+    ASSIGN_OR_RETURN(Resolved r, Resolve(dir, true));
+    if (!r.exists) return NotFound(dir);
+    if (!S_ISDIR(r.st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: not a directory", Url(dir)));
+    return r;
+  }
+
+  // The target of the symlink at `rel`, whose lstat() size is `size`. libnfs 4.0 hands back
+  // READLINK's answer without a terminating NUL (fixed in later versions), so its copy may
+  // run past the target; the size from lstat() cuts it. A link changed in between reads as
+  // garbage, which the NUL check or the lookups that follow refuse.
+  Result<std::string> ReadLink(const std::string& rel, uint64_t size, std::string_view path) const {
+    if (size == 0 || size > kMaxSymlinkTarget) {
+      return Status::InvalidArgument(fmt::format("{}: symlink with an implausible target length", Url(path)));
+    }
+    char* raw = nullptr;
+    int rc = nfs_readlink2(s_->nfs, Remote(rel).c_str(), &raw);
+    std::unique_ptr<char, decltype(&std::free)> buf(raw, &std::free);
+    if (rc != 0) return NfsError(*s_, rc, Url(path));
+    if (buf == nullptr || strnlen(buf.get(), size) != size) {
+      return Status::InvalidArgument(
+          fmt::format("{}: a symlink on the way changed while being read, or holds a NUL byte", Url(path)));
+    }
+    return std::string(buf.get(), size);
+  }
+
+  std::unique_ptr<Session> s_;
+  std::string location_;  // "nfs://host[:port]/path": how messages name the root
+};
+
+std::string VersionMessage(const NfsUrl& url) {
+  return fmt::format(
+      "{}: NFS {} cannot be used on this system: the built-in client (libnfs 4.0) speaks NFS 4.0 only{}. Choose "
+      "NFS version 4 ({}?version=4) and make sure the server allows NFS 4.0",
+      url.ToString(), url.version,
+      KernelHasNfs4() ? ", and Keepsake does not mount NFS through the kernel" : " and this kernel has no NFS client",
+      url.Location());
+}
+
+Status MountError(const Session& s, const NfsUrl& url, int rc) {
+  std::string location = url.Location();
+  std::string detail = Printable(nfs_get_error(s.nfs));
+  switch (rc < -1 ? -rc : 0) {
+    case ENOENT:
+      return Status::NotFound(fmt::format(
+          "{}: the NFS server {} has no export or directory {}; check the path against the server's exports (NFSv4 "
+          "clients see an export under its pseudo path)",
+          location, s.server, url.path));
+    case EACCES:
+    case EPERM:
+      return Status::PermissionDenied(fmt::format(
+          "{}: the NFS server {} refused access to {}; check that the export allows this appliance's address",
+          location, s.server, url.path));
+    case ENOTDIR:
+      return Status::InvalidArgument(fmt::format("{}: not a directory", location));
+    case EINTR:
+    case ETIMEDOUT:
+      return Status::Unavailable(fmt::format(
+          "{}: the NFS server {} did not answer within {} s; check the address, that the server is running and that "
+          "no firewall blocks TCP port {}",
+          location, s.server, kNfsTimeoutSeconds, url.EffectivePort()));
+    default:
+      break;
+  }
+  if (detail.find("resolv") != std::string::npos) {
+    return Status::Unavailable(
+        fmt::format("{}: cannot resolve the NFS server's name {}; check the name and the DNS settings", location,
+                    url.host));
+  }
+  if (detail.find("MINOR_VERS") != std::string::npos) {
+    return Status::NotSupported(fmt::format(
+        "{}: the NFS server {} does not offer NFS 4.0, the only version the built-in client speaks; allow NFS 4.0 "
+        "on the server",
+        location, s.server));
+  }
+  return Status::Unavailable(fmt::format(
+      "{}: the NFS server {} is unreachable: the connection failed or was closed ({}); check the address and port, "
+      "that the server is running with NFSv4 over TCP, and that no firewall blocks TCP port {}",
+      location, s.server, detail, url.EffectivePort()));
+}
+
+Status Session::Connect() {
+  nfs = nfs_init_context();
+  if (nfs == nullptr) return Status::Internal(fmt::format("{}: cannot create an NFS client", url.Location()));
+  // libnfs 4.0 takes the port only through its URL parser (it has no nfs_set_nfsport()).
+  std::string options = fmt::format("nfs://{}/?version=4&nfsport={}", url.host, url.EffectivePort());
+  nfs_url* parsed = nfs_parse_url_incomplete(nfs, options.c_str());
+  if (parsed == nullptr) {
+    return Status::Internal(
+        fmt::format("{}: libnfs refused its options: {}", url.Location(), Printable(nfs_get_error(nfs))));
+  }
+  nfs_destroy_url(parsed);
+  nfs_set_version(nfs, kNfsV4);
+  nfs_set_timeout(nfs, kNfsTimeoutSeconds * 1000);
+  // A dead server must make calls fail, not retry forever; the next job reconnects.
+  nfs_set_autoreconnect(nfs, 0);
+  // Other clients and the server change the export: no cached directory contents.
+  nfs_set_dircache(nfs, 0);
+  if (int rc = nfs_mount(nfs, url.host.c_str(), url.path.c_str()); rc != 0) return MountError(*this, url, rc);
+  return Status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url_text) {
+  auto session = std::make_unique<Session>();
+  ASSIGN_OR_RETURN(session->url, ParseNfsUrl(url_text));
+  const NfsUrl& url = session->url;
+  if (url.version != "4") return Status::NotSupported(VersionMessage(url));
+  session->server = fmt::format("{}:{}", url.host, url.EffectivePort());
+  RETURN_IF_ERROR(session->Connect());
+  nfs_stat_64 st;
+  if (int rc = nfs_stat64(session->nfs, "/", &st); rc != 0) return NfsError(*session, rc, url.Location());
+  if (!S_ISDIR(st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: not a directory", url.Location()));
+  std::string location = url.Location();
+  return std::unique_ptr<Backend>(new NfsBackend(std::move(session), std::move(location)));
+}
+
+}  // namespace keepsake::storage
