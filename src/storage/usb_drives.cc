@@ -58,7 +58,10 @@ nlohmann::json UsbDrivesToJson(const std::vector<UsbDrive>& drives) {
                          {"mount_point", v.mount_point},
                          {"state", UsbVolumeStateName(v.state)},
                          {"reason", v.reason},
-                         {"url", v.uuid.empty() ? "" : "usb://" + (v.label.empty() ? v.uuid : v.label)},
+                         // Offered as a target only when mounted with room to spare.
+                         {"url", v.state == UsbVolumeState::kMounted
+                                     ? nlohmann::json("usb://" + (v.label.empty() ? v.uuid : v.label))
+                                     : nlohmann::json(nullptr)},
                          {"capacity", {{"total", v.capacity.total}, {"used", v.capacity.used}, {"free", v.capacity.free}}}});
     }
     list.push_back({{"device", d.device},

@@ -74,7 +74,8 @@ struct UsbDrive {
 // The JSON the API serves: {"drives": [{"device", "vendor", "model", "size",
 // "partition_table", "supported", "reason", "volumes": [{"number", "label", "uuid",
 // "fs_type", "size", "device", "mount_point", "state", "reason", "url",
-// "capacity": {"total", "used", "free"}}]}]}. "url" is usb://<label or uuid>.
+// "capacity": {"total", "used", "free"}}]}]}. "url" is usb://<label or uuid> for a volume
+// offered as a target (mounted, not full), else null.
 nlohmann::json UsbDrivesToJson(const std::vector<UsbDrive>& drives);
 
 struct UsbOptions {

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "service/storage_browser.h"
+#include "storage/usb_drives.h"
 #include "web/api_routes.h"
 
 namespace keepsake::web {
@@ -88,6 +89,27 @@ Result<ApiResponse> Details(ApiContext& ctx, const ApiRequest& req) {
   return Json({{"url", b.url}, {"path", b.path}, {"details", std::move(details)}});
 }
 
+// The USB drives attached now, usable or not (with the reason), as the last scan found
+// them; each mounted volume's capacity as the storage information shows it.
+ApiResponse UsbDrivesAnswer() {
+  nlohmann::json j = storage::UsbDrivesToJson(storage::UsbDrives::Global().Snapshot());
+  for (auto& drive : j["drives"]) {
+    for (auto& volume : drive["volumes"]) {
+      const nlohmann::json& c = volume["capacity"];
+      volume["capacity"] = service::CapacityToJson({c["total"], c["used"], c["free"]});
+    }
+  }
+  return Json(std::move(j));
+}
+
+Result<ApiResponse> UsbDrives(ApiContext&, const ApiRequest&) { return UsbDrivesAnswer(); }
+
+// "Rescan": an administrator who just attached a drive need not wait for the next poll.
+Result<ApiResponse> RescanUsb(ApiContext&, const ApiRequest&) {
+  RETURN_IF_ERROR(storage::UsbDrives::Global().RescanNow());
+  return UsbDrivesAnswer();
+}
+
 }  // namespace
 
 const std::vector<Route>& StorageRoutes() {
@@ -97,6 +119,8 @@ const std::vector<Route>& StorageRoutes() {
       {"GET", "/api/v1/storage/browse", Browse},
       {"GET", "/api/v1/storage/info", Info},
       {"GET", "/api/v1/storage/details", Details},
+      {"GET", "/api/v1/storage/usb", UsbDrives},
+      {"POST", "/api/v1/storage/usb/rescan", RescanUsb},
   };
   return routes;
 }

@@ -39,6 +39,8 @@ from paths import KEEPSAKED_BIN, UNIT_TESTS_BIN, generate_state  # noqa: E402
 DMS = "usb test domain secret"
 # ext4 100 MiB + exFAT 155 MiB on a 256 MiB GPT disk.
 STICK = [("ext4", "KSEXT4", 100), ("exfat", "KSEXFAT", None)]
+# For the unplug tests: room for a backup whose input is over 3 GiB (a sparse image file).
+BIG_STICK = [("ext4", "KSEXT4", 3800), ("exfat", "KSEXFAT", None)]
 
 
 def setUpModule():
@@ -176,23 +178,27 @@ class DaemonUsbTest(UsbTest):
     # -- unplug in the middle of a backup ------------------------------------------------------
 
     def unplug_mid_backup(self, label, fs):
-        image = self.lab.image("stick", 256, "gpt", STICK)
+        image = self.lab.image("stick", 8192, "gpt", BIG_STICK)
         loop = self.lab.attach(image)
         self.daemon.start()
         self.daemon.bootstrap()
         self.wait_log(f'"{label}"): mounted')
         mount_point = self.mount_of(label)
         os.mkdir(os.path.join(mount_point, "kp"))
+        os.sync()  # the ext4 "unplug" below discards what is not on the disk yet
         code, body = self.daemon.post("/api/v1/dms", {"dms": DMS, "confirmation": DMS})
         self.assertEqual(code, 201, body)
         code, body = self.daemon.put("/api/v1/storage", {"url": f"usb://{label}/kp"})
         if code == 400 and "url" not in str(body):
             self.skipTest(f"PUT /api/v1/storage does not take usb:// URLs yet (main's url form): {body}")
         self.assertEqual(code, 200, body)
-        # Incompressible data, so that the backup writes for seconds instead of racing by.
+        # Some incompressible data, so that the partial file grows, and a sparse file read
+        # as 3 GiB of zeros, so that the backup lasts seconds (no disk used): the unplug
+        # always lands mid-write, however fast the drive.
         with open(os.path.join(self.root, "firmware", "big.bin"), "wb") as f:
-            for _ in range(80):
-                f.write(os.urandom(1 << 20))
+            f.write(os.urandom(16 << 20))
+        with open(os.path.join(self.root, "firmware", "zeros.img"), "wb") as f:
+            f.truncate(3 << 30)
         code, body = self.daemon.post("/api/v1/backups")
         self.assertEqual(code, 202, body)
         job_id = body["job"]["id"]
