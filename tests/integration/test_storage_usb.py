@@ -116,11 +116,6 @@ class DaemonUsbTest(UsbTest):
         m = re.findall(rf'partition \d+ \(\w+ "{label}"\): mounted (\S+) at (\S+)', self.daemon.log())
         return m[-1][1] if m else None
 
-    def drives_json(self):
-        """GET /api/v1/storage/usb once the route exists (None before)."""
-        code, body = self.daemon.get("/api/v1/storage/usb")
-        return body if code == 200 else None
-
     def test_discovery_mounts_supported_and_explains_the_rest(self):
         t0 = time.monotonic()
         stick = self.lab.attach(self.lab.image("stick", 256, "gpt", STICK))
@@ -145,14 +140,24 @@ class DaemonUsbTest(UsbTest):
         self.assertIn(exfat_mp, mounted)
         self.assertTrue(all(os.path.dirname(m) == self.lab.mount_dir for m in mounted))
         self.assertEqual(os.stat(self.lab.mount_dir).st_mode & 0o777, 0o700)
-        drives = self.drives_json()
-        if drives is not None:  # the route (main) has landed
-            by_device = {d["device"]: d for d in drives["drives"]}
-            self.assertEqual({v["state"] for v in by_device[stick]["volumes"]}, {"mounted"})
-            self.assertFalse(by_device[mbr]["supported"])
-            self.assertIn("MBR", by_device[mbr]["reason"])
-            self.assertEqual(by_device[old]["volumes"][0]["state"], "unsupported")
-            self.assertEqual(by_device[full]["volumes"][0]["state"], "full")
+        code, drives = self.daemon.post("/api/v1/storage/usb/rescan")
+        self.assertEqual(code, 200, drives)
+        by_device = {d["device"]: d for d in drives["drives"]}
+        self.assertEqual({v["state"] for v in by_device[stick]["volumes"]}, {"mounted"})
+        self.assertEqual({v["url"] for v in by_device[stick]["volumes"]}, {"usb://KSEXT4", "usb://KSEXFAT"})
+        self.assertTrue(all(v["capacity"]["total_bytes"] > 0 for v in by_device[stick]["volumes"]))
+        self.assertFalse(by_device[mbr]["supported"])
+        self.assertIn("MBR", by_device[mbr]["reason"])
+        self.assertEqual(by_device[old]["volumes"][0]["state"], "unsupported")
+        self.assertIn("vfat file system", by_device[old]["volumes"][0]["reason"])
+        self.assertEqual(by_device[full]["volumes"][0]["state"], "full")
+        self.assertIsNone(by_device[full]["volumes"][0]["url"])  # a full drive is not offered
+        self.assertEqual(self.daemon.get("/api/v1/storage/usb"), (200, drives))
+        # The browser works on a drive like on any storage.
+        code, listing = self.daemon.get("/api/v1/storage/browse?url=usb://KSEXT4")
+        self.assertEqual(code, 200, listing)
+        self.assertEqual(listing["info"]["permission"], "read/write")
+        self.assertIn("lost+found", [e["name"] for e in listing["entries"]])
         # Unplug: both volumes of the stick are unmounted, and their directories removed.
         self.lab.detach(stick)
         self.wait_log(f"USB drive {stick} (\"KSEXT4\") was removed: unmounted")
