@@ -30,7 +30,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from daemon import ADMIN, ADMIN_PASSWORD, Daemon, set_clock  # noqa: E402
+from daemon import ADMIN, ADMIN_PASSWORD, ApiAssertions, Daemon, set_clock  # noqa: E402
 from paths import KEEPSAKE_BIN, KEEPSAKED_BIN, generate_state  # noqa: E402
 
 DMS = "daemon test domain secret"
@@ -61,7 +61,7 @@ def tearDownModule():
     G.tmp.cleanup()
 
 
-class DaemonTest(unittest.TestCase):
+class DaemonTest(ApiAssertions, unittest.TestCase):
     """A fresh appliance, state directory, storage directory and clock per test."""
 
     clock_start = utc(2026, 11, 26, 9, 0, 0)
@@ -87,20 +87,6 @@ class DaemonTest(unittest.TestCase):
         self.tmp.cleanup()
 
     # -- helpers ---------------------------------------------------------------------
-
-    def ok(self, answer, code=200):
-        status, body = answer
-        self.assertEqual(status, code, body)
-        return body
-
-    def error(self, answer, code, *words):
-        status, body = answer
-        self.assertEqual(status, code, body)
-        self.assertIn("error", body, body)
-        self.assertEqual(set(body["error"]), {"code", "message"})
-        for w in words:
-            self.assertIn(w, body["error"]["message"])
-        return body["error"]
 
     def start(self, **kwargs):
         """Starts the daemon; on a fresh state, logs in as an administrator would (bootstrap)."""

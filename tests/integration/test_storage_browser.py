@@ -23,7 +23,7 @@ import unittest
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
-from daemon import Daemon  # noqa: E402
+from daemon import ApiAssertions, Daemon  # noqa: E402
 from paths import KEEPSAKED_BIN, generate_state  # noqa: E402
 
 DMS = "storage browser domain secret"
@@ -48,7 +48,7 @@ def tearDownModule():
     G.tmp.cleanup()
 
 
-class StorageBrowserTest(unittest.TestCase):
+class StorageBrowserTest(ApiAssertions, unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="ks-browser-")
         base = self.tmp.name
@@ -73,18 +73,6 @@ class StorageBrowserTest(unittest.TestCase):
         for m in reversed(self.mounts):
             subprocess.run(["umount", "-l", m], capture_output=True)
         self.tmp.cleanup()
-
-    def ok(self, answer, code=200):
-        status, body = answer
-        self.assertEqual(status, code, body)
-        return body
-
-    def error(self, answer, code, *words):
-        status, body = answer
-        self.assertEqual(status, code, body)
-        for w in words:
-            self.assertIn(w, body["error"]["message"])
-        return body["error"]
 
     def get(self, route, **params):
         return self.daemon.get(f"/api/v1/storage/{route}?" + urllib.parse.urlencode(params))

@@ -28,7 +28,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import nfs_server  # noqa: E402
-from daemon import Daemon  # noqa: E402
+from daemon import ApiAssertions, Daemon  # noqa: E402
 from paths import KEEPSAKED_BIN, UNIT_TESTS_BIN, generate_state  # noqa: E402
 
 DMS = "nfs storage domain secret"
@@ -82,7 +82,7 @@ class ConformanceTest(NfsServerTest):
         self.assertNotIn("store not available", out)
 
 
-class DaemonTestBase(NfsServerTest):
+class DaemonTestBase(ApiAssertions, NfsServerTest):
     """keepsaked on an appliance state, bootstrapped, DMS set; no storage yet."""
 
     big_file_mib = 0
@@ -109,18 +109,6 @@ class DaemonTestBase(NfsServerTest):
         if self.daemon.proc is not None and self.daemon.proc.poll() is None:
             self.daemon.stop(signal.SIGKILL)
 
-    def ok(self, answer, code=200):
-        status, body = answer
-        self.assertEqual(status, code, body)
-        return body
-
-    def error(self, answer, code, *words):
-        status, body = answer
-        self.assertEqual(status, code, body)
-        for w in words:
-            self.assertIn(w, body["error"]["message"])
-        return body["error"]["message"]
-
     def set_storage(self, url):
         return self.daemon.put("/api/v1/storage", {"url": url})
 
@@ -130,7 +118,7 @@ class SettingsErrorsTest(DaemonTestBase):
         port = nfs_server.free_port()
         started = time.monotonic()
         message = self.error(self.set_storage(f"nfs://127.0.0.1:{port}/rw"), 503, f"127.0.0.1:{port}",
-                             "unreachable")
+                             "unreachable")["message"]
         self.assertLess(time.monotonic() - started, 5, message)
 
     def test_missing_export_is_not_found(self):
