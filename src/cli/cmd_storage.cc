@@ -35,8 +35,10 @@ void PrintListing(const nlohmann::json& listing) {
   if (listing["parent"].is_string()) fmt::print("  ../\n");
   for (const auto& e : listing["entries"]) {
     bool dir = e["type"] == "directory";
-    fmt::print("  {}{}{}\n", e["name"].get<std::string>(), dir ? "/" : "",
-               dir ? "" : fmt::format("  {}{}", e["size_human"].get<std::string>(), e["backup"].get<bool>() ? "  (backup)" : ""));
+    fmt::print(
+        "  {}{}{}\n", e["name"].get<std::string>(), dir ? "/" : "",
+        dir ? ""
+            : fmt::format("  {}{}", e["size_human"].get<std::string>(), e["backup"].get<bool>() ? "  (backup)" : ""));
   }
 }
 

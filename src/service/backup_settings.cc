@@ -1,8 +1,8 @@
 #include "service/backup_settings.h"
 
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "archive/backup_name.h"
 #include "storage/backend.h"
@@ -97,13 +97,15 @@ Result<StorageSettings> StorageFromJson(const nlohmann::json& j) {
       ASSIGN_OR_RETURN(raw, storage::JoinStorageUrl(raw, path->get<std::string>()));
     }
   } else if (type == "local") {
-    if (path == j.end()) return Status::InvalidArgument("storage: a local storage needs \"path\", an absolute directory path");
+    if (path == j.end())
+      return Status::InvalidArgument("storage: a local storage needs \"path\", an absolute directory path");
     ASSIGN_OR_RETURN(raw, LocalPathUrl(*path));
   } else if (type.empty()) {
     return Status::InvalidArgument("storage: give \"url\" (file://, nfs:// or usb://), or \"type\": \"none\"");
   } else if (type == "nfs" || type == "usb") {
-    return Status::InvalidArgument(fmt::format("storage: an {} storage needs \"url\" ({})", type,
-                                               type == "nfs" ? "nfs://server[:port]/export/path?version=4" : "usb://LABEL-OR-UUID/path"));
+    return Status::InvalidArgument(
+        fmt::format("storage: an {} storage needs \"url\" ({})", type,
+                    type == "nfs" ? "nfs://server[:port]/export/path?version=4" : "usb://LABEL-OR-UUID/path"));
   } else {
     return Status::InvalidArgument(fmt::format("storage: type \"{}\" is not supported (none, local, nfs, usb)", type));
   }

@@ -1,9 +1,9 @@
 #include "service/storage_browser.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "archive/backup_name.h"
 #include "archive/sealed_reader.h"

@@ -1,9 +1,9 @@
 #include "storage/backend.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "storage/local_backend.h"
 #include "storage/nfs_backend.h"
@@ -109,6 +109,16 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
 bool IsPartialName(std::string_view name) {
   constexpr std::string_view kSuffix = ".partial";
   return name.size() > kSuffix.size() + 1 && name.front() == '.' && name.ends_with(kSuffix);
+}
+
+Status CheckNewFileName(std::string_view leaf, std::string_view url) {
+  if (!IsPartialName(leaf)) return Status();
+  return Status::InvalidArgument(
+      fmt::format("{}: names of the form .<name>.partial are reserved for files being written", url));
+}
+
+bool MatchesFilter(std::string_view name, std::string_view filter) {
+  return filter.empty() || LowerAscii(name).find(LowerAscii(filter)) != std::string::npos;
 }
 
 Result<std::string> NormalizeStorageUrl(std::string_view url) {

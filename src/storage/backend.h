@@ -126,6 +126,14 @@ std::string JoinPath(std::string_view dir, std::string_view name);
 // True for names of the form ".<name>.partial": files being written, or left by a crash.
 bool IsPartialName(std::string_view name);
 
+// For backends: kInvalidArgument naming `url` when NewWriter() is asked for a reserved
+// ".<name>.partial" file name `leaf`.
+Status CheckNewFileName(std::string_view leaf, std::string_view url);
+
+// For backends: whether `name` passes List()'s `filter` ("" keeps every name; otherwise the
+// name must contain it, compared case-insensitively in ASCII).
+bool MatchesFilter(std::string_view name, std::string_view filter);
+
 // Checks a storage URL and returns it in canonical form: lower-case scheme, no trailing
 // '/', and the scheme's own rules (nfs: lower-case host, default port and version left
 // out). No percent-decoding is done: the path is taken literally. kInvalidArgument naming the URL if it is malformed or its scheme unknown.

@@ -61,13 +61,6 @@ std::pair<std::string_view, std::string_view> SplitParent(std::string_view path)
   return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string PartialName(std::string_view leaf) { return fmt::format(".{}.partial", leaf); }
 
 Status WriteAll(int fd, std::span<const std::byte> data, const std::string& url) {
@@ -194,7 +187,6 @@ class LocalBackend final : public Backend {
     DIR* stream = fdopendir(fd.get());
     if (stream == nullptr) return StatusFromErrno(errno, Url(dir));
     fd.release();  // the stream owns it now
-    std::string wanted = LowerAscii(filter);
     std::vector<Entry> entries;
     Status status;
     for (;;) {
@@ -206,7 +198,7 @@ class LocalBackend final : public Backend {
       }
       std::string_view name = d->d_name;
       if (name == "." || name == "..") continue;
-      if (!wanted.empty() && LowerAscii(name).find(wanted) == std::string::npos) continue;
+      if (!MatchesFilter(name, filter)) continue;
       struct stat st;
       if (fstatat(dirfd(stream), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;  // removed since readdir(): it no longer exists
@@ -286,10 +278,7 @@ class LocalBackend final : public Backend {
     ASSIGN_OR_RETURN(auto split, SplitFile(path));
     auto [dir, leaf] = split;
     std::string url = Url(path);
-    if (IsPartialName(leaf)) {
-      return Status::InvalidArgument(
-          fmt::format("{}: names of the form .<name>.partial are reserved for files being written", url));
-    }
+    RETURN_IF_ERROR(CheckNewFileName(leaf, url));
     ASSIGN_OR_RETURN(Fd dir_fd, OpenBeneath(dir, O_RDONLY | O_DIRECTORY));
     std::string leaf_str(leaf);
     struct stat st;

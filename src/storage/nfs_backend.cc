@@ -46,13 +46,6 @@ std::string Printable(const char* text) {
   return out;
 }
 
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 std::string PartialName(std::string_view leaf) { return fmt::format(".{}.partial", leaf); }
 
 // "" for the root, the path itself otherwise (CheckPath() has accepted it).
@@ -313,13 +306,12 @@ class NfsBackend final : public Backend {
     if (int rc = nfs_opendir(s_->nfs, Remote(d.path).c_str(), &handle); rc != 0) {
       return NfsError(*s_, rc, Url(dir));
     }
-    std::string wanted = LowerAscii(filter);
     std::vector<Entry> entries;
     for (nfsdirent* e; (e = nfs_readdir(s_->nfs, handle)) != nullptr;) {
       std::string_view name = e->name != nullptr ? e->name : "";
       // Names come from the server: one holding '/' would address another path.
       if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) continue;
-      if (!wanted.empty() && LowerAscii(name).find(wanted) == std::string::npos) continue;
+      if (!MatchesFilter(name, filter)) continue;
       Entry entry;
       entry.name = std::string(name);
       entry.is_dir = S_ISDIR(e->mode);
@@ -397,10 +389,7 @@ class NfsBackend final : public Backend {
     ASSIGN_OR_RETURN(auto split, SplitFile(path));
     auto [dir, leaf] = split;
     std::string url = Url(path);
-    if (IsPartialName(leaf)) {
-      return Status::InvalidArgument(
-          fmt::format("{}: names of the form .<name>.partial are reserved for files being written", url));
-    }
+    RETURN_IF_ERROR(CheckNewFileName(leaf, url));
     ASSIGN_OR_RETURN(Resolved d, ResolveDir(dir));
     std::string final_path = Remote(JoinPath(d.path, leaf));
     nfs_stat_64 st;

@@ -181,6 +181,7 @@ void UsbDrives::PollLoop() {
 
 Status UsbDrives::Scan() {
   std::lock_guard scan_lock(scan_mu_);
+  std::vector<std::string> reports;  // what to tell once the result is published
   {
     std::lock_guard lock(mu_);
     if (!started_) return Status();  // stopped meanwhile: mount nothing more
@@ -226,7 +227,7 @@ Status UsbDrives::Scan() {
           continue;
         }
         it = mounted_.emplace(mp, Mounted{disk.device, v.offset, *device, v.fs_type, v.label}).first;
-        Report(fmt::format("{}: mounted {} at {}", VolumeName(drive, v), *device, mp));
+        reports.push_back(fmt::format("{}: mounted {} at {}", VolumeName(drive, v), *device, mp));
       }
       v.device = it->second.device;
       v.mount_point = mp;
@@ -262,9 +263,9 @@ Status UsbDrives::Scan() {
       continue;
     }
     Status s = UnmountVolume(o.mount_dir, it->first);
-    Report(s.ok() ? fmt::format("USB drive {} (\"{}\") was removed: unmounted {} from {}", it->second.disk_device,
-                                it->second.label, it->second.device, it->first)
-                  : fmt::format("USB drive {} was removed, but: {}", it->second.disk_device, s.message()));
+    reports.push_back(s.ok() ? fmt::format("USB drive {} (\"{}\") was removed: unmounted {} from {}",
+                                           it->second.disk_device, it->second.label, it->second.device, it->first)
+                             : fmt::format("USB drive {} was removed, but: {}", it->second.disk_device, s.message()));
     it = mounted_.erase(it);
   }
   // Tell of unusable drives and volumes once, not at every poll.
@@ -277,11 +278,15 @@ Status UsbDrives::Scan() {
     }
   }
   for (const std::string& e : events) {
-    if (std::find(last_events_.begin(), last_events_.end(), e) == last_events_.end()) Report(e);
+    if (std::find(last_events_.begin(), last_events_.end(), e) == last_events_.end()) reports.push_back(e);
   }
   last_events_ = std::move(events);
-  std::lock_guard lock(mu_);
-  drives_ = std::move(drives);
+  {
+    std::lock_guard lock(mu_);
+    drives_ = std::move(drives);
+  }
+  // Told only now, so that a drive reported mounted is already found by MountPointFor().
+  for (const std::string& r : reports) Report(r);
   return Status();
 }
 

@@ -20,7 +20,8 @@ constexpr size_t kMaxParam = 4096;
 Result<std::string> Param(const ApiRequest& req, const char* name) {
   if (!req.http.has_param(name)) return std::string();
   std::string value = req.http.get_param_value(name);
-  if (value.size() > kMaxParam) return Status::InvalidArgument(fmt::format("\"{}\" is longer than {} bytes", name, kMaxParam));
+  if (value.size() > kMaxParam)
+    return Status::InvalidArgument(fmt::format("\"{}\" is longer than {} bytes", name, kMaxParam));
   return value;
 }
 
