@@ -2,15 +2,19 @@
 
 #include <fcntl.h>
 #include <nfsc/libnfs.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +77,7 @@ bool KernelHasNfs4() {
 // stays alive for the files still open on it.
 struct Session {
   NfsUrl url;
+  NfsOptions options;
   std::string server;           // "host:port", for messages
   nfs_context* nfs = nullptr;   // the context for new calls
   std::vector<nfs_context*> retired;
@@ -109,9 +114,9 @@ std::string ConnectionLost(const Session& s) {
 
 // Maps a libnfs result (-errno, or -1 for a failure inside libnfs) to a Status naming
 // `object`. Transport failures are kUnavailable: libnfs never reconnects by itself here.
-Status NfsError(const Session& s, int rc, std::string_view object, nfs_context* ctx = nullptr) {
+// `detail` is libnfs's error text for the failed call.
+Status NfsErrorWithDetail(const Session& s, int rc, std::string_view object, const std::string& detail) {
   const int err = rc < -1 ? -rc : 0;
-  std::string detail = Printable(nfs_get_error(ctx != nullptr ? ctx : s.nfs));
   switch (err) {
     case ENOENT:
       return Status::NotFound(fmt::format("{}: no such file or directory", object));
@@ -165,6 +170,12 @@ Status NfsError(const Session& s, int rc, std::string_view object, nfs_context* 
   }
 }
 
+// NfsErrorWithDetail() for a synchronous call on `ctx` (by default the session's context),
+// whose error text libnfs still holds.
+Status NfsError(const Session& s, int rc, std::string_view object, nfs_context* ctx = nullptr) {
+  return NfsErrorWithDetail(s, rc, object, Printable(nfs_get_error(ctx != nullptr ? ctx : s.nfs)));
+}
+
 // Publishes `from` as `to` without replacing `to`: LINK fails with EEXIST if `to` exists,
 // unlike RENAME. True if linked (the caller removes `from`), false if renamed instead.
 Result<bool> LinkNoReplace(const Session& s, const std::string& from, const std::string& to,
@@ -187,6 +198,71 @@ Result<bool> LinkNoReplace(const Session& s, const std::string& from, const std:
   return NfsError(s, rc, to_url);
 }
 
+struct WriteQueue;
+
+// One WRITE of at most kMaxWrite bytes, owned by libnfs while in flight (its callback takes
+// it back).
+struct PendingWrite {
+  std::shared_ptr<WriteQueue> queue;
+  uint64_t offset = 0;
+  // A copy: Append()'s caller may reuse its buffer as soon as Append() returns.
+  std::vector<std::byte> data;
+};
+
+// The WRITEs of one writer that are in flight, and what became of them. Shared between the
+// writer and the callbacks of its WRITEs, because a callback may run after the writer is
+// gone: any later call on the same context runs its event loop, and destroying a context
+// cancels what is still queued. Callbacks therefore never touch the writer.
+struct WriteQueue {
+  int in_flight = 0;
+  uint64_t answered = 0;  // WRITEs completed or failed so far: progress, for the timeout
+  // The first failure: a libnfs result (-errno, or -1) and libnfs's words for it, or a
+  // message of ours when the server answered nonsense (rc 0).
+  bool failed = false;
+  int rc = 0;
+  std::string detail;
+  // The rest of WRITEs the server took only in part, to be sent again.
+  std::vector<std::unique_ptr<PendingWrite>> short_writes;
+
+  void Fail(int result, std::string text) {
+    if (failed) return;
+    failed = true;
+    rc = result;
+    detail = std::move(text);
+  }
+};
+
+void OnWriteDone(int status, nfs_context* /*nfs*/, void* data, void* private_data) {
+  std::unique_ptr<PendingWrite> w(static_cast<PendingWrite*>(private_data));
+  std::shared_ptr<WriteQueue> queue = w->queue;
+  --queue->in_flight;
+  ++queue->answered;
+  if (status < 0) {
+    // libnfs 4.0 hands an RPC-level failure (the connection broke: "RPC ERROR: Failed to
+    // reconnect async") to asynchronous callbacks as -EFAULT, where its synchronous calls
+    // report -EIO; its timeouts come as -EINTR, as for synchronous calls.
+    queue->Fail(status == -EFAULT ? -EIO : status, Printable(static_cast<const char*>(data)));
+    return;
+  }
+  // A server claiming more than was sent, or no progress, would corrupt the file or loop.
+  const size_t written = static_cast<size_t>(status);
+  if (written == 0 || written > w->data.size()) {
+    queue->Fail(0, fmt::format("the NFS server reported writing {} of {} bytes", status, w->data.size()));
+    return;
+  }
+  if (written < w->data.size()) {
+    w->data.erase(w->data.begin(), w->data.begin() + static_cast<std::ptrdiff_t>(written));
+    w->offset += written;
+    queue->short_writes.push_back(std::move(w));
+  }
+}
+
+// Writes through WRITEs of at most kMaxWrite bytes (a libnfs 4.0 limit), keeping up to
+// options.writes_in_flight of them in flight on the file's context: one at a time, each
+// 3 KiB would wait a full network round trip. The WRITEs go to disjoint ranges, so the order
+// in which the server applies them does not matter; Commit() waits for all of them before
+// its COMMIT. A failure of any WRITE fails the writer, at the Append() or Commit() that
+// finds it.
 class NfsWriter final : public Writer {
  public:
   NfsWriter(const Session& session, nfsfh* fh, std::string partial, std::string final_path, std::string url)
@@ -195,9 +271,17 @@ class NfsWriter final : public Writer {
         fh_(fh),
         partial_(std::move(partial)),
         final_(std::move(final_path)),
-        url_(std::move(url)) {}
+        url_(std::move(url)),
+        max_in_flight_(std::max(1, session.options.writes_in_flight)),
+        queue_(std::make_shared<WriteQueue>()) {}
 
   ~NfsWriter() override {
+    // WRITEs still in flight are answered (or fail) before CLOSE and REMOVE, so that none
+    // lands on the partial after them. Not when the server is gone or silent: that would
+    // only add a timeout to those below.
+    while (!unresponsive_ && queue_->in_flight > 0 && WaitForAnswer().ok()) {
+    }
+    queue_->short_writes.clear();  // they hold the queue
     // Best effort: with the server gone these fail (within the timeout), and the next
     // backup's RemovePartials() takes the partial away.
     if (fh_ != nullptr) nfs_close(ctx_, fh_);
@@ -207,19 +291,17 @@ class NfsWriter final : public Writer {
   Status Append(std::span<const std::byte> data) override {
     if (failed_ || committed_) return Status::FailedPrecondition(fmt::format("{}: the writer is closed", url_));
     while (!data.empty()) {
-      size_t n = std::min(data.size(), kMaxWrite);
-      int rc = nfs_pwrite(ctx_, fh_, offset_, n, data.data());
-      if (rc < 0) {
+      const size_t n = std::min(data.size(), kMaxWrite);
+      auto w = std::make_unique<PendingWrite>();
+      w->queue = queue_;
+      w->offset = offset_;
+      w->data.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(n));
+      if (Status st = Send(std::move(w)); !st.ok()) {
         failed_ = true;
-        return NfsError(s_, rc, url_, ctx_);
+        return st;
       }
-      // A server claiming more than was sent, or no progress, would corrupt the file or loop.
-      if (rc == 0 || static_cast<size_t>(rc) > n) {
-        failed_ = true;
-        return Status::IoError(fmt::format("{}: the NFS server reported writing {} of {} bytes", url_, rc, n));
-      }
-      offset_ += static_cast<uint64_t>(rc);
-      data = data.subspan(static_cast<size_t>(rc));
+      offset_ += n;
+      data = data.subspan(n);
     }
     return Status();
   }
@@ -229,6 +311,7 @@ class NfsWriter final : public Writer {
       return Status::FailedPrecondition(fmt::format("{}: the writer is closed or an earlier write failed", url_));
     }
     failed_ = true;  // until proven otherwise: no second attempt after a half-done commit
+    RETURN_IF_ERROR(Drain());
     // WRITEs are unstable: COMMIT makes the server put the data on disk before the file
     // gets its final name.
     if (int rc = nfs_fsync(ctx_, fh_); rc != 0) return NfsError(s_, rc, url_, ctx_);
@@ -247,15 +330,102 @@ class NfsWriter final : public Writer {
   }
 
  private:
+  // The first failure of a WRITE, if any.
+  Status QueueStatus() const {
+    const WriteQueue& q = *queue_;
+    if (!q.failed) return Status();
+    if (q.rc == 0) return Status::IoError(fmt::format("{}: {}", url_, q.detail));
+    return NfsErrorWithDetail(s_, q.rc, url_, q.detail);
+  }
+
+  // Queues `w` once fewer than max_in_flight_ WRITEs are in flight, after the rest of any
+  // short WRITE.
+  Status Send(std::unique_ptr<PendingWrite> w) {
+    for (;;) {
+      RETURN_IF_ERROR(QueueStatus());
+      if (queue_->in_flight >= max_in_flight_) {
+        RETURN_IF_ERROR(WaitForAnswer());
+      } else if (!queue_->short_writes.empty()) {
+        std::unique_ptr<PendingWrite> rest = std::move(queue_->short_writes.back());
+        queue_->short_writes.pop_back();
+        RETURN_IF_ERROR(Issue(std::move(rest)));
+      } else {
+        return Issue(std::move(w));
+      }
+    }
+  }
+
+  // Waits until every WRITE sent has been answered in full.
+  Status Drain() {
+    for (;;) {
+      RETURN_IF_ERROR(QueueStatus());
+      if (!queue_->short_writes.empty() && queue_->in_flight < max_in_flight_) {
+        std::unique_ptr<PendingWrite> rest = std::move(queue_->short_writes.back());
+        queue_->short_writes.pop_back();
+        RETURN_IF_ERROR(Issue(std::move(rest)));
+      } else if (queue_->in_flight > 0) {
+        RETURN_IF_ERROR(WaitForAnswer());
+      } else {
+        return Status();
+      }
+    }
+  }
+
+  Status Issue(std::unique_ptr<PendingWrite> w) {
+    PendingWrite* raw = w.get();
+    ++queue_->in_flight;
+    int rc = nfs_pwrite_async(ctx_, fh_, raw->offset, raw->data.size(), raw->data.data(), OnWriteDone, raw);
+    if (rc != 0) {
+      --queue_->in_flight;  // libnfs did not take it: no callback will run
+      return NfsError(s_, rc, url_, ctx_);
+    }
+    (void)w.release();  // OnWriteDone() takes it back
+    return Status();
+  }
+
+  // Runs the context's event loop until at least one more WRITE is answered (or fails).
+  // kUnavailable if the connection breaks, or if no answer comes within kNfsTimeoutSeconds
+  // (as for a synchronous call).
+  Status WaitForAnswer() {
+    const uint64_t before = queue_->answered;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kNfsTimeoutSeconds);
+    while (queue_->answered == before) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        unresponsive_ = true;
+        return NfsErrorWithDetail(s_, -ETIMEDOUT, url_, "no answer to WRITE");
+      }
+      pollfd pfd{};
+      pfd.fd = nfs_get_fd(ctx_);
+      pfd.events = static_cast<short>(nfs_which_events(ctx_));
+      // Short waits: libnfs checks its own per-call timeouts only inside nfs_service().
+      int n = poll(&pfd, 1, 100);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        unresponsive_ = true;
+        return Status::IoError(fmt::format("{}: poll failed: {}", url_, std::strerror(errno)));
+      }
+      if (nfs_service(ctx_, n > 0 ? pfd.revents : 0) < 0) {
+        // The socket is broken for good (libnfs does not reconnect here).
+        unresponsive_ = true;
+        RETURN_IF_ERROR(QueueStatus());
+        return NfsError(s_, -EIO, url_, ctx_);
+      }
+    }
+    return Status();
+  }
+
   const Session& s_;
   nfs_context* ctx_;  // the context the file is open on
   nfsfh* fh_;
   std::string partial_;  // libnfs paths
   std::string final_;
   std::string url_;
-  uint64_t offset_ = 0;
+  const int max_in_flight_;
+  std::shared_ptr<WriteQueue> queue_;
+  uint64_t offset_ = 0;  // where the next Append() starts
   bool committed_ = false;
   bool failed_ = false;
+  bool unresponsive_ = false;  // the connection broke, or the server stopped answering
 };
 
 class NfsReader final : public Reader {
@@ -679,8 +849,8 @@ Status Session::Connect() {
   nfs = nfs_init_context();
   if (nfs == nullptr) return Status::Internal(fmt::format("{}: cannot create an NFS client", url.Location()));
   // libnfs 4.0 takes the port only through its URL parser (it has no nfs_set_nfsport()).
-  std::string options = fmt::format("nfs://{}/?version=4&nfsport={}", url.host, url.EffectivePort());
-  nfs_url* parsed = nfs_parse_url_incomplete(nfs, options.c_str());
+  std::string url_options = fmt::format("nfs://{}/?version=4&nfsport={}", url.host, url.EffectivePort());
+  nfs_url* parsed = nfs_parse_url_incomplete(nfs, url_options.c_str());
   if (parsed == nullptr) {
     return Status::Internal(
         fmt::format("{}: libnfs refused its options: {}", url.Location(), Printable(nfs_get_error(nfs))));
@@ -699,7 +869,12 @@ Status Session::Connect() {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url_text) {
+  return OpenNfsBackend(url_text, NfsOptions());
+}
+
+Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url_text, const NfsOptions& options) {
   auto session = std::make_unique<Session>();
+  session->options = options;
   ASSIGN_OR_RETURN(session->url, ParseNfsUrl(url_text));
   const NfsUrl& url = session->url;
   if (url.version != "4") return Status::NotSupported(VersionMessage(url));

@@ -14,6 +14,11 @@
 // backend to retry. The service's own user and group IDs are sent (AUTH_SYS), so the export
 // decides through its squash options what this process may do.
 //
+// Writes: libnfs 4.0 cannot encode a WRITE of more than about 4 KiB, so a Writer sends
+// WRITEs of 3 KiB and keeps NfsOptions::writes_in_flight of them in flight at once rather
+// than waiting a round trip for each. Their errors surface at the next Append() or at
+// Commit(), which waits for all of them before it COMMITs.
+//
 // Paths are resolved component by component here (lstat, readlink) rather than by libnfs, so
 // that symlinks leading out of the storage root, and absolute symlinks, are refused with
 // kInvalidArgument; relative symlinks inside the root are followed. This is check-then-use:
@@ -40,11 +45,21 @@ namespace keepsake::storage {
 // kUnavailable.
 inline constexpr int kNfsTimeoutSeconds = 15;
 
+// How an NFS backend works; the defaults are what Keepsake uses. Other values are for
+// benchmarks and tests (bench/nfs_bench.sh compares writers_in_flight 1 and the default).
+struct NfsOptions {
+  // WRITE calls a Writer keeps in flight at once, each of at most 3 KiB (libnfs 4.0 cannot
+  // encode bigger ones): enough to cover a LAN round trip. 1 sends one WRITE at a time and
+  // waits for its answer, as a synchronous writer does. At least 1.
+  int writes_in_flight = 32;
+};
+
 // Connects to the server of the nfs:// `url` (see storage/nfs_url.h) and opens its path as
 // a backend; messages name objects as "nfs://server[:port]/path/<object>". Errors:
 // kInvalidArgument (bad URL, or the path is not a directory); kNotSupported (version 4.1 or
 // 4.2); kUnavailable (server unreachable or not answering); kNotFound (no such export or
 // directory); kPermissionDenied (the server refuses this client).
 Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url);
+Result<std::unique_ptr<Backend>> OpenNfsBackend(std::string_view url, const NfsOptions& options);
 
 }  // namespace keepsake::storage
