@@ -139,8 +139,8 @@ Result<std::string> NormalizeStorageUrl(std::string_view url) {
 Result<std::string> JoinStorageUrl(std::string_view url, std::string_view path) {
   RETURN_IF_ERROR(CheckPath(path));
   if (path.empty() || path == ".") return std::string(url);
-  size_t sep = url.find(kSchemeSeparator);
-  size_t query = url.find('?', sep == std::string_view::npos ? 0 : sep);
+  // Only nfs:// URLs have a query part (?version=); elsewhere '?' belongs to the path.
+  size_t query = LowerAscii(url.substr(0, 6)) == "nfs://" ? url.find('?') : std::string_view::npos;
   std::string_view base = url.substr(0, query);
   std::string_view rest = query == std::string_view::npos ? std::string_view() : url.substr(query);
   while (base.ends_with('/')) base.remove_suffix(1);

@@ -370,6 +370,14 @@ class LocalBackend final : public Backend {
     return SyncDir(dir_fd.get(), Url(split.first));
   }
 
+ // The backend of directory `rel` below this root, reached without leaving the root (no
+  // "..", no symlink out): a storage URL's path below a mount point is content of the drive.
+  Result<std::unique_ptr<Backend>> Below(std::string_view rel, std::string url) const {
+    RETURN_IF_ERROR(CheckPath(rel));
+    ASSIGN_OR_RETURN(Fd dir, OpenBeneath(rel, O_PATH | O_DIRECTORY));
+    return std::unique_ptr<Backend>(new LocalBackend(std::move(dir), std::move(url)));
+  }
+
  private:
   // What the administrator sees: "file:///srv/backups/2025/a.ksb".
   std::string Url(std::string_view rel) const {
@@ -443,7 +451,8 @@ class LocalBackend final : public Backend {
 
 }  // namespace
 
-Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url) {
+Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url,
+                                                   std::string_view below) {
   std::string root = root_dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   std::string url = display_url.empty() ? fmt::format("file://{}", root) : display_url;
@@ -456,7 +465,9 @@ Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, c
     if (errno == ENOTDIR) return Status::InvalidArgument(fmt::format("{}: not a directory", url));
     return StatusFromErrno(errno, url);
   }
-  return std::unique_ptr<Backend>(new LocalBackend(Fd(raw), std::move(url)));
+  auto backend = std::make_unique<LocalBackend>(Fd(raw), url);
+  if (below.empty()) return std::unique_ptr<Backend>(std::move(backend));
+  return backend->Below(below, fmt::format("{}/{}", url, below));
 }
 
 }  // namespace keepsake::storage

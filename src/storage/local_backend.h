@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "base/status.h"
 #include "storage/backend.h"
@@ -20,9 +21,12 @@ namespace keepsake::storage {
 
 // Opens the existing directory `root_dir` (an absolute path) as a backend; messages name
 // objects as "file://<root_dir>/<path>", or "<display_url>/<path>" when `display_url` is
-// given (a USB volume's mount point is shown as "usb://LABEL/dir"). kNotFound
+// given (a USB volume's mount point is shown as "usb://LABEL"). With `below`, the backend's
+// root is that directory under `root_dir`, reached without leaving it (no "..", no symlink
+// out: kInvalidArgument), and named "<display_url>/<below>". kNotFound
 // "file://<root_dir>: directory does not exist"; kInvalidArgument if `root_dir` is relative
 // or not a directory; kPermissionDenied.
-Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url = {});
+Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url = {},
+                                                  std::string_view below = {});
 
 }  // namespace keepsake::storage

@@ -185,6 +185,39 @@ TEST_F(LocalBackendTest, RelativeRootIsInvalid) {
   EXPECT_EQ(OpenLocalBackend("").status().code(), ErrorCode::kInvalidArgument);
 }
 
+TEST_F(LocalBackendTest, RootBelowIsResolvedInsideAndNamedByTheDisplayUrl) {
+  fs::create_directories(dir_ + "/keepsake/daily");
+  auto backend = OpenLocalBackend(dir_, "usb://BACKUP", "keepsake");
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  auto listed = (*backend)->List("");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().name, "daily");
+  auto missing = (*backend)->Stat("nope");
+  EXPECT_THAT(missing.status().message(), ::testing::HasSubstr("usb://BACKUP/keepsake/nope"));
+}
+
+TEST_F(LocalBackendTest, RootBelowCannotLeaveThroughASymlink) {
+  // A drive is untrusted content: a symlink on it must not make "/" the storage.
+  fs::create_symlink("/", dir_ + "/escape");
+  fs::create_directories(dir_ + "/a");
+  fs::create_directory_symlink("../..", dir_ + "/a/up");
+  for (const char* below : {"escape", "a/up", "..", "/etc"}) {
+    auto backend = OpenLocalBackend(dir_, "usb://BACKUP", below);
+    EXPECT_EQ(backend.status().code(), ErrorCode::kInvalidArgument) << below;
+  }
+  EXPECT_EQ(OpenLocalBackend(dir_, "usb://BACKUP", "missing").status().code(), ErrorCode::kNotFound);
+}
+
+TEST(JoinStorageUrlTest, PutsThePathBeforeAnNfsQueryOnly) {
+  EXPECT_EQ(JoinStorageUrl("nfs://nas/exp?version=4.1", "a/b").value(), "nfs://nas/exp/a/b?version=4.1");
+  EXPECT_EQ(JoinStorageUrl("NFS://nas/exp/?version=4", "a").value(), "NFS://nas/exp/a?version=4");
+  EXPECT_EQ(JoinStorageUrl("usb://A?B", "dir").value(), "usb://A?B/dir");  // '?' is part of the label
+  EXPECT_EQ(JoinStorageUrl("file:///srv/", "x").value(), "file:///srv/x");
+  EXPECT_EQ(JoinStorageUrl("file:///srv", "").value(), "file:///srv");
+  EXPECT_EQ(JoinStorageUrl("file:///srv", "../etc").status().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST_F(LocalBackendTest, BadUrlsAreInvalidAndNamed) {
   for (const char* url : {"/srv/backups", "ftp://host/backups", "file://relative/dir", "file:/srv", "file://",
                           "file:///a/../b", "file:///a//b", "file:///a/./b", "nfs://", "://x"}) {

@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -36,6 +37,7 @@ constexpr int kNfsV4 = 4;  // NFS_V4 in <nfsc/libnfs-raw-nfs4.h>
 constexpr size_t kMaxWrite = 3072;
 // Reads are decoded into buffers sized by the reply; servers cap them (1 MiB for Ganesha).
 constexpr size_t kMaxRead = 256 << 10;
+constexpr size_t kMaxListEntries = 100'000;
 constexpr int kMaxSymlinks = 40;  // as Linux's MAXSYMLINKS
 constexpr uint64_t kMaxSymlinkTarget = 4096;
 
@@ -232,6 +234,34 @@ struct WriteQueue {
   }
 };
 
+// Runs the event loop of `ctx` until `done()` holds. kUnavailable if the connection breaks,
+// or if nothing completes within kNfsTimeoutSeconds (as for a synchronous call); `what`
+// names the call waited for in that message.
+Status ServiceUntil(const Session& s, nfs_context* ctx, std::string_view url, std::string_view what,
+                    const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kNfsTimeoutSeconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return NfsErrorWithDetail(s, -ETIMEDOUT, url, fmt::format("no answer to {}", what));
+    }
+    pollfd pfd{};
+    pfd.fd = nfs_get_fd(ctx);
+    pfd.events = static_cast<short>(nfs_which_events(ctx));
+    // Short waits: libnfs checks its own per-call timeouts only inside nfs_service().
+    int n = poll(&pfd, 1, 100);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError(fmt::format("{}: poll failed: {}", url, std::strerror(errno)));
+    }
+    if (nfs_service(ctx, n > 0 ? pfd.revents : 0) < 0) {
+      // The socket is broken for good (libnfs does not reconnect here).
+      if (done()) return Status();  // the callbacks ran with the error: theirs is more precise
+      return NfsError(s, -EIO, url, ctx);
+    }
+  }
+  return Status();
+}
+
 void OnWriteDone(int status, nfs_context* /*nfs*/, void* data, void* private_data) {
   std::unique_ptr<PendingWrite> w(static_cast<PendingWrite*>(private_data));
   std::shared_ptr<WriteQueue> queue = w->queue;
@@ -388,30 +418,12 @@ class NfsWriter final : public Writer {
   // (as for a synchronous call).
   Status WaitForAnswer() {
     const uint64_t before = queue_->answered;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kNfsTimeoutSeconds);
-    while (queue_->answered == before) {
-      if (std::chrono::steady_clock::now() >= deadline) {
-        unresponsive_ = true;
-        return NfsErrorWithDetail(s_, -ETIMEDOUT, url_, "no answer to WRITE");
-      }
-      pollfd pfd{};
-      pfd.fd = nfs_get_fd(ctx_);
-      pfd.events = static_cast<short>(nfs_which_events(ctx_));
-      // Short waits: libnfs checks its own per-call timeouts only inside nfs_service().
-      int n = poll(&pfd, 1, 100);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        unresponsive_ = true;
-        return Status::IoError(fmt::format("{}: poll failed: {}", url_, std::strerror(errno)));
-      }
-      if (nfs_service(ctx_, n > 0 ? pfd.revents : 0) < 0) {
-        // The socket is broken for good (libnfs does not reconnect here).
-        unresponsive_ = true;
-        RETURN_IF_ERROR(QueueStatus());
-        return NfsError(s_, -EIO, url_, ctx_);
-      }
+    Status st = ServiceUntil(s_, ctx_, url_, "WRITE", [&] { return queue_->answered != before; });
+    if (!st.ok()) {
+      unresponsive_ = true;
+      RETURN_IF_ERROR(QueueStatus());
     }
-    return Status();
+    return st;
   }
 
   const Session& s_;
@@ -428,22 +440,58 @@ class NfsWriter final : public Writer {
   bool unresponsive_ = false;  // the connection broke, or the server stopped answering
 };
 
+// One READ in flight: filled by OnReadDone(), which may run after the reader gave up
+// waiting (a later call on the context runs its event loop), so the reader and the
+// callback share it.
+struct PendingRead {
+  std::vector<std::byte> data;  // sized to the bytes asked for; shrunk to what came
+  bool done = false;
+  int rc = 0;  // <0: libnfs's -errno; 0 with `detail`: the server answered nonsense
+  std::string detail;
+};
+
+void OnReadDone(int status, nfs_context* /*nfs*/, void* data, void* private_data) {
+  std::unique_ptr<std::shared_ptr<PendingRead>> holder(static_cast<std::shared_ptr<PendingRead>*>(private_data));
+  PendingRead& r = **holder;
+  r.done = true;
+  if (status < 0) {
+    r.rc = status == -EFAULT ? -EIO : status;  // see OnWriteDone()
+    r.detail = Printable(static_cast<const char*>(data));
+    return;
+  }
+  // libnfs 4.0 passes the server's length unchecked (its synchronous nfs_pread() copies that
+  // many bytes into the caller's buffer): never take more than was asked for.
+  if (static_cast<size_t>(status) > r.data.size()) {
+    r.detail = fmt::format("the NFS server returned {} bytes for a read of {}", status, r.data.size());
+    return;
+  }
+  std::memcpy(r.data.data(), data, static_cast<size_t>(status));
+  r.data.resize(static_cast<size_t>(status));
+}
+
 class NfsReader final : public Reader {
  public:
   NfsReader(const Session& session, nfsfh* fh, uint64_t offset, std::string url)
       : s_(session), ctx_(session.nfs), fh_(fh), offset_(offset), url_(std::move(url)) {}
   ~NfsReader() override { nfs_close(ctx_, fh_); }
 
+  // Asynchronous, to check the server's answer before anything is copied (see OnReadDone).
   Result<size_t> Read(std::span<std::byte> buf) override {
     size_t n = std::min(buf.size(), kMaxRead);
     if (n == 0) return size_t{0};
-    int rc = nfs_pread(ctx_, fh_, offset_, n, buf.data());
-    if (rc < 0) return NfsError(s_, rc, url_, ctx_);
-    if (static_cast<size_t>(rc) > n) {
-      return Status::IoError(fmt::format("{}: the NFS server returned {} bytes for a read of {}", url_, rc, n));
+    auto read = std::make_shared<PendingRead>();
+    read->data.resize(n);
+    auto* holder = new std::shared_ptr<PendingRead>(read);
+    if (int rc = nfs_pread_async(ctx_, fh_, offset_, n, OnReadDone, holder); rc < 0) {
+      delete holder;  // not queued: the callback will not run
+      return NfsError(s_, rc, url_, ctx_);
     }
-    offset_ += static_cast<uint64_t>(rc);
-    return static_cast<size_t>(rc);
+    RETURN_IF_ERROR(ServiceUntil(s_, ctx_, url_, "READ", [&] { return read->done; }));
+    if (read->rc < 0) return NfsErrorWithDetail(s_, read->rc, url_, read->detail);
+    if (!read->detail.empty()) return Status::IoError(fmt::format("{}: {}", url_, read->detail));
+    std::memcpy(buf.data(), read->data.data(), read->data.size());
+    offset_ += read->data.size();
+    return read->data.size();
   }
 
  private:
@@ -478,6 +526,13 @@ class NfsBackend final : public Backend {
     }
     std::vector<Entry> entries;
     for (nfsdirent* e; (e = nfs_readdir(s_->nfs, handle)) != nullptr;) {
+      // The listing comes from the server: bounded, so a huge or endless one cannot take
+      // the daemon's memory.
+      if (entries.size() >= kMaxListEntries) {
+        nfs_closedir(s_->nfs, handle);
+        return Status::IoError(fmt::format("{}: more than {} entries; choose a directory with fewer", Url(dir),
+                                           kMaxListEntries));
+      }
       std::string_view name = e->name != nullptr ? e->name : "";
       // Names come from the server: one holding '/' would address another path.
       if (name.empty() || name == "." || name == ".." || name.find('/') != std::string_view::npos) continue;

@@ -112,10 +112,10 @@ Result<std::string> NormalizeUsbUrl(std::string_view url) {
 Result<std::unique_ptr<Backend>> OpenUsbBackend(std::string_view url, const UsbDrives& drives) {
   ASSIGN_OR_RETURN(UsbUrl parsed, ParseUsbUrl(url));
   ASSIGN_OR_RETURN(std::string mount_point, drives.MountPointFor(parsed.volume));
-  std::string root = parsed.path.empty() ? mount_point : fmt::format("{}/{}", mount_point, parsed.path);
-  std::string display = parsed.path.empty() ? fmt::format("usb://{}", parsed.volume)
-                                            : fmt::format("usb://{}/{}", parsed.volume, parsed.path);
-  ASSIGN_OR_RETURN(auto local, Mapped(OpenLocalBackend(root, display), parsed.volume));
+  // The directory is content of the drive: resolved beneath the mount point, so that a
+  // symlink on the drive cannot make the appliance's own files the storage.
+  ASSIGN_OR_RETURN(auto local, Mapped(OpenLocalBackend(mount_point, fmt::format("usb://{}", parsed.volume), parsed.path),
+                                      parsed.volume));
   return std::unique_ptr<Backend>(new UsbBackend(std::move(local), parsed.volume));
 }
 

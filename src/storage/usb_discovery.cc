@@ -19,6 +19,16 @@ namespace {
 namespace fs = std::filesystem;
 
 // The first line of a sysfs attribute, trimmed; "" if it cannot be read.
+// Labels, UUIDs and sysfs strings come from the drive: they reach logs, messages and JSON,
+// so control bytes (a forged log line, terminal escapes) become '?'. UTF-8 stays.
+std::string Printable(std::string text) {
+  for (char& c : text) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return text;
+}
+
 std::string ReadAttr(const fs::path& path) {
   std::ifstream in(path);
   std::string line;
@@ -26,7 +36,7 @@ std::string ReadAttr(const fs::path& path) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
   line.erase(line.begin(), std::find_if(line.begin(), line.end(), not_space));
   line.erase(std::find_if(line.rbegin(), line.rend(), not_space).base(), line.end());
-  return line;
+  return Printable(std::move(line));
 }
 
 uint64_t ReadNumber(const fs::path& path) {
@@ -54,7 +64,7 @@ std::string Value(blkid_probe pr, const char* name) {
   const char* data = nullptr;
   size_t len = 0;
   if (blkid_probe_lookup_value(pr, name, &data, &len) != 0 || data == nullptr) return "";
-  return std::string(data, strnlen(data, len));
+  return Printable(std::string(data, strnlen(data, len)));
 }
 
 // Reads the file system in [offset, offset + size) of `fd`. 1: none found; -2: several.

@@ -84,6 +84,7 @@ UsbDrives& UsbDrives::Global() {
 UsbDrives::~UsbDrives() { Stop(); }
 
 Status UsbDrives::Start(const UsbOptions& options) {
+  std::lock_guard start_lock(start_mu_);  // one Start() or Stop() at a time
   {
     std::lock_guard lock(mu_);
     if (started_) return Status::FailedPrecondition("USB drive discovery is already running");
@@ -106,6 +107,7 @@ Status UsbDrives::Start(const UsbOptions& options) {
 }
 
 void UsbDrives::Stop() {
+  std::lock_guard start_lock(start_mu_);
   {
     std::lock_guard lock(poll_mu_);
     stop_ = true;
@@ -143,13 +145,14 @@ std::vector<UsbDrive> UsbDrives::Snapshot() const {
 
 Result<std::string> UsbDrives::MountPointFor(std::string_view name) const {
   std::lock_guard lock(mu_);
+  // Every volume the name could mean, by UUID or by label: a drive whose UUID looks like
+  // another drive's label must not be picked silently.
   std::vector<const UsbVolume*> by_label;
   for (const UsbDrive& d : drives_) {
     for (const UsbVolume& v : d.volumes) {
       if (v.mount_point.empty()) continue;
       if (v.state != UsbVolumeState::kMounted && v.state != UsbVolumeState::kFull) continue;
-      if (EqualsIgnoringCase(v.uuid, name)) return v.mount_point;
-      if (v.label == name) by_label.push_back(&v);
+      if (EqualsIgnoringCase(v.uuid, name) || v.label == name) by_label.push_back(&v);
     }
   }
   if (by_label.size() == 1) return by_label.front()->mount_point;
@@ -157,7 +160,7 @@ Result<std::string> UsbDrives::MountPointFor(std::string_view name) const {
     std::string uuids;
     for (const UsbVolume* v : by_label) uuids += (uuids.empty() ? "" : ", ") + v->uuid;
     return Status::FailedPrecondition(fmt::format(
-        "usb://{}: {} attached USB volumes are labelled \"{}\"; name one by its UUID ({})", name, by_label.size(),
+        "usb://{}: {} attached USB volumes are labelled (or have the UUID) \"{}\"; name one by its UUID ({})", name, by_label.size(),
         name, uuids));
   }
   return Status::Unavailable(fmt::format(
@@ -215,7 +218,12 @@ Status UsbDrives::Scan() {
       }
       auto it = mounted_.find(mp);
       if (it != mounted_.end() && (it->second.disk_device != disk.device || it->second.offset != v.offset)) {
-        (void)UnmountVolume(o.mount_dir, mp);  // the same UUID on another drive now: start over
+        // The same UUID on another drive now: start over, unless the old mount stays.
+        if (Status gone = UnmountVolume(o.mount_dir, mp); !gone.ok()) {
+          v.state = UsbVolumeState::kMountFailed;
+          v.reason = fmt::format("the volume moved to another drive, and its old mount stays: {}", gone.message());
+          continue;
+        }
         mounted_.erase(it);
         it = mounted_.end();
       }

@@ -139,6 +139,7 @@ class UsbDrives {
   std::vector<UsbDrive> drives_;
   bool started_ = false;
 
+  std::mutex start_mu_;  // one Start() or Stop() at a time
   std::mutex scan_mu_;                       // one scan at a time; guards mounted_, last_events_
   std::map<std::string, Mounted> mounted_;   // by mount point
   std::vector<std::string> last_events_;     // what the previous scan reported
