@@ -38,8 +38,6 @@ constexpr size_t kMaxWrite = 3072;
 // Reads are decoded into buffers sized by the reply; servers cap them (1 MiB for Ganesha).
 constexpr size_t kMaxRead = 256 << 10;
 constexpr size_t kMaxListEntries = 100'000;
-constexpr int kMaxSymlinks = 40;  // as Linux's MAXSYMLINKS
-constexpr uint64_t kMaxSymlinkTarget = 4096;
 
 // The server's or libnfs's words, safe to put in a message: printable ASCII only, bounded.
 std::string Printable(const char* text) {
@@ -721,7 +719,7 @@ class NfsBackend final : public Backend {
   }
 
  private:
-  // A path with its symlinks resolved, relative to the root, and what is there.
+  // A path relative to the root, and what is there.
   struct Resolved {
     std::string path;   // "" for the root
     bool exists = false;
@@ -746,74 +744,39 @@ class NfsBackend final : public Backend {
     return std::pair(path.substr(0, slash), path.substr(slash + 1));
   }
 
-  // Resolves `path` (checked and canonical) to a path free of symlinks, following a symlink
-  // in the last component only if `follow_last`. A missing last component is not an error
-  // (exists = false); a missing directory on the way is kNotFound. Symlinks that are
-  // absolute or climb out of the root, loops, and files used as directories are
-  // kInvalidArgument naming `path`.
+  // Checks `path` (checked and canonical) component by component: every directory on the
+  // way must exist (else kNotFound) and be a directory, not a symlink (kInvalidArgument);
+  // the last component may be missing (exists = false) and may be a symlink only when not
+  // `follow_last` (the link itself is meant: Remove, Rename). Symlinks are never followed:
+  // see the refusal below.
   Result<Resolved> Resolve(std::string_view path, bool follow_last) const {
-    std::vector<std::string> todo;  // components still to walk, the next one last
-    auto push_components = [&todo](std::string_view p) {
-      std::vector<std::string> parts;
-      for (size_t start = 0; start <= p.size();) {
-        size_t end = std::min(p.find('/', start), p.size());
-        parts.emplace_back(p.substr(start, end - start));
-        start = end + 1;
-      }
-      todo.insert(todo.end(), parts.rbegin(), parts.rend());
-    };
-    if (!path.empty()) push_components(path);
-    std::vector<std::string> done;
-    auto joined = [&done] {
-      std::string out;
-      for (const std::string& c : done) out = JoinPath(out, c);
-      return out;
-    };
-    int links = 0;
     Resolved r;
-    while (!todo.empty()) {
-      std::string component = std::move(todo.back());
-      todo.pop_back();
-      if (component.empty() || component == ".") continue;  // only from symlink targets
-      if (component == "..") {
-        if (done.empty()) {
-          return Status::InvalidArgument(
-              fmt::format("{}: leads out of the storage root (through a symlink)", Url(path)));
-        }
-        done.pop_back();
-        continue;
-      }
-      done.push_back(std::move(component));
-      const bool last = todo.empty();
-      r.path = joined();
+    size_t start = 0;
+    while (!path.empty()) {
+      size_t end = std::min(path.find('/', start), path.size());
+      const bool last = end == path.size();
+      r.path = std::string(path.substr(0, end));
       int rc = nfs_lstat64(s_->nfs, Remote(r.path).c_str(), &r.st);
       if (rc == -ENOENT && last) return r;
       if (rc != 0) return NfsError(*s_, rc, Url(path));
       if (S_ISLNK(r.st.nfs_mode) && (!last || follow_last)) {
-        if (++links > kMaxSymlinks) {
-          return Status::InvalidArgument(fmt::format("{}: too many levels of symlinks", Url(path)));
-        }
-        ASSIGN_OR_RETURN(std::string target, ReadLink(r.path, r.st.nfs_size, path));
-        if (target.front() == '/') {
-          return Status::InvalidArgument(fmt::format(
-              "{}: leads to an absolute symlink; only relative symlinks inside the storage root are followed",
-              Url(path)));
-        }
-        done.pop_back();
-        push_components(target);
-        continue;
-      }
-      if (!last && !S_ISDIR(r.st.nfs_mode)) {
-        return Status::InvalidArgument(fmt::format("{}: {} is not a directory", Url(path), Url(r.path)));
+        // Not followed: libnfs 4.0's READLINK copies the server's answer with strdup()
+        // although it has no terminating NUL, reading past its buffer (found by ASan).
+        return Status::InvalidArgument(fmt::format(
+            "{}: {} is a symlink; symlinks on NFS storage are not followed: use the directory it points to",
+            Url(path), Url(r.path)));
       }
       if (last) {
         r.exists = true;
         return r;
       }
+      if (!S_ISDIR(r.st.nfs_mode)) {
+        return Status::InvalidArgument(fmt::format("{}: {} is not a directory", Url(path), Url(r.path)));
+      }
+      start = end + 1;
     }
-    // The root, or symlinks that led back to a directory on the way.
-    r.path = joined();
-    if (int rc = nfs_lstat64(s_->nfs, Remote(r.path).c_str(), &r.st); rc != 0) return NfsError(*s_, rc, Url(path));
+    // The root.
+    if (int rc = nfs_lstat64(s_->nfs, Remote("").c_str(), &r.st); rc != 0) return NfsError(*s_, rc, Url(path));
     r.exists = true;
     return r;
   }
@@ -824,25 +787,6 @@ class NfsBackend final : public Backend {
     if (!r.exists) return NotFound(dir);
     if (!S_ISDIR(r.st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: not a directory", Url(dir)));
     return r;
-  }
-
-  // The target of the symlink at `rel`, whose lstat() size is `size`. libnfs 4.0 hands back
-  // READLINK's answer without a terminating NUL (fixed in later versions), so its copy may
-  // run past the target; the size from lstat() cuts it. A link changed in between reads as
-  // garbage, which the NUL check or the lookups that follow refuse.
-  Result<std::string> ReadLink(const std::string& rel, uint64_t size, std::string_view path) const {
-    if (size == 0 || size > kMaxSymlinkTarget) {
-      return Status::InvalidArgument(fmt::format("{}: symlink with an implausible target length", Url(path)));
-    }
-    char* raw = nullptr;
-    int rc = nfs_readlink2(s_->nfs, Remote(rel).c_str(), &raw);
-    std::unique_ptr<char, decltype(&std::free)> buf(raw, &std::free);
-    if (rc != 0) return NfsError(*s_, rc, Url(path));
-    if (buf == nullptr || strnlen(buf.get(), size) != size) {
-      return Status::InvalidArgument(
-          fmt::format("{}: a symlink on the way changed while being read, or holds a NUL byte", Url(path)));
-    }
-    return std::string(buf.get(), size);
   }
 
   std::unique_ptr<Session> s_;

@@ -19,11 +19,11 @@
 // than waiting a round trip for each. Their errors surface at the next Append() or at
 // Commit(), which waits for all of them before it COMMITs.
 //
-// Paths are resolved component by component here (lstat, readlink) rather than by libnfs, so
-// that symlinks leading out of the storage root, and absolute symlinks, are refused with
-// kInvalidArgument; relative symlinks inside the root are followed. This is check-then-use:
-// a symlink swapped on the server between the check and the call is not caught. NFS clients
-// resolve symlinks themselves, so the server's export boundary still holds in that case.
+// Paths are checked component by component here (lstat) rather than by libnfs, and no
+// symlink is followed: one on the way is refused with kInvalidArgument (libnfs 4.0 cannot
+// read a symlink safely: its READLINK over-reads the server's answer). This is
+// check-then-use: a symlink made on the server between the check and the call is not
+// caught; NFS clients resolve symlinks themselves, so the export boundary still holds then.
 //
 // Files are published without replacing anything: NFS RENAME replaces its target, so
 // Commit() and Rename() of files use LINK (which fails if the name exists) and then REMOVE

@@ -57,6 +57,7 @@ struct BackendFixture {
   // Opens a fresh, empty store (plus StoreOptions::files). kNotSupported skips the case.
   std::function<Result<std::unique_ptr<BackendUnderTest>>(const StoreOptions&)> open;
   bool supports_symlinks = false;   // MakeSymlink() works; escapes through symlinks are tested
+  bool follows_symlinks = true;     // relative symlinks inside the root are followed; else all are refused
   bool can_make_read_only = false;  // StoreOptions::read_only is honoured
   bool can_fill_up = false;         // StoreOptions::capacity_bytes is honoured
 };
