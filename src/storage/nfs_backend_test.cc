@@ -66,56 +66,20 @@ Result<Export> ChooseExport(const conformance::StoreOptions& options) {
 }
 
 // A fresh subdirectory of an export as a store, made and removed on the server side.
-class NfsStore final : public conformance::BackendUnderTest {
- public:
-  static Result<std::unique_ptr<conformance::BackendUnderTest>> Open(const conformance::StoreOptions& options) {
-    ASSIGN_OR_RETURN(Export exp, ChooseExport(options));
-    auto store = std::unique_ptr<NfsStore>(new NfsStore());
-    std::string tmpl = exp.dir + "/store-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) return StatusFromErrno(errno, tmpl);
-    store->dir_ = tmpl;
-    for (const auto& [path, content] : options.files) RETURN_IF_ERROR(store->PutRaw(path, content));
-    ASSIGN_OR_RETURN(NfsUrl url, ParseNfsUrl(exp.url));
-    url.path += "/" + fs::path(tmpl).filename().string();
-    ASSIGN_OR_RETURN(store->backend_, OpenBackend(url.ToString()));
-    return std::unique_ptr<conformance::BackendUnderTest>(std::move(store));
-  }
-
-  ~NfsStore() override {
-    backend_.reset();
-    std::error_code ec;
-    // remove_all does not follow symlinks: the escape tests' links to /etc are safe.
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
-
-  Backend& backend() override { return *backend_; }
-
-  Status PutRaw(std::string_view path, std::string_view data) override {
-    std::string file = fmt::format("{}/{}", dir_, path);
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out) return Status::IoError(fmt::format("{}: cannot write", file));
-    return Status();
-  }
-
-  Status MakeSymlink(std::string_view path, std::string_view target) override {
-    std::string link = fmt::format("{}/{}", dir_, path);
-    if (symlink(std::string(target).c_str(), link.c_str()) != 0) return StatusFromErrno(errno, link);
-    return Status();
-  }
-
- private:
-  NfsStore() = default;
-
-  std::string dir_;  // server side
-  std::unique_ptr<Backend> backend_;
-};
+Result<std::unique_ptr<conformance::BackendUnderTest>> OpenNfsStore(const conformance::StoreOptions& options) {
+  ASSIGN_OR_RETURN(Export exp, ChooseExport(options));
+  return conformance::DirectoryStore::Create(
+      exp.dir, options, [&](const std::string& name) -> Result<std::unique_ptr<Backend>> {
+        ASSIGN_OR_RETURN(NfsUrl url, ParseNfsUrl(exp.url));
+        url.path += "/" + name;
+        return OpenBackend(url.ToString());
+      });
+}
 
 conformance::BackendFixture NfsFixture() {
   conformance::BackendFixture fixture;
   fixture.name = "Nfs";
-  fixture.open = NfsStore::Open;
+  fixture.open = OpenNfsStore;
   fixture.supports_symlinks = true;
   fixture.follows_symlinks = false;  // libnfs 4.0 cannot read a symlink safely
   fixture.can_make_read_only = true;

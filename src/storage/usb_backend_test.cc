@@ -74,58 +74,22 @@ class UsbEnvironment : public ::testing::Environment {
     ::testing::AddGlobalTestEnvironment(new UsbEnvironment);
 
 // A fresh directory on the volume per store.
-class UsbStore final : public conformance::BackendUnderTest {
- public:
-  static Result<std::unique_ptr<conformance::BackendUnderTest>> Open(const char* label_env,
-                                                                     const conformance::StoreOptions& options) {
-    if (Env("KEEPSAKE_TEST_USB_LOOPS").empty()) return Status::NotSupported(kNoLoops);
-    std::string label = Env(label_env);
-    if (label.empty()) return Status::NotSupported(fmt::format("{} is not set", label_env));
-    RETURN_IF_ERROR(StartTestRegistry());
-    ASSIGN_OR_RETURN(std::string mount_point, UsbDrives::Global().MountPointFor(label));
-    auto store = std::unique_ptr<UsbStore>(new UsbStore());
-    std::string tmpl = mount_point + "/ks-conformance-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) return StatusFromErrno(errno, tmpl);
-    store->dir_ = tmpl;
-    for (const auto& [path, content] : options.files) RETURN_IF_ERROR(store->PutRaw(path, content));
-    std::string url = fmt::format("usb://{}/{}", label, fs::path(tmpl).filename().string());
-    ASSIGN_OR_RETURN(store->backend_, OpenUsbBackend(url));
-    return std::unique_ptr<conformance::BackendUnderTest>(std::move(store));
-  }
-
-  ~UsbStore() override {
-    backend_.reset();
-    std::error_code ec;
-    if (!dir_.empty()) fs::remove_all(dir_, ec);
-  }
-
-  Backend& backend() override { return *backend_; }
-
-  Status PutRaw(std::string_view path, std::string_view data) override {
-    std::string file = fmt::format("{}/{}", dir_, path);
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out.write(data.data(), static_cast<std::streamsize>(data.size()));
-    out.close();
-    if (!out) return Status::IoError(fmt::format("{}: cannot write", file));
-    return Status();
-  }
-
-  Status MakeSymlink(std::string_view path, std::string_view target) override {
-    std::string link = fmt::format("{}/{}", dir_, path);
-    if (symlink(std::string(target).c_str(), link.c_str()) != 0) return StatusFromErrno(errno, link);
-    return Status();
-  }
-
- private:
-  UsbStore() = default;
-  std::string dir_;
-  std::unique_ptr<Backend> backend_;
-};
+Result<std::unique_ptr<conformance::BackendUnderTest>> OpenUsbStore(const char* label_env,
+                                                                    const conformance::StoreOptions& options) {
+  if (Env("KEEPSAKE_TEST_USB_LOOPS").empty()) return Status::NotSupported(kNoLoops);
+  std::string label = Env(label_env);
+  if (label.empty()) return Status::NotSupported(fmt::format("{} is not set", label_env));
+  RETURN_IF_ERROR(StartTestRegistry());
+  ASSIGN_OR_RETURN(std::string mount_point, UsbDrives::Global().MountPointFor(label));
+  return conformance::DirectoryStore::Create(mount_point, options, [&](const std::string& name) {
+    return OpenUsbBackend(fmt::format("usb://{}/{}", label, name));
+  });
+}
 
 conformance::BackendFixture UsbFixture(std::string name, const char* label_env, bool symlinks) {
   conformance::BackendFixture fixture;
   fixture.name = std::move(name);
-  fixture.open = [label_env](const conformance::StoreOptions& options) { return UsbStore::Open(label_env, options); };
+  fixture.open = [label_env](const conformance::StoreOptions& options) { return OpenUsbStore(label_env, options); };
   fixture.supports_symlinks = symlinks;  // exFAT has no symlinks
   return fixture;
 }

@@ -1,10 +1,16 @@
 #include "storage/conformance/backend_conformance.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <random>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 
 #include "base/byte_stream.h"
@@ -669,4 +675,41 @@ TEST_P(BackendConformanceTest, NameIsFreeAgainAfterRemovePartials) {
 }
 
 }  // namespace
+// ---------------------------------------------------------------------------------------
+// DirectoryStore
+
+Result<std::unique_ptr<BackendUnderTest>> DirectoryStore::Create(const std::string& parent,
+                                                                  const StoreOptions& options,
+                                                                  const BackendOpener& open_backend) {
+  auto store = std::unique_ptr<DirectoryStore>(new DirectoryStore());
+  std::string tmpl = parent + "/store-XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) return StatusFromErrno(errno, tmpl);
+  store->dir_ = tmpl;
+  for (const auto& [path, content] : options.files) RETURN_IF_ERROR(store->PutRaw(path, content));
+  ASSIGN_OR_RETURN(store->backend_, open_backend(std::filesystem::path(tmpl).filename().string()));
+  return std::unique_ptr<BackendUnderTest>(std::move(store));
+}
+
+DirectoryStore::~DirectoryStore() {
+  backend_.reset();
+  std::error_code ec;
+  // remove_all does not follow symlinks: the escape tests' links to /etc are safe.
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
+}
+
+Status DirectoryStore::PutRaw(std::string_view path, std::string_view data) {
+  std::string file = fmt::format("{}/{}", dir_, path);
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.close();
+  if (!out) return Status::IoError(fmt::format("{}: cannot write", file));
+  return Status();
+}
+
+Status DirectoryStore::MakeSymlink(std::string_view path, std::string_view target) {
+  std::string link = fmt::format("{}/{}", dir_, path);
+  if (symlink(std::string(target).c_str(), link.c_str()) != 0) return StatusFromErrno(errno, link);
+  return Status();
+}
+
 }  // namespace keepsake::storage::conformance

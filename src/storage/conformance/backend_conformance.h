@@ -52,6 +52,29 @@ class BackendUnderTest {
   virtual Status MakeSymlink(std::string_view path, std::string_view target) = 0;
 };
 
+// A store whose files lie in a directory of this machine (an NFS export's directory on the
+// server side, a mounted drive): a fresh directory made under `parent`, filled with
+// StoreOptions::files, written behind the backend's back, and removed with everything in it
+// when the store is destroyed. `open_backend` opens the backend on it, given the new
+// directory's name.
+class DirectoryStore final : public BackendUnderTest {
+ public:
+  using BackendOpener = std::function<Result<std::unique_ptr<Backend>>(const std::string& name)>;
+  static Result<std::unique_ptr<BackendUnderTest>> Create(const std::string& parent, const StoreOptions& options,
+                                                          const BackendOpener& open_backend);
+  ~DirectoryStore() override;
+
+  Backend& backend() override { return *backend_; }
+  Status PutRaw(std::string_view path, std::string_view data) override;
+  Status MakeSymlink(std::string_view path, std::string_view target) override;
+
+ private:
+  DirectoryStore() = default;
+
+  std::string dir_;
+  std::unique_ptr<Backend> backend_;
+};
+
 struct BackendFixture {
   std::string name;  // the instantiation's name: "Local", "Nfs", ...
   // Opens a fresh, empty store (plus StoreOptions::files). kNotSupported skips the case.
