@@ -33,13 +33,9 @@ run: build
 # Every test: unit tests (also under ASan+UBSan) and integration tests of the real binaries.
 # The NFS and USB backends run under ASan too: their conformance suite needs the server and
 # the images that their integration tests start (a plain unit_tests run skips those cases).
-test: build build-asan
+test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD_ASAN)/unit_tests --gtest_brief=1
-	for t in nfs usb; do \
-	  KEEPSAKE_UNIT_TESTS_BIN=$(BUILD_ASAN)/unit_tests KEEPSAKE_BIN=$(BUILD)/keepsake KEEPSAKED_BIN=$(BUILD)/keepsaked \
-	  ASAN_OPTIONS=detect_leaks=1 python3 tests/integration/test_storage_$$t.py ConformanceTest || exit 1; \
-	done
+	$(MAKE) test-asan
 
 test-unit: build
 	$(BUILD)/unit_tests --gtest_brief=1

@@ -69,9 +69,23 @@ int Serve(const daemon::DaemonConfig& config) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // USB drives before the service: its start-up clean-up of partial files, its first
+  // readiness check and a catch-up run to a usb:// storage all need the drive mounted.
+  storage::UsbOptions usb;
+  usb.mount_dir = config.usb_mount_dir;
+  usb.poll_seconds = config.usb_poll_seconds;
+  usb.admit_loop_devices = config.usb_admit_loop_devices;
+  usb.report = [](const std::string& what) { log::info("{}", what); };
+  if (config.usb_admit_loop_devices) log::warn("usb_admit_loop_devices is on: loop devices count as USB drives (tests only)");
+  if (Status st = storage::UsbDrives::Global().Start(usb); !st.ok()) {
+    log::error("USB drives cannot be used: {}", st.message());  // the rest of the service works
+  }
   auto service = service::BackupService::Open(options, std::move(clock));
-  if (!service.ok()) return Fail(service.status());
-  auto stop_service = [&] { (*service)->Stop(); };
+  if (!service.ok()) return storage::UsbDrives::Global().Stop(), Fail(service.status());
+  auto stop_service = [&] {
+    (*service)->Stop();
+    storage::UsbDrives::Global().Stop();  // after the jobs: nothing writes to the drives now
+  };
 
   auth::PwhashParams pwhash;
   if (config.password_hash_ops > 0) pwhash.opslimit = config.password_hash_ops;
@@ -102,24 +116,13 @@ int Serve(const daemon::DaemonConfig& config) {
   web::ApiContext context{**service, **accounts, tokens, throttle, clock_ref, !config.plain_http};
   auto server = web::ApiServer::Bind(server_options, context);
   if (!server.ok()) return stop_service(), Fail(server.status());
-  // USB drives before the scheduler: a catch-up run to a usb:// storage needs its drive mounted.
-  storage::UsbOptions usb;
-  usb.mount_dir = config.usb_mount_dir;
-  usb.poll_seconds = config.usb_poll_seconds;
-  usb.admit_loop_devices = config.usb_admit_loop_devices;
-  usb.report = [](const std::string& what) { log::info("{}", what); };
-  if (config.usb_admit_loop_devices) log::warn("usb_admit_loop_devices is on: loop devices count as USB drives (tests only)");
-  if (Status st = storage::UsbDrives::Global().Start(usb); !st.ok()) {
-    log::error("USB drives cannot be used: {}", st.message());  // the rest of the service works
-  }
   (*service)->StartScheduler();  // everything is up: scheduled and catch-up runs may begin
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log::info("received {}: stopping (a running backup is aborted, a running restore completes)",
               sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    (*service)->Stop();
-    storage::UsbDrives::Global().Stop();  // after the jobs: nothing writes to the drives now
+    stop_service();
     (*server)->Stop();
   });
   // Printed whatever the log level: scripts and tests wait for this line.

@@ -126,8 +126,8 @@ std::string JoinPath(std::string_view dir, std::string_view name);
 // True for names of the form ".<name>.partial": files being written, or left by a crash.
 bool IsPartialName(std::string_view name);
 
-// For backends: kInvalidArgument naming `url` when NewWriter() is asked for a reserved
-// ".<name>.partial" file name `leaf`.
+// For backends: kInvalidArgument naming `url` when NewWriter() or Rename() is asked for a
+// reserved ".<name>.partial" file name `leaf`.
 Status CheckNewFileName(std::string_view leaf, std::string_view url);
 
 // For backends: whether `name` passes List()'s `filter` ("" keeps every name; otherwise the

@@ -328,10 +328,7 @@ class LocalBackend final : public Backend {
   Status Rename(std::string_view from, std::string_view to) override {
     ASSIGN_OR_RETURN(auto from_split, SplitFile(from));
     ASSIGN_OR_RETURN(auto to_split, SplitFile(to));
-    if (IsPartialName(to_split.second)) {
-      return Status::InvalidArgument(
-          fmt::format("{}: names of the form .<name>.partial are reserved for files being written", Url(to)));
-    }
+    RETURN_IF_ERROR(CheckNewFileName(to_split.second, Url(to)));
     ASSIGN_OR_RETURN(Fd from_dir, OpenBeneath(from_split.first, O_RDONLY | O_DIRECTORY));
     ASSIGN_OR_RETURN(Fd to_dir, OpenBeneath(to_split.first, O_RDONLY | O_DIRECTORY));
     std::string from_leaf(from_split.second);

@@ -7,11 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -550,7 +548,7 @@ class NfsBackend final : public Backend {
   Result<Entry> Stat(std::string_view path) override {
     RETURN_IF_ERROR(CheckPath(path));
     path = Canonical(path);
-    ASSIGN_OR_RETURN(Resolved r, Resolve(path, true));
+    ASSIGN_OR_RETURN(Resolved r, Resolve(path));
     if (!r.exists) return NotFound(path);
     return ToEntry(path.substr(path.rfind('/') + 1), r.st);
   }
@@ -593,12 +591,12 @@ class NfsBackend final : public Backend {
     for (size_t end = 0; end != std::string_view::npos;) {
       end = path.find('/', end + 1);
       std::string_view prefix = path.substr(0, end);
-      ASSIGN_OR_RETURN(Resolved r, Resolve(prefix, true));
+      ASSIGN_OR_RETURN(Resolved r, Resolve(prefix));
       if (!r.exists) {
         int rc = nfs_mkdir2(s_->nfs, Remote(r.path).c_str(), kDirMode);
         // EEXIST: made meanwhile by someone else; what it is gets checked below.
         if (rc != 0 && rc != -EEXIST) return NfsError(*s_, rc, Url(prefix));
-        ASSIGN_OR_RETURN(r, Resolve(prefix, true));
+        ASSIGN_OR_RETURN(r, Resolve(prefix));
         if (!r.exists) return NotFound(prefix);
       }
       if (!S_ISDIR(r.st.nfs_mode)) {
@@ -652,7 +650,7 @@ class NfsBackend final : public Backend {
     RETURN_IF_ERROR(CheckPath(path));
     path = Canonical(path);
     std::string url = Url(path);
-    ASSIGN_OR_RETURN(Resolved r, Resolve(path, true));
+    ASSIGN_OR_RETURN(Resolved r, Resolve(path));
     if (!r.exists) return NotFound(path);
     if (S_ISDIR(r.st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: is a directory, not a file", url));
     if (!S_ISREG(r.st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: is not a regular file", url));
@@ -676,10 +674,7 @@ class NfsBackend final : public Backend {
   Status Rename(std::string_view from, std::string_view to) override {
     ASSIGN_OR_RETURN(auto from_split, SplitFile(from));
     ASSIGN_OR_RETURN(auto to_split, SplitFile(to));
-    if (IsPartialName(to_split.second)) {
-      return Status::InvalidArgument(
-          fmt::format("{}: names of the form .<name>.partial are reserved for files being written", Url(to)));
-    }
+    RETURN_IF_ERROR(CheckNewFileName(to_split.second, Url(to)));
     ASSIGN_OR_RETURN(Resolved from_dir, ResolveDir(from_split.first));
     ASSIGN_OR_RETURN(Resolved to_dir, ResolveDir(to_split.first));
     std::string from_path = Remote(JoinPath(from_dir.path, from_split.second));
@@ -745,11 +740,10 @@ class NfsBackend final : public Backend {
   }
 
   // Checks `path` (checked and canonical) component by component: every directory on the
-  // way must exist (else kNotFound) and be a directory, not a symlink (kInvalidArgument);
-  // the last component may be missing (exists = false) and may be a symlink only when not
-  // `follow_last` (the link itself is meant: Remove, Rename). Symlinks are never followed:
-  // see the refusal below.
-  Result<Resolved> Resolve(std::string_view path, bool follow_last) const {
+  // way must exist (else kNotFound) and be a directory; the last component may be missing
+  // (exists = false). A symlink anywhere is kInvalidArgument: see the refusal below. (Remove
+  // and Rename look up the link itself in its directory, so a symlink can be removed.)
+  Result<Resolved> Resolve(std::string_view path) const {
     Resolved r;
     size_t start = 0;
     while (!path.empty()) {
@@ -759,7 +753,7 @@ class NfsBackend final : public Backend {
       int rc = nfs_lstat64(s_->nfs, Remote(r.path).c_str(), &r.st);
       if (rc == -ENOENT && last) return r;
       if (rc != 0) return NfsError(*s_, rc, Url(path));
-      if (S_ISLNK(r.st.nfs_mode) && (!last || follow_last)) {
+      if (S_ISLNK(r.st.nfs_mode)) {
         // Not followed: libnfs 4.0's READLINK copies the server's answer with strdup()
         // although it has no terminating NUL, reading past its buffer (found by ASan).
         return Status::InvalidArgument(fmt::format(
@@ -783,7 +777,7 @@ class NfsBackend final : public Backend {
 
   // Resolve() for a directory that must exist.
   Result<Resolved> ResolveDir(std::string_view dir) const {
-    ASSIGN_OR_RETURN(Resolved r, Resolve(dir, true));
+    ASSIGN_OR_RETURN(Resolved r, Resolve(dir));
     if (!r.exists) return NotFound(dir);
     if (!S_ISDIR(r.st.nfs_mode)) return Status::InvalidArgument(fmt::format("{}: not a directory", Url(dir)));
     return r;
