@@ -78,6 +78,8 @@ else
 fi
 # The demo's storage: the local directory the CLI backups went to.
 ks storage set --type local --path "$(cd "$demo/backups" && pwd)"
+echo "== The storage browser: the backups directory, its space and permission"
+ks storage browse
 ks schedule set --kind daily --hour 2 --minute 30 --time-zone UTC >/dev/null
 echo "== Create Backup Now, through keepsaked"
 ks backup-now --wait
