@@ -31,7 +31,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from daemon import ADMIN, ADMIN_PASSWORD, ApiAssertions, Daemon, set_clock  # noqa: E402
-from paths import KEEPSAKE_BIN, KEEPSAKED_BIN, generate_state  # noqa: E402
+from paths import KEEPSAKE_BIN, KEEPSAKED_BIN, ModuleState, require_binaries  # noqa: E402
 
 DMS = "daemon test domain secret"
 BACKUP_RE = re.compile(r"^(?:[A-Za-z0-9._-]+_)?[^_]+_\d{8}T\d{6}Z(?:-\d+)?\.ksb$")
@@ -41,24 +41,16 @@ def utc(y, mo, d, h=0, mi=0, s=0):
     return calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0))
 
 
-class Generated:
-    path = None
-
-
-G = Generated()
+G = ModuleState()
 
 
 def setUpModule():
-    for binary in (KEEPSAKED_BIN, KEEPSAKE_BIN):
-        if not os.access(binary, os.X_OK):
-            raise RuntimeError(f"binary not found: {binary} (set KEEPSAKED_BIN / KEEPSAKE_BIN)")
-    G.tmp = tempfile.TemporaryDirectory(prefix="ks-daemon-gen-")
-    G.path = os.path.join(G.tmp.name, "state")
-    generate_state(G.path, db_mib=4, files=60, seed=7)
+    require_binaries(KEEPSAKED_BIN, KEEPSAKE_BIN)
+    G.generate("ks-daemon-gen-", db_mib=4, files=60, seed=7)
 
 
 def tearDownModule():
-    G.tmp.cleanup()
+    G.cleanup()
 
 
 class DaemonTest(ApiAssertions, unittest.TestCase):

@@ -24,28 +24,21 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from daemon import ApiAssertions, Daemon  # noqa: E402
-from paths import KEEPSAKED_BIN, generate_state  # noqa: E402
+from paths import KEEPSAKED_BIN, ModuleState, require_binaries  # noqa: E402
 
 DMS = "storage browser domain secret"
 
 
-class Generated:
-    path = None
-
-
-G = Generated()
+G = ModuleState()
 
 
 def setUpModule():
-    if not os.access(KEEPSAKED_BIN, os.X_OK):
-        raise RuntimeError(f"binary not found: {KEEPSAKED_BIN} (set KEEPSAKED_BIN)")
-    G.tmp = tempfile.TemporaryDirectory(prefix="ks-browser-gen-")
-    G.path = os.path.join(G.tmp.name, "state")
-    generate_state(G.path, db_mib=2, files=20, seed=11)
+    require_binaries(KEEPSAKED_BIN)
+    G.generate("ks-browser-gen-", db_mib=2, files=20, seed=11)
 
 
 def tearDownModule():
-    G.tmp.cleanup()
+    G.cleanup()
 
 
 class StorageBrowserTest(ApiAssertions, unittest.TestCase):
