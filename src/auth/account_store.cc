@@ -13,6 +13,7 @@
 #include "appliance/restore.h"
 #include "base/file_io.h"
 #include "base/json_fields.h"
+#include "base/strings.h"
 
 namespace keepsake::auth {
 namespace {
@@ -71,20 +72,6 @@ bool NextCodePoint(std::string_view s, size_t& i, char32_t& cp) {
 
 bool IsAsciiAlnum(char32_t cp) {
   return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
-}
-
-char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// Names are ASCII by rule, so ASCII case folding is the whole of case-insensitivity.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return AsciiLower(x) == AsciiLower(y); });
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = AsciiLower(c);
-  return out;
 }
 
 // Best effort: parsing and formatting leave copies we cannot reach, but the buffers we own

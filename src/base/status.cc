@@ -47,7 +47,9 @@ std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
 
 Status Status::WithContext(std::string_view what) && {
   if (ok()) return std::move(*this);
-  return Status(code_, fmt::format("{}: {}", what, message_));
+  Status out(code_, fmt::format("{}: {}", what, message_));
+  out.errno_ = errno_;
+  return out;
 }
 
 std::string Status::ToString() const {
@@ -55,8 +57,8 @@ std::string Status::ToString() const {
   return fmt::format("{}: {}", ErrorCodeName(code_), message_);
 }
 
-Status StatusFromErrno(int err, std::string_view context) {
-  std::string msg = fmt::format("{}: {}", context, std::strerror(err));
+namespace {
+Status StatusForErrno(int err, std::string msg) {
   switch (err) {
     case ENOENT: return Status::NotFound(std::move(msg));
     case EACCES:
@@ -71,6 +73,11 @@ Status StatusFromErrno(int err, std::string_view context) {
     case EEXIST: return Status::AlreadyExists(std::move(msg));
     default: return Status::IoError(std::move(msg));
   }
+}
+}  // namespace
+
+Status StatusFromErrno(int err, std::string_view context) {
+  return StatusForErrno(err, fmt::format("{}: {}", context, std::strerror(err))).WithErrno(err);
 }
 
 namespace internal {

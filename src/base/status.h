@@ -59,6 +59,15 @@ class [[nodiscard]] Status {
   bool ok() const { return code_ == ErrorCode::kOk; }
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The errno value this error came from (0 when none): callers classify errors by this
+  // datum, never by the wording of the message (as restic's IsNotExist looks at the
+  // underlying error). Kept across WithContext.
+  int sys_errno() const { return errno_; }
+  // This status carrying `err` as its errno value (EBUSY marks "another job is running").
+  Status WithErrno(int err) && {
+    errno_ = err;
+    return std::move(*this);
+  }
 
   // "what: <message>"; an OK status stays OK.
   Status WithContext(std::string_view what) &&;
@@ -69,9 +78,11 @@ class [[nodiscard]] Status {
   Status(ErrorCode code, std::string msg) : code_(code), message_(std::move(msg)) {}
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
+  int errno_ = 0;
 };
 
-// Maps an errno value to a Status whose message is "<context>: <strerror>".
+// Maps an errno value to a Status whose message is "<context>: <strerror>" and whose
+// sys_errno() is `err`.
 // ENOENT -> kNotFound; EACCES/EPERM/EROFS -> kPermissionDenied; ENOSPC/EDQUOT -> kNoSpace;
 // ETIMEDOUT/EHOSTUNREACH/ESTALE/ENODEV -> kUnavailable; EEXIST -> kAlreadyExists; else kIoError.
 Status StatusFromErrno(int err, std::string_view context);

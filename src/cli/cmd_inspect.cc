@@ -4,6 +4,7 @@
 
 #include "archive/backup_file.h"
 #include "base/file_io.h"
+#include "base/strings.h"
 #include "cli/commands.h"
 #include "crypto/keystore.h"
 
@@ -14,17 +15,6 @@ struct InspectOptions {
   std::string file;
   bool json = false;
 };
-
-std::string HumanBytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
-}
 
 Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
   ASSIGN_OR_RETURN(auto source, FileSource::Open(opt.file));

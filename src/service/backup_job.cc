@@ -8,6 +8,7 @@
 #include "appliance/backup_plan.h"
 #include "appliance/restore.h"
 #include "archive/backup_name.h"
+#include "base/strings.h"
 
 namespace keepsake::service {
 namespace {
@@ -40,18 +41,6 @@ Result<std::unique_ptr<storage::Writer>> CreateBackupFile(storage::Backend& back
 }
 
 }  // namespace
-
-std::string HumanBytes(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  if (bytes < 1024) return fmt::format("{} bytes", bytes);
-  double value = static_cast<double>(bytes);
-  int unit = 0;
-  while (value >= 1024 && unit < 5) {
-    value /= 1024;
-    ++unit;
-  }
-  return fmt::format("{:.1f} {}", value, kUnits[unit]);
-}
 
 Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backend& storage, JobProgress& progress,
                                      const std::atomic<bool>& cancel) {

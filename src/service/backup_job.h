@@ -47,7 +47,4 @@ struct BackupJobResult {
 Result<BackupJobResult> RunBackupJob(const BackupJobRequest& request, storage::Backend& storage,
                                      JobProgress& progress, const std::atomic<bool>& cancel);
 
-// "1.5 GiB": sizes in the administrator's units.
-std::string HumanBytes(uint64_t bytes);
-
 }  // namespace keepsake::service

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "archive/backup_name.h"
+#include "base/strings.h"
 #include "storage/local_backend.h"
 
 namespace keepsake::service {

@@ -11,6 +11,7 @@
 #include "archive/backup_name.h"
 #include "archive/sealed_reader.h"
 #include "base/log.h"
+#include "base/strings.h"
 #include "crypto/keystore.h"
 #include "service/backup_job.h"
 #include "service/human_time.h"

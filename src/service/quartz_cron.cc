@@ -1,4 +1,5 @@
 #include "service/quartz_cron.h"
+#include "base/strings.h"
 
 #include <fmt/format.h>
 
@@ -35,14 +36,6 @@ Status FieldError(const Field& f, std::string_view token, std::string_view why) 
 
 Status OutOfRange(const Field& f, std::string_view token) {
   return FieldError(f, token, fmt::format("value out of range {}-{}", f.min, f.max));
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::toupper(static_cast<unsigned char>(a[i])) != std::toupper(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
 }
 
 bool IsDigits(std::string_view s) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "appliance/restore.h"
+#include "base/strings.h"
 #include "crypto/keystore.h"
 #include "service/backup_job.h"
 #include "service/storage_browser.h"

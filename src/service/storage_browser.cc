@@ -7,6 +7,7 @@
 
 #include "archive/backup_name.h"
 #include "archive/sealed_reader.h"
+#include "base/strings.h"
 #include "service/backup_job.h"
 #include "service/human_time.h"
 #include "service/readiness.h"

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/strings.h"
 #include "storage/local_backend.h"
 #include "storage/nfs_backend.h"
 #include "storage/nfs_url.h"
@@ -24,13 +25,6 @@ std::string Quoted(std::string_view path) {
     }
   }
   out += '"';
-  return out;
-}
-
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
@@ -106,6 +100,8 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return fmt::format("{}/{}", dir, name);
 }
 
+std::string PartialName(std::string_view leaf) { return fmt::format(".{}.partial", leaf); }
+
 bool IsPartialName(std::string_view name) {
   constexpr std::string_view kSuffix = ".partial";
   return name.size() > kSuffix.size() + 1 && name.front() == '.' && name.ends_with(kSuffix);
@@ -118,7 +114,7 @@ Status CheckNewFileName(std::string_view leaf, std::string_view url) {
 }
 
 bool MatchesFilter(std::string_view name, std::string_view filter) {
-  return filter.empty() || LowerAscii(name).find(LowerAscii(filter)) != std::string::npos;
+  return filter.empty() || Lower(name).find(Lower(filter)) != std::string::npos;
 }
 
 Result<std::string> NormalizeStorageUrl(std::string_view url) {
@@ -127,7 +123,7 @@ Result<std::string> NormalizeStorageUrl(std::string_view url) {
     return Status::InvalidArgument(
         fmt::format("storage URL {}: expected scheme://location, e.g. file:///srv/backups", Quoted(url)));
   }
-  std::string scheme = LowerAscii(url.substr(0, sep));
+  std::string scheme = Lower(url.substr(0, sep));
   std::string_view rest = url.substr(sep + kSchemeSeparator.size());
   for (const Scheme& s : kSchemes) {
     if (s.name == scheme) return s.normalize(url, rest);
@@ -140,7 +136,7 @@ Result<std::string> JoinStorageUrl(std::string_view url, std::string_view path) 
   RETURN_IF_ERROR(CheckPath(path));
   if (path.empty() || path == ".") return std::string(url);
   // Only nfs:// URLs have a query part (?version=); elsewhere '?' belongs to the path.
-  size_t query = LowerAscii(url.substr(0, 6)) == "nfs://" ? url.find('?') : std::string_view::npos;
+  size_t query = Lower(url.substr(0, 6)) == "nfs://" ? url.find('?') : std::string_view::npos;
   std::string_view base = url.substr(0, query);
   std::string_view rest = query == std::string_view::npos ? std::string_view() : url.substr(query);
   while (base.ends_with('/')) base.remove_suffix(1);

@@ -123,6 +123,8 @@ Status CheckPath(std::string_view path);
 // "<dir>/<name>", or `name` when `dir` is the root ("" or ".").
 std::string JoinPath(std::string_view dir, std::string_view name);
 
+// The name a backend writes `leaf` under until it is complete: ".<leaf>.partial".
+std::string PartialName(std::string_view leaf);
 // True for names of the form ".<name>.partial": files being written, or left by a crash.
 bool IsPartialName(std::string_view name);
 

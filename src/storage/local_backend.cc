@@ -61,7 +61,6 @@ std::pair<std::string_view, std::string_view> SplitParent(std::string_view path)
   return {path.substr(0, slash), path.substr(slash + 1)};
 }
 
-std::string PartialName(std::string_view leaf) { return fmt::format(".{}.partial", leaf); }
 
 Status WriteAll(int fd, std::span<const std::byte> data, const std::string& url) {
   const std::byte* p = data.data();

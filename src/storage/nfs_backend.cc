@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "base/strings.h"
 #include "storage/nfs_url.h"
 
 namespace keepsake::storage {
@@ -40,15 +41,9 @@ constexpr size_t kMaxListEntries = 100'000;
 // The server's or libnfs's words, safe to put in a message: printable ASCII only, bounded.
 std::string Printable(const char* text) {
   if (text == nullptr) return "no details";
-  std::string out;
-  for (const char* p = text; *p != '\0' && out.size() < 200; ++p) {
-    unsigned char c = static_cast<unsigned char>(*p);
-    out += (c >= 0x20 && c <= 0x7e) ? static_cast<char>(c) : '?';
-  }
-  return out;
+  return keepsake::Printable(text, 200, /*ascii_only=*/true);
 }
 
-std::string PartialName(std::string_view leaf) { return fmt::format(".{}.partial", leaf); }
 
 // "" for the root, the path itself otherwise (CheckPath() has accepted it).
 std::string_view Canonical(std::string_view path) { return path == "." ? std::string_view() : path; }

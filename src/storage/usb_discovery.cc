@@ -1,4 +1,5 @@
 #include "storage/usb_discovery.h"
+#include "base/strings.h"
 
 #include <blkid/blkid.h>
 #include <fcntl.h>
@@ -19,16 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 
 // The first line of a sysfs attribute, trimmed; "" if it cannot be read.
-// Labels, UUIDs and sysfs strings come from the drive: they reach logs, messages and JSON,
-// so control bytes (a forged log line, terminal escapes) become '?'. UTF-8 stays.
-std::string Printable(std::string text) {
-  for (char& c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = '?';
-  }
-  return text;
-}
-
 std::string ReadAttr(const fs::path& path) {
   std::ifstream in(path);
   std::string line;
@@ -36,7 +27,9 @@ std::string ReadAttr(const fs::path& path) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
   line.erase(line.begin(), std::find_if(line.begin(), line.end(), not_space));
   line.erase(std::find_if(line.rbegin(), line.rend(), not_space).base(), line.end());
-  return Printable(std::move(line));
+  // Labels, UUIDs and sysfs strings come from the drive: they reach logs, messages and JSON,
+  // so control bytes (a forged log line, terminal escapes) become '?'. UTF-8 stays.
+  return Printable(line);
 }
 
 uint64_t ReadNumber(const fs::path& path) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "base/strings.h"
 #include "web/api_routes.h"
 
 namespace keepsake::web {
@@ -40,12 +41,6 @@ Status RefuseDuringRestore(ApiContext& ctx) {
     return Status::FailedPrecondition("accounts cannot be changed while a restore is in progress");
   }
   return Status();
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // A field of the body: a form (OAuth clients send application/x-www-form-urlencoded) or

@@ -1,0 +1,30 @@
+#include "base/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace keepsake {
+namespace {
+
+TEST(StringsTest, CaseFoldingIsAsciiOnly) {
+  EXPECT_EQ(Lower("Admin-01"), "admin-01");
+  EXPECT_TRUE(EqualsIgnoreCase("ALICE", "alice"));
+  EXPECT_FALSE(EqualsIgnoreCase("alice", "alic"));
+  EXPECT_EQ(Lower("\xC3\x84"), "\xC3\x84");  // Ä untouched
+}
+
+TEST(StringsTest, PrintableReplacesControlBytesAndBounds) {
+  EXPECT_EQ(Printable("a\x1b[2Jb\n\x7f"), "a?[2Jb??");
+  EXPECT_EQ(Printable("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(Printable("caf\xC3\xA9", std::string::npos, true), "caf??");
+  EXPECT_EQ(Printable("abcdef", 3), "abc");
+}
+
+TEST(StringsTest, HumanBytesUsesBinaryUnits) {
+  EXPECT_EQ(HumanBytes(0), "0 bytes");
+  EXPECT_EQ(HumanBytes(1023), "1023 bytes");
+  EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(HumanBytes(uint64_t{3} << 30), "3.0 GiB");
+}
+
+}  // namespace
+}  // namespace keepsake
