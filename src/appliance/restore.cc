@@ -120,8 +120,6 @@ Status CheckStaged(const fs::path& staging, const std::vector<std::string>& allo
 
 }  // namespace
 
-std::string OtpUserPath(const std::string& state_dir) { return state_dir + "/otp-user.json"; }
-
 namespace {
 
 // One restore, rollback or recovery at a time per appliance: an exclusive lock on a file in
@@ -246,12 +244,15 @@ Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreReque
       plan.existed.push_back(fs::exists(fs::symlink_status(fs::path(req.root) / path, ec)));
     }
   }
-  // The accounts now come from the backup: the Initial OTP User has served its purpose. The
-  // journal carries this, so that a restore completed after a crash removes it too.
-  if (Contains(report.components, "accounts") && fs::exists(OtpUserPath(req.state_dir), ec)) {
-    plan.remove_when_done.push_back(fs::absolute(OtpUserPath(req.state_dir)).string());
-    report.removed_otp_user = true;
+  // Files that the restored components make obsolete go with the swap: the journal carries
+  // them, so that a restore completed after a crash removes them too.
+  for (const SupersededFile& f : req.superseded) {
+    if (Contains(report.components, f.component) && fs::exists(f.path, ec)) {
+      plan.remove_when_done.push_back(fs::absolute(f.path).string());
+      report.superseded_removed.push_back(f.path);
+    }
   }
+  if (req.on_applying) req.on_applying();
   RETURN_IF_ERROR(RunSwap(req.root, plan, PostgresApplier(req.root)));
   return report;
 }

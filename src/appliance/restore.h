@@ -20,14 +20,26 @@ namespace keepsake::appliance {
 // Opens the backup file from its start; called once for the header and once for the body.
 using BackupOpener = std::function<Result<std::unique_ptr<ByteSource>>()>;
 
+// A file outside the appliance root that a restored component makes obsolete: removed as
+// part of the swap (the journal carries it, so a restore completed after a crash removes it
+// too). The rule comes from the layer that owns the file (auth: the Initial OTP User's
+// credential goes once the accounts come from a backup).
+struct SupersededFile {
+  std::string component;  // e.g. "accounts"
+  std::string path;
+};
+
 struct RestoreRequest {
   std::string root;                     // the appliance state root
-  std::string state_dir;                // keystore, device id, OTP user
+  std::string state_dir;                // keystore, device id
   std::vector<std::string> components;  // empty: every component in the backup
   std::vector<std::string> keep;        // components to leave as they are (e.g. "network")
   bool dry_run = false;                 // verify and check only
   const crypto::DomainKeys* device_keys = nullptr;  // this device's domain, if it has one
   const SecureBuffer* dms = nullptr;                 // typed by the administrator
+  std::vector<SupersededFile> superseded;            // removed when their component is restored
+  // Called once everything was verified and staged, right before the swap begins.
+  std::function<void()> on_applying;
 };
 
 struct RestoreReport {
@@ -36,7 +48,7 @@ struct RestoreReport {
   uint64_t files = 0;
   uint64_t bytes = 0;
   bool adopted_domain = false;          // this device joined the backup's domain
-  bool removed_otp_user = false;
+  std::vector<std::string> superseded_removed;  // paths of `superseded` that were removed
   std::string recovered;                // what start-up recovery did first, if anything
 };
 
@@ -53,8 +65,5 @@ Result<std::string> RollbackToLastPoint(const std::string& root);
 // Completes or undoes a restore interrupted by a crash (see swap_journal.h); every command
 // that touches the appliance calls it first. Returns what it did, "" if nothing.
 Result<std::string> RecoverInterruptedRestore(const std::string& root);
-
-// Where the Initial OTP User's credential lives (never in a backup).
-std::string OtpUserPath(const std::string& state_dir);
 
 }  // namespace keepsake::appliance

@@ -124,7 +124,7 @@ Status RollBack(const std::string& root, const SwapPlan& plan) {
 Status Finish(const std::string& root, const SwapPlan& plan) {
   const fs::path work = WorkDir(root);
   if (Exists(work / "rollback.next")) {
-    nlohmann::json info = {{"created_at", archive::FormatUtc(std::time(nullptr))},
+    nlohmann::json info = {{"created_at", FormatUtc(std::time(nullptr))},
                            {"replaced_by", plan.label},
                            {"paths", plan.paths},
                            {"existed", plan.existed}};

@@ -35,14 +35,6 @@ Status ValidatePrefix(std::string_view prefix) {
   return Status();
 }
 
-std::string FormatUtc(std::time_t when) {
-  std::tm tm{};
-  gmtime_r(&when, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::string MakeBackupName(std::string_view prefix, std::string_view hostname, std::time_t when, int seq) {
   std::tm tm{};
   gmtime_r(&when, &tm);

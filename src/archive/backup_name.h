@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "base/utc_time.h"
 
 namespace keepsake::archive {
 
@@ -27,7 +28,5 @@ struct ParsedBackupName {
 // Recognises names made by MakeBackupName; nullopt for anything else.
 std::optional<ParsedBackupName> ParseBackupName(std::string_view name);
 
-// RFC 3339 UTC ("2026-11-26T04:12:00Z").
-std::string FormatUtc(std::time_t when);
 
 }  // namespace keepsake::archive

@@ -10,12 +10,14 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "appliance/restore.h"
 #include "base/file_io.h"
 #include "base/json_fields.h"
 #include "base/strings.h"
 
 namespace keepsake::auth {
+
+std::string OtpUserPath(const std::string& state_dir) { return state_dir + "/otp-user.json"; }
+
 namespace {
 
 constexpr size_t kMinNameChars = 3, kMaxNameChars = 64;
@@ -194,7 +196,7 @@ AccountStore::AccountStore(std::string appliance_root, std::string state_dir, Pw
     : accounts_dir_(appliance_root + "/system/accounts"),
       users_path_(accounts_dir_ + "/users.json"),
       state_dir_(std::move(state_dir)),
-      otp_path_(appliance::OtpUserPath(state_dir_)),
+      otp_path_(OtpUserPath(state_dir_)),
       params_(params),
       dummy_hash_(std::move(dummy_hash)) {}
 

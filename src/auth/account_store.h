@@ -8,7 +8,7 @@
 // not know are kept when the file is rewritten.
 //
 // The Initial OTP User lives in the state directory, never in a backup:
-//   appliance::OtpUserPath(state dir) = <state>/otp-user.json   (0600, root-only by design)
+//   OtpUserPath(state dir) = <state>/otp-user.json   (0600, root-only by design)
 //   {"username": "otp-admin", "password": "<one-time password>", "created_at": <unix s>}
 // It exists to create the first OAuth account; a restore of "accounts" deletes it.
 //
@@ -44,6 +44,14 @@ struct PwhashParams {
 
 // The Initial OTP User's name.
 inline constexpr std::string_view kOtpUsername = "otp-admin";
+
+// Where the Initial OTP User's credential lives (in the state directory: never in a backup).
+std::string OtpUserPath(const std::string& state_dir);
+
+// The auth rule a restore applies (handed to it as an appliance::SupersededFile by whoever
+// runs the restore): once this component comes from a backup, the accounts are the backup's
+// and the Initial OTP User has served its purpose, so its credential goes with the swap.
+inline constexpr std::string_view kOtpUserSupersededBy = "accounts";
 
 struct Account {
   std::string username;    // as stored (original case)

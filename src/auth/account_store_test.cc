@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "appliance/restore.h"
 #include "base/file_io.h"
 
 namespace keepsake::auth {
@@ -133,7 +132,7 @@ class AccountStoreTest : public ::testing::Test {
   }
 
   std::string UsersPath() const { return root_ + "/system/accounts/users.json"; }
-  std::string OtpPath() const { return appliance::OtpUserPath(state_); }
+  std::string OtpPath() const { return OtpUserPath(state_); }
 
   Status AddUser(std::string_view name, std::string_view password = "correct horse") {
     return store_->Add(name, Pw(password), Pw(password), 1000);

@@ -17,7 +17,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "service/state_db.h"
+#include "state/state_db.h"
 
 namespace keepsake::auth {
 
@@ -41,7 +41,7 @@ struct Session {
 class TokenStore {
  public:
   // `db` must outlive the store.
-  explicit TokenStore(service::StateDb& db, TokenLifetimes lifetimes = {}) : db_(db), lifetimes_(lifetimes) {}
+  explicit TokenStore(state::StateDb& db, TokenLifetimes lifetimes = {}) : db_(db), lifetimes_(lifetimes) {}
 
   // A new login for `username` (the caller has authenticated it): a fresh family.
   Result<TokenPair> Issue(std::string_view username, int64_t now);
@@ -70,7 +70,7 @@ class TokenStore {
                 TokenPair& pair);
   Status RevokeFamily(const std::string& family);
 
-  service::StateDb& db_;
+  state::StateDb& db_;
   const TokenLifetimes lifetimes_;
 };
 

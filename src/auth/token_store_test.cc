@@ -29,7 +29,7 @@ class TokenStoreTest : public ::testing::Test {
   void SetUp() override {
     char tmpl[] = "/tmp/ks_tokens_XXXXXX";
     dir_ = mkdtemp(tmpl);
-    auto db = service::StateDb::Open(dir_ + "/state.db");
+    auto db = state::StateDb::Open(dir_ + "/state.db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     tokens_ = std::make_unique<TokenStore>(*db_, TokenLifetimes{900, 8 * 3600});
@@ -63,7 +63,7 @@ class TokenStoreTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::unique_ptr<service::StateDb> db_;
+  std::unique_ptr<state::StateDb> db_;
   std::unique_ptr<TokenStore> tokens_;
 };
 

@@ -1,7 +1,6 @@
 // `keepsake history [--limit N] [--json]`: the job history kept by keepsaked.
 #include <fmt/format.h>
 
-#include "archive/backup_name.h"
 #include "cli/api_client.h"
 #include "cli/commands.h"
 
@@ -20,10 +19,13 @@ Status PrintHistory(const CliContext& ctx, int limit, bool json) {
   for (const auto& job : history["jobs"]) {
     std::string size = job["size"].is_number() ? std::to_string(job["size"].get<uint64_t>()) : "-";
     std::string detail = job["file"].get<std::string>();
-    if (!job["error"].get<std::string>().empty()) detail += (detail.empty() ? "" : ": ") + job["error"].get<std::string>();
+    for (const char* note : {"error", "summary"}) {
+      const std::string text = job.value(note, "");
+      if (!text.empty()) detail += (detail.empty() ? "" : ": ") + text;
+    }
     fmt::print("{:>5}  {:<8} {:<9} {:<21} {:<12} {:>12}  {}\n", job["id"].get<int64_t>(),
                job["kind"].get<std::string>(), job["trigger"].get<std::string>(),
-               archive::FormatUtc(job["started_at"].get<int64_t>()), job["result"].get<std::string>(), size, detail);
+               job["started_at"].get<std::string>(), job["result"].get<std::string>(), size, detail);
   }
   return Status();
 }

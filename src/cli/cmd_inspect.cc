@@ -7,6 +7,8 @@
 #include "base/strings.h"
 #include "cli/commands.h"
 #include "crypto/keystore.h"
+#include "service/storage_browser.h"
+#include "web/api_json.h"
 
 namespace keepsake::cli {
 namespace {
@@ -16,29 +18,33 @@ struct InspectOptions {
   bool json = false;
 };
 
+// The human wording of the domain verdict (the JSON carries web's words for the same).
+std::string_view TrustText(service::DomainTrust trust) {
+  switch (trust) {
+    case service::DomainTrust::kThisDomain: return "valid, made in this device's domain";
+    case service::DomainTrust::kOtherDomain: return "valid, but made in ANOTHER domain than this device's";
+    case service::DomainTrust::kUnknown: break;
+  }
+  return "consistent, not checked against a trusted key (this device has no Domain Master Secret)";
+}
+
 Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
   ASSIGN_OR_RETURN(auto source, FileSource::Open(opt.file));
-  auto sealed = archive::ReadSealedHeader(*source);
-  if (!sealed.ok()) return std::move(sealed).status().WithContext(opt.file);
-  const archive::BackupHeader& h = sealed->header;
+  // The header signature is checked against the key the header names; whether that key is
+  // this device's domain is the question of trust. A keystore that cannot be read leaves it
+  // open, as on a device without one.
+  auto keys = crypto::LoadKeystoreIfSet(ctx.state_dir);
+  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
+  auto details = service::ReadBackupDetails(*source, trusted);
+  if (!details.ok()) return std::move(details).status().WithContext(opt.file);
+  const archive::BackupHeader& h = details->header;
   std::error_code ec;
   uint64_t file_size = std::filesystem::file_size(opt.file, ec);
-
-  // The header signature checked out against the key the header names; whether that key
-  // is this device's domain is the question of trust.
-  std::string trust;
-  auto device_keys = crypto::LoadKeystore(ctx.state_dir);
-  if (device_keys.ok()) {
-    Status same = archive::CheckSameDomain(h, *device_keys);
-    trust = same.ok() ? "valid, made in this device's domain" : "valid, but made in ANOTHER domain than this device's";
-  } else {
-    trust = "consistent, not checked against a trusted key (this device has no Domain Master Secret)";
-  }
+  std::string_view trust = TrustText(details->trust);
 
   if (opt.json) {
-    nlohmann::json j = nlohmann::json::parse(archive::SerializeHeader(h));
+    nlohmann::json j = web::BackupDetailsToJson(*details);
     j["file"] = {{"path", opt.file}, {"size", file_size}};
-    j["signature"] = trust;
     fmt::print("{}\n", j.dump(2));
     return Status();
   }

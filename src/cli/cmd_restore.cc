@@ -4,6 +4,7 @@
 
 #include "appliance/layout.h"
 #include "appliance/restore.h"
+#include "auth/account_store.h"
 #include "base/file_io.h"
 #include "cli/commands.h"
 #include "cli/secret_input.h"
@@ -31,11 +32,9 @@ Status RunRestore(const CliContext& ctx, const RestoreOptions& opt) {
   if (!opt.keep.empty()) {
     ASSIGN_OR_RETURN(req.keep, appliance::ParseComponentList(opt.keep));
   }
-  std::optional<crypto::DomainKeys> device_keys;
-  if (crypto::KeystoreExists(ctx.state_dir)) {
-    ASSIGN_OR_RETURN(device_keys, crypto::LoadKeystore(ctx.state_dir));
-    req.device_keys = &*device_keys;
-  }
+  ASSIGN_OR_RETURN(std::optional<crypto::DomainKeys> device_keys, crypto::LoadKeystoreIfSet(ctx.state_dir));
+  if (device_keys) req.device_keys = &*device_keys;
+  req.superseded.push_back({std::string(auth::kOtpUserSupersededBy), auth::OtpUserPath(ctx.state_dir)});
   std::optional<SecureBuffer> dms;
   if (!opt.dms_file.empty()) {
     ASSIGN_OR_RETURN(dms, ReadSecretFile(opt.dms_file));
@@ -61,7 +60,7 @@ Status RunRestore(const CliContext& ctx, const RestoreOptions& opt) {
   }
   fmt::print("{}: restored {} (backup of {} made {}). The previous state is kept: 'keepsake rollback' returns to it.\n",
              opt.file, names, report->header.device.hostname, report->header.created_at);
-  if (report->removed_otp_user) fmt::print("The Initial OTP User was removed: log in with the restored accounts.\n");
+  if (!report->superseded_removed.empty()) fmt::print("The Initial OTP User was removed: log in with the restored accounts.\n");
   return Status();
 }
 

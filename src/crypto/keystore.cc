@@ -71,6 +71,12 @@ bool KeystoreExists(const std::string& state_dir) {
   return access(KeystorePath(state_dir).c_str(), F_OK) == 0;
 }
 
+Result<std::optional<DomainKeys>> LoadKeystoreIfSet(const std::string& state_dir) {
+  if (!KeystoreExists(state_dir)) return std::optional<DomainKeys>();
+  ASSIGN_OR_RETURN(DomainKeys keys, LoadKeystore(state_dir));
+  return std::optional<DomainKeys>(std::move(keys));
+}
+
 Status EnsureStateDir(const std::string& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);

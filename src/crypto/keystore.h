@@ -9,6 +9,7 @@
 // no-replace rename so two concurrent creators cannot both win.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "crypto/domain_keys.h"
@@ -22,6 +23,10 @@ bool KeystoreExists(const std::string& state_dir);
 // Loads the device's domain keys. kFailedPrecondition when no DMS was set on this device,
 // kCorruption when the file is damaged, kPermissionDenied/kIoError from the file system.
 Result<DomainKeys> LoadKeystore(const std::string& state_dir);
+
+// The device's domain keys when a DMS was set, nullopt when not (a fresh appliance); a
+// keystore that exists but cannot be loaded is an error, never "no keys".
+Result<std::optional<DomainKeys>> LoadKeystoreIfSet(const std::string& state_dir);
 
 // Validates the DMS and its confirmation, derives the keys with a fresh random salt and
 // stores them. kAlreadyExists ("The Domain Master Secret is already set and cannot be

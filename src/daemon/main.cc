@@ -9,14 +9,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "auth/account_store.h"
 #include "base/harden_process.h"
 #include "base/log.h"
-#include "appliance/restore.h"
-#include "auth/account_store.h"
+#include "crypto/keystore.h"
 #include "auth/login_throttle.h"
 #include "auth/token_store.h"
 #include "daemon/config.h"
 #include "service/backup_service.h"
+#include "state/audit_log.h"
 #include "storage/usb_drives.h"
 #include "web/api_routes.h"
 #include "web/api_server.h"
@@ -39,7 +40,7 @@ void AnnounceOtpUser(const SecureBuffer& password, const std::string& state_dir)
              "keepsaked: created the Initial OTP User \"{}\" with the one-time password: {}\n"
              "keepsaked: (also in {}, readable by root only) Log in with it, add an OAuth user account, log in "
              "with that account and remove the OTP User: backups are refused while it exists.\n",
-             auth::kOtpUsername, text, appliance::OtpUserPath(state_dir));
+             auth::kOtpUsername, text, auth::OtpUserPath(state_dir));
 }
 
 int Serve(const daemon::DaemonConfig& config) {
@@ -54,11 +55,11 @@ int Serve(const daemon::DaemonConfig& config) {
   options.seal.zstd.level = config.zstd_level;
   options.kdf = config.kdf;
   options.job_nice = config.job_nice;
-  std::unique_ptr<service::Clock> clock =
-      config.test_clock_file.empty() ? service::NewSystemClock() : service::NewFileClock(config.test_clock_file);
+  std::unique_ptr<Clock> clock =
+      config.test_clock_file.empty() ? NewSystemClock() : NewFileClock(config.test_clock_file);
   // Sessions expire on the real clock, whatever clock the scheduler is given in tests.
-  std::unique_ptr<service::Clock> auth_clock = service::NewSystemClock();
-  const service::Clock& clock_ref = *auth_clock;
+  std::unique_ptr<Clock> auth_clock = NewSystemClock();
+  const Clock& clock_ref = *auth_clock;
 
   // SIGTERM and SIGINT are taken by one thread with sigwait, not by a handler: stopping
   // the service takes locks and joins threads, which a handler must not do.
@@ -80,27 +81,44 @@ int Serve(const daemon::DaemonConfig& config) {
   if (Status st = storage::UsbDrives::Global().Start(usb); !st.ok()) {
     log::error("USB drives cannot be used: {}", st.message());  // the rest of the service works
   }
-  auto service = service::BackupService::Open(options, std::move(clock));
-  if (!service.ok()) return storage::UsbDrives::Global().Stop(), Fail(service.status());
-  auto stop_service = [&] {
-    (*service)->Stop();
-    storage::UsbDrives::Global().Stop();  // after the jobs: nothing writes to the drives now
-  };
+  auto stop_usb = [] { storage::UsbDrives::Global().Stop(); };
+  if (Status st = crypto::EnsureStateDir(config.state_dir); !st.ok()) return stop_usb(), Fail(st);
+  auto audit = state::AuditLog::Open(config.state_dir + "/audit.log");
+  if (!audit.ok()) return stop_usb(), Fail(audit.status());
 
+  // Accounts before the engine: it asks them whether the Initial OTP User still exists.
   auth::PwhashParams pwhash;
   if (config.password_hash_ops > 0) pwhash.opslimit = config.password_hash_ops;
   if (config.password_hash_mem_kib > 0) pwhash.memlimit = config.password_hash_mem_kib * 1024;
   auto accounts = auth::AccountStore::Open(config.appliance_root, config.state_dir, pwhash);
-  if (!accounts.ok()) return stop_service(), Fail(accounts.status());
+  if (!accounts.ok()) return stop_usb(), Fail(accounts.status());
   auto otp = (*accounts)->EnsureInitialOtpUser(clock_ref.Now().time_since_epoch().count());
-  if (!otp.ok()) return stop_service(), Fail(otp.status());
+  if (!otp.ok()) return stop_usb(), Fail(otp.status());
   if (*otp) {
     AnnounceOtpUser(**otp, config.state_dir);
-    (*service)->Audit("account.added", service::Actor{"keepsaked", ""}, "succeeded",
-                      {{"username", auth::kOtpUsername}, {"otp_user", true}});
+    Status st = (*audit)->Append(clock_ref.Now().time_since_epoch().count(), "account.added",
+                                 state::Actor{"keepsaked", ""}, "succeeded",
+                                 {{"username", auth::kOtpUsername}, {"otp_user", true}});
+    if (!st.ok()) log::error("audit log: {}", st.message());
   }
+
+  service::EnginePorts ports;
+  ports.open_backend = [](std::string_view url) { return storage::OpenBackend(url); };
+  ports.clock = clock.get();
+  ports.audit = audit->get();
+  auth::AccountStore* account_store = accounts->get();
+  ports.otp_user_present = [account_store] { return account_store->OtpUserExists(); };
+  ports.superseded_by_restore = {{std::string(auth::kOtpUserSupersededBy), auth::OtpUserPath(config.state_dir)}};
+  ports.usb_drives = [] { return storage::UsbDrives::Global().Snapshot(); };
+  ports.rescan_usb = [] { return storage::UsbDrives::Global().RescanNow(); };
+  auto service = service::BackupService::Open(options, std::move(ports));
+  if (!service.ok()) return stop_usb(), Fail(service.status());
+  auto stop_service = [&] {
+    (*service)->Stop();
+    stop_usb();  // after the jobs: nothing writes to the drives now
+  };
   // Tokens live in the state database too; a second connection keeps the layers apart.
-  auto token_db = service::StateDb::Open(config.state_dir + "/state.db");
+  auto token_db = state::StateDb::Open(config.state_dir + "/state.db");
   if (!token_db.ok()) return stop_service(), Fail(token_db.status());
   auth::TokenStore tokens(**token_db, {config.access_token_seconds, config.session_seconds});
   auth::LoginThrottle throttle;
@@ -113,7 +131,7 @@ int Serve(const daemon::DaemonConfig& config) {
                tls->fingerprint_sha256);
     server_options.tls = tls->files;
   }
-  web::ApiContext context{**service, **accounts, tokens, throttle, clock_ref, !config.plain_http};
+  web::ApiContext context{**service, **accounts, tokens, throttle, **audit, clock_ref, !config.plain_http};
   auto server = web::ApiServer::Bind(server_options, context);
   if (!server.ok()) return stop_service(), Fail(server.status());
   (*service)->StartScheduler();  // everything is up: scheduled and catch-up runs may begin

@@ -76,7 +76,7 @@ Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backe
   archive::BackupHeader header;
   header.backup_id = archive::NewBackupId();
   header.file_name = name;
-  header.created_at = archive::FormatUtc(req.now);
+  header.created_at = FormatUtc(req.now);
   header.device = device;
   progress.phase = JobPhase::kWriting;
   auto on_progress = [&progress, &cancel](uint64_t done) {

@@ -144,7 +144,7 @@ TEST_F(BackupJobTest, ResultHeaderDescribesTheBackup) {
   auto result = Run(Request());
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->header.file_name, result->name);
-  EXPECT_EQ(result->header.created_at, archive::FormatUtc(kNow));
+  EXPECT_EQ(result->header.created_at, FormatUtc(kNow));
   EXPECT_EQ(result->header.device.hostname, "ca-01");
   EXPECT_EQ(result->header.domain_public_key, keys_->public_key);
   EXPECT_EQ(result->recovered, "");

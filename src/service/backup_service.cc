@@ -4,32 +4,33 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <fmt/format.h>
 
 #include "appliance/device_identity.h"
 #include "appliance/restore.h"
 #include "archive/backup_name.h"
-#include "archive/sealed_reader.h"
 #include "base/log.h"
-#include "base/strings.h"
 #include "crypto/keystore.h"
 #include "service/backup_job.h"
-#include "service/human_time.h"
-#include "service/storage_browser.h"
+#include "service/retention_runner.h"
 
 namespace keepsake::service {
 namespace {
 
-const Actor kService{"keepsaked", ""};
-const Actor kScheduler{"scheduler", ""};
+using state::JobKind;
+using state::JobRecord;
+using state::JobResult;
+using state::JobTrigger;
+
+const Requester kService{{"keepsaked", ""}, false};
+const Requester kScheduler{{"scheduler", ""}, false};
 
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-date::sys_seconds FromUnix(int64_t t) { return date::sys_seconds(std::chrono::seconds(t)); }
-int64_t ToUnix(date::sys_seconds t) { return t.time_since_epoch().count(); }
 
 const date::time_zone* ZoneOrUtc(const std::string& name) {
   try {
@@ -45,38 +46,51 @@ void LowerThreadPriority(int nice) {
   if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
 }
 
+// The bytes a restore has read of its backup file, for the progress of the status.
+class CountingSource final : public ByteSource {
+ public:
+  CountingSource(std::unique_ptr<ByteSource> inner, std::atomic<uint64_t>& done) : inner_(std::move(inner)), done_(done) {
+    done_ = 0;
+  }
+  Result<size_t> Read(std::span<std::byte> buf) override {
+    ASSIGN_OR_RETURN(size_t n, inner_->Read(buf));
+    done_.fetch_add(n, std::memory_order_relaxed);
+    return n;
+  }
+
+ private:
+  std::unique_ptr<ByteSource> inner_;
+  std::atomic<uint64_t>& done_;
+};
+
 }  // namespace
 
-BackupService::BackupService(ServiceOptions options, std::unique_ptr<Clock> clock)
-    : options_(std::move(options)), clock_(std::move(clock)) {}
+BackupService::BackupService(ServiceOptions options, EnginePorts ports)
+    : options_(std::move(options)), ports_(std::move(ports)) {
+  if (!ports_.open_backend) ports_.open_backend = [](std::string_view url) { return storage::OpenBackend(url); };
+  if (!ports_.usb_drives) ports_.usb_drives = [] { return std::vector<storage::UsbDrive>(); };
+  if (!ports_.rescan_usb) ports_.rescan_usb = [] { return Status(); };
+}
 
 BackupService::~BackupService() { Stop(); }
 
-int64_t BackupService::NowUnix() const { return ToUnix(clock_->Now()); }
-
-void BackupService::Audit(std::string_view event, const Actor& actor, std::string_view outcome,
+void BackupService::Audit(std::string_view event, const state::Actor& actor, std::string_view outcome,
                           const nlohmann::json& fields) {
-  Status st = audit_->Append(NowUnix(), event, actor, outcome, fields);
+  Status st = ports_.audit->Append(ports_.clock->Now().time_since_epoch().count(), event, actor, outcome, fields);
   if (!st.ok()) log::error("audit log: {}", st.message());
 }
 
-Result<std::unique_ptr<BackupService>> BackupService::Open(ServiceOptions options, std::unique_ptr<Clock> clock) {
-  std::unique_ptr<BackupService> service(new BackupService(std::move(options), std::move(clock)));
+Result<std::unique_ptr<BackupService>> BackupService::Open(ServiceOptions options, EnginePorts ports) {
+  KS_CHECK(ports.clock != nullptr && ports.audit != nullptr);
+  std::unique_ptr<BackupService> service(new BackupService(std::move(options), std::move(ports)));
   RETURN_IF_ERROR(service->Init());
   return service;
 }
 
-void BackupService::StartScheduler() {
-  std::lock_guard lock(mu_);
-  if (stopping_ || scheduler_thread_.joinable()) return;
-  scheduler_thread_ = std::thread([this] { SchedulerLoop(); });
-}
-
 Status BackupService::Init() {
   RETURN_IF_ERROR(crypto::EnsureStateDir(options_.state_dir));
-  ASSIGN_OR_RETURN(db_, StateDb::Open(options_.state_dir + "/state.db"));
-  ASSIGN_OR_RETURN(audit_, AuditLog::Open(options_.state_dir + "/audit.log"));
-  history_ = std::make_unique<JobHistory>(*db_);
+  ASSIGN_OR_RETURN(db_, state::StateDb::Open(options_.state_dir + "/state.db"));
+  history_ = std::make_unique<state::JobHistory>(*db_);
   store_ = std::make_unique<SettingsStore>(*db_);
   ASSIGN_OR_RETURN(settings_, store_->Load());
 
@@ -85,27 +99,32 @@ Status BackupService::Init() {
   if (!recovered.ok()) return std::move(recovered).status().WithContext("recovering an interrupted restore");
   if (!recovered->empty()) {
     log::warn("{}", *recovered);
-    Audit("restore.recovered", kService, "done", {{"detail", *recovered}});
+    Audit("restore.recovered", kService.actor, "done", {{"detail", *recovered}});
   }
-  ASSIGN_OR_RETURN(int interrupted, history_->MarkInterrupted(NowUnix()));
+  ASSIGN_OR_RETURN(int interrupted, history_->MarkInterrupted(ports_.clock->Now()));
   if (interrupted > 0) {
     log::warn("{} job(s) were interrupted by an unexpected stop; recorded in the history", interrupted);
-    Audit("job.interrupted", kService, "interrupted", {{"jobs", interrupted}});
+    Audit("job.interrupted", kService.actor, "interrupted", {{"jobs", interrupted}});
   }
   // A backup cut short by a crash left a partial file on the storage.
   if (settings_.storage.type != "none") {
-    auto backend = storage::OpenBackend(settings_.storage.url());
+    auto backend = OpenConfigured(settings_);
     Status cleaned = backend.ok() ? storage::RemovePartials(**backend, "") : backend.status();
     if (!cleaned.ok()) log::warn("could not clean up partial backup files: {}", cleaned.message());
   }
-  ASSIGN_OR_RETURN(last_success_, history_->LastSucceeded("backup"));
-  ASSIGN_OR_RETURN(last_finished_, history_->LastFinished("backup"));
-  ASSIGN_OR_RETURN(failures_total_, history_->CountFailed("backup"));
-  ASSIGN_OR_RETURN(int64_t anchor, store_->ScheduleAnchor());
-  if (anchor == 0) RETURN_IF_ERROR(store_->SetScheduleAnchor(NowUnix()));
+  ASSIGN_OR_RETURN(last_success_, history_->LastSucceeded(JobKind::kBackup));
+  ASSIGN_OR_RETURN(last_finished_, history_->LastFinished(JobKind::kBackup));
+  ASSIGN_OR_RETURN(failures_total_, history_->CountFailed(JobKind::kBackup));
+  scheduler_ = std::make_unique<Scheduler>(*ports_.clock, *store_, static_cast<ScheduledJobs&>(*this));
+  RETURN_IF_ERROR(scheduler_->Init(settings_.schedule));
   RefreshReadiness();
-  RecomputeNextRun();
+  monitor_thread_ = std::thread([this] { MonitorLoop(); });
   return Status();
+}
+
+void BackupService::StartScheduler() {
+  std::lock_guard lock(mu_);
+  if (!stopping_) scheduler_->Start();
 }
 
 void BackupService::Stop() {
@@ -113,29 +132,30 @@ void BackupService::Stop() {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     stopping_ = true;
-    if (current_ && current_->kind == "backup") cancel_ = true;
+    if (current_ && current_->kind == JobKind::kBackup) cancel_ = true;
   }
   wake_.notify_all();
-  if (scheduler_thread_.joinable()) scheduler_thread_.join();
+  if (scheduler_) scheduler_->Stop();
+  if (monitor_thread_.joinable()) monitor_thread_.join();
   if (job_thread_.joinable()) job_thread_.join();
 }
 
-Result<JobRecord> BackupService::BeginJob(const std::string& kind, const std::string& trigger,
-                                          const Actor& requester) {
+Status BackupService::Busy() const {
+  return Status::FailedPrecondition(current_->kind == JobKind::kBackup ? "a backup is already in progress"
+                                                                       : "a restore is in progress")
+      .WithErrno(EBUSY);
+}
+
+Result<std::unique_ptr<storage::Backend>> BackupService::OpenConfigured(const BackupSettings& settings) {
+  if (settings.storage.type == "none") return NoStorageConfigured();
+  return ports_.open_backend(settings.storage.url());
+}
+
+Result<JobRecord> BackupService::BeginJob(JobKind kind, JobTrigger trigger, const Requester& requester) {
   // REQUIRES: mu_ held
-  if (stopping_) return Status::Unavailable("the backup service is stopping");
-  if (current_) {
-    return Status::FailedPrecondition(current_->kind == "backup" ? "a backup is already in progress"
-                                                                 : "a restore is in progress");
-  }
-  ASSIGN_OR_RETURN(int64_t id, history_->Start(kind, trigger, requester.account, NowUnix()));
-  JobRecord job;
-  job.id = id;
-  job.kind = kind;
-  job.trigger = trigger;
-  job.requester = requester.account;
-  job.started_at = NowUnix();
-  job.result = "running";
+  if (stopping_) return Status::Unavailable("the backup service is stopping").WithErrno(ECANCELED);
+  if (current_) return Busy();
+  ASSIGN_OR_RETURN(JobRecord job, history_->Start(kind, trigger, requester.actor.account, ports_.clock->Now()));
   current_ = job;
   progress_.Reset();
   cancel_ = false;
@@ -145,37 +165,68 @@ Result<JobRecord> BackupService::BeginJob(const std::string& kind, const std::st
   return job;
 }
 
-Result<JobRecord> BackupService::StartBackup(const std::string& trigger, const Actor& requester) {
+Result<JobRecord> BackupService::StartBackup(const Requester& requester) {
+  if (requester.otp_session) {
+    return Status::FailedPrecondition(
+        "Backups cannot be created while logged in as the Initial OTP User: log in with an OAuth user "
+        "account and remove the OTP User.");
+  }
+  return StartBackupJob(JobTrigger::kManual, requester);
+}
+
+Result<JobRecord> BackupService::StartBackupJob(JobTrigger trigger, const Requester& requester) {
   BackupSettings settings = this->settings();
+  {
+    std::lock_guard lock(mu_);
+    if (current_) return Busy();
+  }
   // Checked fresh, not from the cache: the administrator may just have fixed something.
-  Readiness ready = CheckReadiness(options_.state_dir, settings, 0);
+  // Space is checked by the job itself, against the last backup's size.
+  Readiness ready = CheckReadiness(options_.state_dir, settings, ports_, 0);
   std::unique_lock lock(mu_);
   readiness_ = ready;
-  if (current_) {
-    return Status::FailedPrecondition(current_->kind == "backup" ? "a backup is already in progress"
-                                                                 : "a restore is in progress");
-  }
   if (!ready.blockers.empty()) {
-    std::string reasons = fmt::format("{}", fmt::join(ready.blockers, " "));
+    if (current_) return Busy();
+    std::string reasons;
+    for (const Status& b : ready.blockers) reasons += (reasons.empty() ? "" : " ") + b.message();
     lock.unlock();
-    Audit("backup.refused", requester, "refused", {{"trigger", trigger}, {"reason", reasons}});
+    Audit("backup.refused", requester.actor, "refused",
+          {{"trigger", state::JobTriggerName(trigger)}, {"reason", reasons}});
     return Status::FailedPrecondition("A backup cannot be created now. " + reasons);
   }
-  ASSIGN_OR_RETURN(JobRecord job, BeginJob("backup", trigger, requester));
+  ASSIGN_OR_RETURN(JobRecord job, BeginJob(JobKind::kBackup, trigger, requester));
   job_thread_ = std::thread([this, job, requester, settings] { RunBackup(job, requester, settings); });
   return job;
 }
 
-void BackupService::RunBackup(JobRecord job, Actor requester, BackupSettings settings) {
+void BackupService::RunScheduledBackup(JobTrigger trigger, date::sys_seconds due) {
+  auto started = StartBackupJob(trigger, kScheduler);
+  if (started.ok() || started.status().sys_errno() == ECANCELED) return;  // running, or stopping
+  const Status& why = started.status();
+  log::warn("scheduled backup due at {} not started: {}", date::format("%FT%TZ", due), why.message());
+  auto job = history_->Start(JobKind::kBackup, trigger, kScheduler.actor.account, ports_.clock->Now());
+  if (!job.ok()) return;
+  job->ended_at = job->started_at;
+  job->duration_ms = 0;
+  // Another job running is a skipped run, not a failure of the appliance.
+  job->result = why.sys_errno() == EBUSY ? JobResult::kSkipped : JobResult::kFailed;
+  job->error = why.message();
+  (void)history_->Finish(*job);
+  std::lock_guard lock(mu_);
+  if (job->result == JobResult::kFailed) ++failures_total_;
+}
+
+void BackupService::RunBackup(JobRecord job, Requester requester, BackupSettings settings) {
   LowerThreadPriority(options_.job_nice);
-  Audit("backup.started", requester, "started", {{"job", job.id}, {"trigger", job.trigger}});
+  Audit("backup.started", requester.actor, "started",
+        {{"job", job.id}, {"trigger", state::JobTriggerName(job.trigger)}});
   int64_t started_ms = SteadyMs();
   BackupJobResult result;
   std::string retention_note;
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::LoadKeystore(options_.state_dir));
     ASSIGN_OR_RETURN(archive::DeviceIdentity device, appliance::LoadDeviceIdentity(options_.state_dir));
-    ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(settings.storage.url()));
+    ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
     // One job runs at a time, so any partial file here was left by an earlier job that the
     // storage cut short (an NFS server or a USB drive gone mid-write): clean it up now.
     if (Status cleaned = storage::RemovePartials(*backend, ""); !cleaned.ok()) {
@@ -186,7 +237,7 @@ void BackupService::RunBackup(JobRecord job, Actor requester, BackupSettings set
     req.device = device;
     req.keys = &keys;
     req.prefix = settings.prefix;
-    req.now = job.started_at;
+    req.now = job.started_at.time_since_epoch().count();
     req.seal = options_.seal;
     {
       std::lock_guard lock(mu_);
@@ -197,43 +248,49 @@ void BackupService::RunBackup(JobRecord job, Actor requester, BackupSettings set
     result = std::move(*done);
     if (!result.recovered.empty()) log::warn("{}", result.recovered);
     progress_.phase = JobPhase::kRetention;
-    retention_note = ApplyRetention(*backend, settings, device, result.name);
+    retention_note = Retain(*backend, settings, device, result.name);
     return Status();
   }();
   job.file = result.name;
-  if (status.ok()) job.size = result.size;
-  job.error = status.ok() ? retention_note : status.message();
+  if (status.ok()) {
+    job.size = result.size;
+    job.summary = retention_note;
+  } else {
+    job.error = status.message();
+  }
   FinishJob(job, requester, status, started_ms);
 }
 
-void BackupService::FinishJob(JobRecord& job, const Actor& requester, const Status& status, int64_t started_ms) {
-  job.ended_at = NowUnix();
+void BackupService::FinishJob(JobRecord& job, const Requester& requester, const Status& status, int64_t started_ms) {
+  job.ended_at = ports_.clock->Now();
   job.duration_ms = SteadyMs() - started_ms;
   if (status.ok()) {
-    job.result = "succeeded";
+    job.result = JobResult::kSucceeded;
   } else if (status.code() == ErrorCode::kCancelled) {
-    job.result = "aborted";
+    job.result = JobResult::kAborted;
     job.error = "aborted: service stopped";
   } else {
-    job.result = "failed";
+    job.result = JobResult::kFailed;
   }
   Status recorded = history_->Finish(job);
   if (!recorded.ok()) log::error("job history: {}", recorded.message());
-  std::string event = job.kind + (status.ok() ? ".finished" : job.result == "aborted" ? ".aborted" : ".failed");
+  std::string_view kind = state::JobKindName(job.kind);
+  std::string_view result = state::JobResultName(job.result);
+  std::string event = fmt::format("{}.{}", kind, status.ok() ? "finished" : result == "aborted" ? "aborted" : "failed");
   nlohmann::json fields = {{"job", job.id}, {"file", job.file}, {"duration_ms", *job.duration_ms}};
   if (!status.ok()) fields["error"] = job.error;
-  Audit(event, requester, job.result, fields);
+  Audit(event, requester.actor, result, fields);
   if (status.ok()) {
-    log::info("{} {} {}: {} in {} ms", job.kind, job.id, job.result, job.file, *job.duration_ms);
+    log::info("{} {} {}: {} in {} ms", kind, job.id, result, job.file, *job.duration_ms);
   } else {
-    log::warn("{} {} {}: {}", job.kind, job.id, job.result, job.error);
+    log::warn("{} {} {}: {}", kind, job.id, result, job.error);
   }
   {
     std::lock_guard lock(mu_);
-    if (job.kind == "backup") {
+    if (job.kind == JobKind::kBackup) {
       last_finished_ = job;
       if (status.ok()) last_success_ = job;
-      if (job.result == "failed") ++failures_total_;
+      if (job.result == JobResult::kFailed) ++failures_total_;
     }
     current_.reset();
     progress_.Reset();
@@ -242,68 +299,38 @@ void BackupService::FinishJob(JobRecord& job, const Actor& requester, const Stat
   wake_.notify_all();
 }
 
-std::string BackupService::ApplyRetention(storage::Backend& backend, const BackupSettings& settings,
-                                          const archive::DeviceIdentity& device, const std::string& keep_name) {
-  const RetentionPolicy& policy = settings.retention;
-  if (policy.keep_last == 0 && policy.keep_daily == 0 && policy.keep_weekly == 0 && policy.keep_monthly == 0) return "";
-  auto listing = backend.List("");
-  if (!listing.ok()) return "retention not applied: " + listing.status().message();
-  std::vector<std::string> names;
-  for (const auto& e : *listing) {
-    if (!e.is_dir) names.push_back(e.name);
+std::string BackupService::Retain(storage::Backend& backend, const BackupSettings& settings,
+                                  const archive::DeviceIdentity& device, const std::string& keep_name) {
+  BackendRetentionStore store(backend);
+  RetentionOutcome outcome = ApplyRetention(store, settings.retention, *ZoneOrUtc(settings.schedule.time_zone), device,
+                                            settings.prefix, keep_name);
+  if (!outcome.removed.empty()) {
+    Audit("retention.removed", kService.actor, "done", {{"files", outcome.removed}});
+    log::info("retention removed {} old backup(s)", outcome.removed.size());
   }
-  auto candidates = RetentionCandidates(names, device.hostname, settings.prefix);
-  std::vector<std::string> removed;
-  std::vector<std::string> problems;
-  for (const std::string& name : SelectForRemoval(candidates, policy, *ZoneOrUtc(settings.schedule.time_zone))) {
-    if (name == keep_name) continue;
-    // The name says this device; the signed header must say so too before a file goes.
-    auto reader = backend.NewReader(name);
-    if (!reader.ok()) {
-      problems.push_back(reader.status().message());
-      continue;
-    }
-    storage::ReaderSource source(std::move(*reader));
-    auto sealed = archive::ReadSealedHeader(source);
-    if (!sealed.ok() || sealed->header.device.device_id != device.device_id) {
-      log::info("retention: keeping {}: not a backup of this device", name);
-      continue;
-    }
-    Status st = backend.Remove(name);
-    if (st.ok()) {
-      removed.push_back(name);
-    } else {
-      problems.push_back(st.message());
-    }
-  }
-  if (!removed.empty()) {
-    Audit("retention.removed", kService, "done", {{"files", removed}});
-    log::info("retention removed {} old backup(s)", removed.size());
-  }
-  if (!problems.empty()) return fmt::format("retention: {}", fmt::join(problems, "; "));
+  if (!outcome.problems.empty()) return fmt::format("retention: {}", fmt::join(outcome.problems, "; "));
   return "";
 }
 
-Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const Actor& requester) {
+Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const Requester& requester) {
   if (options.file.find('/') != std::string::npos || !archive::ParseBackupName(options.file)) {
     return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", options.file));
   }
   {
-    std::lock_guard lock(mu_);
-    if (current_) {
-      return Status::FailedPrecondition(current_->kind == "backup" ? "a backup is already in progress"
-                                                                   : "a restore is in progress");
-    }
+    std::lock_guard lock(mu_);  // a busy service says so before the storage is asked
+    if (current_) return Busy();
   }
   BackupSettings settings = this->settings();
-  if (settings.storage.type == "none") {
-    return Status::FailedPrecondition("No backup storage is configured: choose where backups are first.");
-  }
-  ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(settings.storage.url()));
-  RETURN_IF_ERROR(backend->Stat(options.file).status());
+  ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
+  ASSIGN_OR_RETURN(storage::Entry entry, backend->Stat(options.file));
   std::unique_lock lock(mu_);
-  ASSIGN_OR_RETURN(JobRecord job, BeginJob("restore", options.dry_run ? "dry-run" : "manual", requester));
+  // Account changes are short (one password hash): let those under way finish first.
+  wake_.wait(lock, [this] { return account_changes_ == 0 || stopping_; });
+  ASSIGN_OR_RETURN(JobRecord job, BeginJob(JobKind::kRestore, options.dry_run ? JobTrigger::kDryRun : JobTrigger::kManual,
+                                           requester));
   job.file = options.file;
+  job.size = entry.size;
+  progress_.bytes_total = entry.size;
   job_thread_ = std::thread([this, job, requester, settings,
                              opts = std::make_shared<RestoreJobOptions>(std::move(options))] {
     RunRestore(job, requester, settings, std::move(*opts));
@@ -311,16 +338,13 @@ Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const A
   return job;
 }
 
-void BackupService::RunRestore(JobRecord job, Actor requester, BackupSettings settings, RestoreJobOptions options) {
+void BackupService::RunRestore(JobRecord job, Requester requester, BackupSettings settings, RestoreJobOptions options) {
   LowerThreadPriority(options_.job_nice);
-  Audit("restore.started", requester, "started", {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
+  Audit("restore.started", requester.actor, "started", {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
   int64_t started_ms = SteadyMs();
   Status status = [&]() -> Status {
-    ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(settings.storage.url()));
-    std::optional<crypto::DomainKeys> keys;
-    if (crypto::KeystoreExists(options_.state_dir)) {
-      ASSIGN_OR_RETURN(keys, crypto::LoadKeystore(options_.state_dir));
-    }
+    ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
+    ASSIGN_OR_RETURN(std::optional<crypto::DomainKeys> keys, crypto::LoadKeystoreIfSet(options_.state_dir));
     appliance::RestoreRequest req;
     req.root = options_.appliance_root;
     req.state_dir = options_.state_dir;
@@ -329,20 +353,39 @@ void BackupService::RunRestore(JobRecord job, Actor requester, BackupSettings se
     req.dry_run = options.dry_run;
     req.device_keys = keys ? &*keys : nullptr;
     req.dms = options.dms ? &*options.dms : nullptr;
+    req.superseded = ports_.superseded_by_restore;
+    req.on_applying = [this] { progress_.phase = JobPhase::kApplying; };
     storage::Backend* b = backend.get();
     appliance::BackupOpener open = [&]() -> Result<std::unique_ptr<ByteSource>> {
       ASSIGN_OR_RETURN(auto reader, b->NewReader(job.file));
-      return std::unique_ptr<ByteSource>(new storage::ReaderSource(std::move(reader)));
+      auto source = std::make_unique<storage::ReaderSource>(std::move(reader));
+      return std::unique_ptr<ByteSource>(new CountingSource(std::move(source), progress_.bytes_done));
     };
-    progress_.phase = JobPhase::kWriting;
+    progress_.phase = JobPhase::kWriting;  // reading, verifying and unpacking to staging
     ASSIGN_OR_RETURN(appliance::RestoreReport report, appliance::RestoreBackup(open, req));
-    job.size = report.bytes;
-    job.error = fmt::format("{} {} ({} files)", options.dry_run ? "would restore" : "restored",
-                            fmt::join(report.components, ", "), report.files);
+    job.summary = fmt::format("{} {} ({} files)", options.dry_run ? "would restore" : "restored",
+                              fmt::join(report.components, ", "), report.files);
     return Status();
   }();
   if (!status.ok()) job.error = status.message();
   FinishJob(job, requester, status, started_ms);
+}
+
+Status BackupService::WhileNoRestore(const std::function<Status()>& change) {
+  {
+    std::lock_guard lock(mu_);
+    if (current_ && current_->kind == JobKind::kRestore) {
+      return Status::FailedPrecondition("accounts cannot be changed while a restore is in progress").WithErrno(EBUSY);
+    }
+    ++account_changes_;
+  }
+  Status st = change();
+  {
+    std::lock_guard lock(mu_);
+    --account_changes_;
+  }
+  wake_.notify_all();
+  return st;
 }
 
 BackupSettings BackupService::settings() {
@@ -350,7 +393,7 @@ BackupSettings BackupService::settings() {
   return settings_;
 }
 
-Status BackupService::ChangeSettings(const std::string& event, const Actor& actor,
+Status BackupService::ChangeSettings(const std::string& event, const state::Actor& actor,
                                      const std::function<Status(BackupSettings&)>& change) {
   std::lock_guard serial(settings_mu_);
   BackupSettings next = settings();
@@ -361,41 +404,35 @@ Status BackupService::ChangeSettings(const std::string& event, const Actor& acto
     Audit(event, actor, "refused", {{"error", st.message()}});
     return st;
   }
-  // A new schedule counts from now: saving it never triggers a backup for times before.
-  if (next.schedule != before.schedule) {
-    RETURN_IF_ERROR(store_->SetScheduleAnchor(NowUnix()));
-  }
   {
     std::lock_guard lock(mu_);
     settings_ = next;
     readiness_stale_ = true;
   }
   Audit(event, actor, "changed");
-  RecomputeNextRun();
+  // A new schedule counts from now: saving it never triggers a backup for times before.
+  RETURN_IF_ERROR(scheduler_->SetSchedule(next.schedule, next.schedule != before.schedule));
   wake_.notify_all();
   return Status();
 }
 
-Result<nlohmann::json> BackupService::PreviewSchedule(const Schedule& schedule, int count) {
-  ASSIGN_OR_RETURN(CompiledSchedule compiled, CompiledSchedule::Compile(schedule));
-  nlohmann::json j = ScheduleToJson(schedule);
-  nlohmann::json runs = nlohmann::json::array();
-  const date::time_zone* zone = ZoneOrUtc(schedule.time_zone);
-  for (date::sys_seconds t : compiled.NextRuns(clock_->Now(), count)) {
-    runs.push_back({{"time", FormatUtcIso(t)}, {"local", FormatLocal(t, *zone)}, {"unix", ToUnix(t)}});
+Status BackupService::ChangeStorage(const StorageSettings& storage, const state::Actor& actor) {
+  if (storage.type != "none") {
+    ASSIGN_OR_RETURN(auto backend, ports_.open_backend(storage.url()));
+    ASSIGN_OR_RETURN(storage::Access access, backend->GetAccess(""));
+    if (!access.can_write) {
+      return Status::PermissionDenied(fmt::format("{}: the location is not writable", storage.url()));
+    }
   }
-  j["next_runs"] = runs;
-  return j;
+  return ChangeSettings("storage.changed", actor, [&](BackupSettings& s) {
+    s.storage = storage;
+    return Status();
+  });
 }
 
-void BackupService::RecomputeNextRun() {
-  BackupSettings s = settings();
-  auto compiled = CompiledSchedule::Compile(s.schedule);
-  auto anchor = store_->ScheduleAnchor();
-  std::optional<date::sys_seconds> next;
-  if (compiled.ok() && anchor.ok()) next = compiled->NextAfter(FromUnix(*anchor));
-  std::lock_guard lock(mu_);
-  next_run_ = next;
+Result<std::vector<date::sys_seconds>> BackupService::PreviewSchedule(const Schedule& schedule, int count) {
+  ASSIGN_OR_RETURN(CompiledSchedule compiled, CompiledSchedule::Compile(schedule));
+  return compiled.NextRuns(ports_.clock->Now(), count);
 }
 
 void BackupService::RefreshReadiness() {
@@ -405,167 +442,72 @@ void BackupService::RefreshReadiness() {
     std::lock_guard lock(mu_);
     if (last_success_ && last_success_->size) estimate = *last_success_->size;
   }
-  Readiness r = CheckReadiness(options_.state_dir, s, estimate);
+  Readiness r = CheckReadiness(options_.state_dir, s, ports_, estimate);
   std::lock_guard lock(mu_);
   readiness_ = std::move(r);
   readiness_stale_ = false;
 }
 
-void BackupService::SchedulerLoop() {
-  auto last_refresh = std::chrono::steady_clock::now();
+void BackupService::MonitorLoop() {
   std::unique_lock lock(mu_);
+  auto last_refresh = std::chrono::steady_clock::now();
   while (!stopping_) {
-    bool refresh = readiness_stale_ ||
-                   std::chrono::steady_clock::now() - last_refresh >= options_.readiness_interval;
-    if (refresh) {
+    auto due = last_refresh + options_.readiness_interval;
+    if (readiness_stale_ || std::chrono::steady_clock::now() >= due) {
       lock.unlock();
       RefreshReadiness();
       last_refresh = std::chrono::steady_clock::now();
       lock.lock();
       continue;
     }
-    date::sys_seconds now = clock_->Now();
-    if (next_run_ && *next_run_ <= now) {
-      date::sys_seconds due = *next_run_;
-      lock.unlock();
-      // More than a minute late: the appliance was down (or busy) at the time; one
-      // catch-up run stands for every run missed.
-      std::string trigger = now - due > std::chrono::minutes(1) ? "catch-up" : "schedule";
-      Status anchored = store_->SetScheduleAnchor(ToUnix(now));
-      if (!anchored.ok()) log::error("schedule: {}", anchored.message());
-      auto started = StartBackup(trigger, kScheduler);
-      if (!started.ok() && started.status().code() == ErrorCode::kUnavailable) {  // stopping
-        lock.lock();
-        continue;
-      }
-      if (!started.ok()) {
-        log::warn("scheduled backup due at {} not started: {}", FormatUtcIso(due), started.status().message());
-        auto id = history_->Start("backup", trigger, kScheduler.account, ToUnix(now));
-        if (id.ok()) {
-          JobRecord job;
-          job.id = *id;
-          job.ended_at = ToUnix(now);
-          job.duration_ms = 0;
-          bool busy = started.status().message() == "a backup is already in progress" ||
-                      started.status().message() == "a restore is in progress";
-          job.result = busy ? "skipped" : "failed";
-          job.error = started.status().message();
-          (void)history_->Finish(job);
-          std::lock_guard l(mu_);
-          if (job.result == "failed") ++failures_total_;
-        }
-      }
-      RecomputeNextRun();
-      lock.lock();
-      // Even if the anchor could not be stored (disk full), this run is handled: never spin.
-      if (next_run_ && *next_run_ <= now) {
-        auto compiled = CompiledSchedule::Compile(settings_.schedule);
-        next_run_ = compiled.ok() ? compiled->NextAfter(now) : std::nullopt;
-      }
-      continue;
-    }
-    auto sleep = clock_->max_sleep();
-    if (next_run_) {
-      auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next_run_ - now);
-      sleep = std::min(sleep, std::max(until, std::chrono::milliseconds(1)));
-    }
-    wake_.wait_for(lock, sleep);
+    wake_.wait_until(lock, due);
   }
 }
 
-nlohmann::json BackupService::GetStatus() {
-  date::sys_seconds now = clock_->Now();
-  std::unique_lock lock(mu_);
-  nlohmann::json j;
-  j["state"] = !current_ ? "NOT RUNNING" : current_->kind == "backup" ? "BACKUP IN PROGRESS" : "RESTORE IN PROGRESS";
+ServiceStatus BackupService::GetStatus() {
+  ServiceStatus s;
+  s.now = ports_.clock->Now();
+  s.next_run = scheduler_->NextRun();
+  std::lock_guard lock(mu_);
+  s.state = !current_                              ? ServiceState::kIdle
+            : current_->kind == JobKind::kBackup ? ServiceState::kBackupRunning
+                                                 : ServiceState::kRestoreRunning;
   if (current_) {
-    uint64_t done = progress_.bytes_done, total = progress_.bytes_total;
-    nlohmann::json job = {{"id", current_->id},
-                          {"kind", current_->kind},
-                          {"trigger", current_->trigger},
-                          {"started_at", FormatUtcIso(FromUnix(current_->started_at))},
-                          {"phase", JobPhaseName(progress_.phase)},
-                          {"bytes_done", done},
-                          {"bytes_total", total}};
-    job["percent"] = total ? nlohmann::json(std::min<uint64_t>(100, done * 100 / total)) : nlohmann::json(nullptr);
+    RunningJob running;
+    running.job = *current_;
+    running.phase = progress_.phase;
+    running.bytes_done = progress_.bytes_done;
+    running.bytes_total = progress_.bytes_total;
     int64_t elapsed_ms = SteadyMs() - writing_started_ms_;
+    uint64_t done = running.bytes_done, total = running.bytes_total;
     if (done > 0 && total > done && elapsed_ms > 0) {
-      job["eta_seconds"] = static_cast<int64_t>(static_cast<double>(elapsed_ms) / done * (total - done) / 1000);
-    } else {
-      job["eta_seconds"] = nullptr;
+      running.eta_seconds = static_cast<int64_t>(static_cast<double>(elapsed_ms) / done * (total - done) / 1000);
     }
-    j["job"] = job;
-  } else {
-    j["job"] = nullptr;
+    s.running = std::move(running);
   }
-  if (last_success_) {
-    date::sys_seconds t = FromUnix(last_success_->ended_at.value_or(last_success_->started_at));
-    j["last_successful_backup"] = {{"time", FormatUtcIso(t)},
-                                   {"ago", HumanAgo(t, now)},
-                                   {"file", last_success_->file},
-                                   {"size", last_success_->size.value_or(0)}};
-  } else {
-    j["last_successful_backup"] = nullptr;
-  }
-  if (last_finished_ && last_finished_->result != "succeeded") {
-    j["last_failure"] = {{"time", FormatUtcIso(FromUnix(last_finished_->ended_at.value_or(0)))},
-                         {"error", last_finished_->error}};
-  }
-  std::vector<std::string> reasons = readiness_.blockers;
-  if (settings_.schedule.kind == ScheduleKind::kNone) {
-    reasons.insert(reasons.begin(), "No automated backup schedule is set.");
-  }
-  if (next_run_ && reasons.empty()) {
-    const date::time_zone* zone = ZoneOrUtc(settings_.schedule.time_zone);
-    j["next_scheduled_backup"] = {{"time", FormatUtcIso(*next_run_)},
-                                  {"local", FormatLocal(*next_run_, *zone)},
-                                  {"in", HumanIn(*next_run_, now)}};
-  } else {
-    j["next_scheduled_backup"] = nullptr;
-    if (!next_run_ && reasons.empty()) reasons.push_back("The schedule has no future run time.");
-  }
-  j["schedule_disabled"] = !reasons.empty();
-  j["schedule_disabled_reasons"] = reasons;
-  j["backup_blockers"] = readiness_.blockers;
-  nlohmann::json ready = ReadinessToJson(readiness_);
-  j["warnings"] = ready["warnings"];
-  j["storage"] = ready["storage"];
-  return j;
+  s.last_success = last_success_;
+  if (last_finished_ && last_finished_->result != JobResult::kSucceeded) s.last_failure = last_finished_;
+  s.failures_total = failures_total_;
+  s.schedule_set = settings_.schedule.kind != ScheduleKind::kNone;
+  s.schedule_zone = ZoneOrUtc(settings_.schedule.time_zone);
+  s.blockers = readiness_.blockers;
+  s.capacity = readiness_.capacity;
+  s.access = readiness_.access;
+  return s;
 }
 
-Result<std::vector<JobRecord>> BackupService::History(int limit, const std::string& kind) {
+Result<std::vector<JobRecord>> BackupService::History(int limit, std::optional<JobKind> kind) {
   return history_->List(limit, kind);
 }
 
-std::string BackupService::Metrics() {
-  std::lock_guard lock(mu_);
-  std::string out;
-  auto gauge = [&out](std::string_view name, std::string_view help, std::string_view type, double value) {
-    out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
-  };
-  gauge("keepsake_last_success_timestamp_seconds", "Unix time the last successful backup finished (0: never).",
-        "gauge", last_success_ ? static_cast<double>(last_success_->ended_at.value_or(0)) : 0);
-  gauge("keepsake_last_backup_duration_seconds", "Duration of the last successful backup.", "gauge",
-        last_success_ ? last_success_->duration_ms.value_or(0) / 1000.0 : 0);
-  gauge("keepsake_last_backup_size_bytes", "Size of the last successful backup file.", "gauge",
-        last_success_ ? static_cast<double>(last_success_->size.value_or(0)) : 0);
-  gauge("keepsake_backup_failures_total", "Backups that failed or were interrupted.", "counter",
-        static_cast<double>(failures_total_));
-  gauge("keepsake_backup_in_progress", "1 while a backup runs.", "gauge", current_ && current_->kind == "backup");
-  gauge("keepsake_restore_in_progress", "1 while a restore runs.", "gauge", current_ && current_->kind == "restore");
-  gauge("keepsake_schedule_disabled", "1 when no scheduled backup will run.", "gauge",
-        !next_run_ || !readiness_.blockers.empty());
-  return out;
+DmsState BackupService::Dms() {
+  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
+  if (!keys.ok()) return {true, "", keys.status().message()};
+  if (!*keys) return {};
+  return {true, crypto::DomainFingerprint((*keys)->public_key), ""};
 }
 
-nlohmann::json BackupService::DmsInfo() {
-  if (!crypto::KeystoreExists(options_.state_dir)) return {{"set", false}};
-  auto keys = crypto::LoadKeystore(options_.state_dir);
-  if (!keys.ok()) return {{"set", true}, {"error", keys.status().message()}};
-  return {{"set", true}, {"fingerprint", crypto::DomainFingerprint(keys->public_key)}};
-}
-
-Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const Actor& actor) {
+Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const state::Actor& actor) {
   auto keys = crypto::CreateKeystore(options_.state_dir, dms, confirmation, options_.kdf);
   if (!keys.ok()) {
     Audit("dms.set", actor, "refused", {{"error", keys.status().message()}});
@@ -580,48 +522,66 @@ Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confir
   return Status();
 }
 
-Result<nlohmann::json> BackupService::ListBackups() {
+Result<BackupList> BackupService::ListBackups() {
   BackupSettings s = settings();
-  if (s.storage.type == "none") return Status::FailedPrecondition("No backup storage is configured.");
-  ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(s.storage.url()));
+  ASSIGN_OR_RETURN(auto backend, OpenConfigured(s));
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, backend->List(""));
-  std::optional<crypto::DomainKeys> keys;
-  if (auto loaded = crypto::LoadKeystore(options_.state_dir); loaded.ok()) keys = std::move(*loaded);
-  std::vector<std::pair<std::time_t, nlohmann::json>> found;
+  // A keystore that cannot be read gives no trust verdict rather than no listing.
+  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
+  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
+  BackupList list;
+  list.url = s.storage.url();
   for (const auto& e : entries) {
     auto parsed = archive::ParseBackupName(e.name);
     if (e.is_dir || !parsed) continue;
-    nlohmann::json item = {{"name", e.name}, {"size", e.size}, {"size_human", HumanBytes(e.size)},
-                           {"created_at", FormatUtcIso(FromUnix(parsed->when))}};
-    auto details = BackupFileDetails(*backend, e.name, keys);
+    BackupListing item;
+    item.entry = e;
+    item.created = date::sys_seconds(std::chrono::seconds(parsed->when));
+    auto details = ReadBackupDetails(*backend, e.name, trusted);
     if (details.ok()) {
-      item["details"] = *details;
+      item.details = std::move(*details);
     } else {
-      item["details"] = nullptr;
-      item["error"] = details.status().message();
+      item.error = details.status().message();
     }
-    found.emplace_back(parsed->when, std::move(item));
+    list.backups.push_back(std::move(item));
   }
-  std::stable_sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  nlohmann::json list = nlohmann::json::array();
-  for (auto& [when, item] : found) list.push_back(std::move(item));
-  return nlohmann::json{{"storage", s.storage.url()}, {"backups", list}};
+  std::stable_sort(list.backups.begin(), list.backups.end(),
+                   [](const BackupListing& a, const BackupListing& b) { return a.created > b.created; });
+  return list;
 }
 
-Result<nlohmann::json> BackupService::BackupDetails(const std::string& name) {
+Result<BackupDetails> BackupService::DetailsOf(const std::string& name) {
   if (!archive::ParseBackupName(name)) {
     return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", name));
   }
-  BackupSettings s = settings();
-  if (s.storage.type == "none") return Status::FailedPrecondition("No backup storage is configured.");
-  ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(s.storage.url()));
+  ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings()));
   return FileDetails(*backend, name);
 }
 
-Result<nlohmann::json> BackupService::FileDetails(storage::Backend& backend, std::string_view path) {
-  std::optional<crypto::DomainKeys> keys;
-  if (auto loaded = crypto::LoadKeystore(options_.state_dir); loaded.ok()) keys = std::move(*loaded);
-  return BackupFileDetails(backend, path, keys);
+Result<OpenedStorage> BackupService::OpenStorage(std::string_view url, std::string_view path) {
+  OpenedStorage opened;
+  std::string wanted(url);
+  if (wanted.empty()) {
+    wanted = settings().storage.url();
+    if (wanted.empty()) {
+      return Status::FailedPrecondition("No backup storage is configured: give the storage to browse as ?url=");
+    }
+  }
+  ASSIGN_OR_RETURN(opened.url, storage::NormalizeStorageUrl(wanted));
+  RETURN_IF_ERROR(storage::CheckPath(path));
+  opened.path = path;
+  ASSIGN_OR_RETURN(opened.backend, ports_.open_backend(opened.url));
+  return opened;
 }
+
+Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std::string_view path) {
+  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
+  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
+  return ReadBackupDetails(backend, path, trusted);
+}
+
+std::vector<storage::UsbDrive> BackupService::UsbDrives() { return ports_.usb_drives(); }
+
+Status BackupService::RescanUsb() { return ports_.rescan_usb(); }
 
 }  // namespace keepsake::service

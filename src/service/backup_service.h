@@ -1,7 +1,9 @@
-// BackupService: the daemon's heart. Runs one job at a time (a backup, manual or
-// scheduled, or a restore), keeps the Backup Status, fires the Automated Backup Schedule,
-// applies retention after each successful backup, and records every job in the history
-// and every security-relevant event in the audit log.
+// BackupService: the backup engine. Runs one job at a time (a backup, manual or scheduled,
+// or a restore), keeps the Backup Status, applies retention after each successful backup,
+// and records every job in the history and every security-relevant event in the audit log.
+// It returns typed values (service_status.h, storage_browser.h, state/job_record.h); web/
+// turns them into JSON and words. The scheduler (scheduler.h) keeps time and calls back in
+// through ScheduledJobs; retention (retention_runner.h) sees only a narrow store.
 //
 // Thread-safe: the web layer calls it from many threads. GetStatus() only copies cached
 // values under a short lock (the job's progress is atomic; storage readiness is refreshed
@@ -10,6 +12,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,28 +20,35 @@
 #include <thread>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "archive/backup_file.h"
 #include "base/secure_buffer.h"
 #include "crypto/domain_keys.h"
-#include "service/audit_log.h"
 #include "service/backup_settings.h"
-#include "service/clock.h"
-#include "service/job_history.h"
+#include "service/engine_ports.h"
 #include "service/job_progress.h"
 #include "service/readiness.h"
-#include "service/state_db.h"
+#include "service/scheduler.h"
+#include "service/service_status.h"
+#include "service/storage_browser.h"
+#include "state/audit_log.h"
+#include "state/job_history.h"
+#include "state/state_db.h"
 
 namespace keepsake::service {
 
 struct ServiceOptions {
-  std::string state_dir = "/var/lib/keepsake";        // keystore, state.db, audit.log
+  std::string state_dir = "/var/lib/keepsake";        // keystore, state.db
   std::string appliance_root = "/var/lib/appliance";  // what is backed up and restored
   archive::SealOptions seal;                          // compression and chunking
   crypto::KdfParams kdf;                              // for a DMS set through the API
   int job_nice = 10;  // CPU priority of job threads: the API stays responsive during a backup
   std::chrono::seconds readiness_interval{30};        // how often storage readiness is re-checked
+};
+
+// Who asks for a job, and how they are logged in.
+struct Requester {
+  state::Actor actor;
+  bool otp_session = false;  // logged in as the Initial OTP User: backups are refused
 };
 
 struct RestoreJobOptions {
@@ -49,100 +59,137 @@ struct RestoreJobOptions {
   std::optional<SecureBuffer> dms;      // for a backup of another device's domain (fresh appliance)
 };
 
-class BackupService {
+struct DmsState {
+  bool set = false;
+  std::string fingerprint;  // of the domain, when set and readable
+  std::string error;        // why the keystore could not be read, when set but unreadable
+};
+
+// One backup file on the configured storage, with its Backup Details or why they could not
+// be read.
+struct BackupListing {
+  storage::Entry entry;
+  date::sys_seconds created{};  // from the file name
+  std::optional<BackupDetails> details;
+  std::string error;
+};
+
+struct BackupList {
+  std::string url;
+  std::vector<BackupListing> backups;  // newest first
+};
+
+// A storage opened for the browser: ?url= or the configured one, and a checked path in it.
+struct OpenedStorage {
+  std::string url;
+  std::unique_ptr<storage::Backend> backend;
+  std::string path;
+};
+
+class BackupService final : private ScheduledJobs {
  public:
-  // Opens the state database and audit log, completes or undoes an interrupted restore,
-  // records jobs interrupted by a crash and removes leftover partial files on the storage.
-  // Errors of the state directory as they come. The scheduler is not running yet:
-  // StartScheduler() starts it once everything else the daemon needs is up, so that a
-  // start that fails later never begins (and aborts) a scheduled or catch-up backup.
-  static Result<std::unique_ptr<BackupService>> Open(ServiceOptions options, std::unique_ptr<Clock> clock);
+  // Opens the state database, completes or undoes an interrupted restore, records jobs
+  // interrupted by a crash and removes leftover partial files on the storage. Errors of the
+  // state directory as they come. The scheduler is not running yet: StartScheduler() starts
+  // it once everything else the daemon needs is up, so that a start that fails later never
+  // begins (and aborts) a scheduled or catch-up backup.
+  static Result<std::unique_ptr<BackupService>> Open(ServiceOptions options, EnginePorts ports);
   void StartScheduler();
-  ~BackupService();
+  ~BackupService() override;
 
   // Aborts a running backup (its partial removed, history: "aborted: service stopped"),
   // lets a running restore finish (its journal covers a harder stop), stops the scheduler.
   // Idempotent.
   void Stop();
 
-  // Starts a backup in the background and returns its history record. kFailedPrecondition
-  // "a backup is already in progress" (or a restore), or naming every reason a backup
-  // cannot be created now.
-  Result<JobRecord> StartBackup(const std::string& trigger, const Actor& requester);
+  // Starts a manual backup in the background and returns its history record.
+  // kFailedPrecondition for an OTP session, when a job runs (sys_errno EBUSY), or naming
+  // every reason a backup cannot be created now.
+  Result<state::JobRecord> StartBackup(const Requester& requester);
   // Starts a restore (or dry run) of a backup on the configured storage. As StartBackup;
   // kNotFound for a file that is not there, kInvalidArgument for a name that is not a
   // backup file name.
-  Result<JobRecord> StartRestore(RestoreJobOptions options, const Actor& requester);
+  Result<state::JobRecord> StartRestore(RestoreJobOptions options, const Requester& requester);
 
-  nlohmann::json GetStatus();
-  // Newest first; `kind` "backup" or "restore", "" for both.
-  Result<std::vector<JobRecord>> History(int limit, const std::string& kind = "");
-  std::string Metrics();
+  ServiceStatus GetStatus();
+  // Newest first; every kind when `kind` is unset.
+  Result<std::vector<state::JobRecord>> History(int limit, std::optional<state::JobKind> kind = std::nullopt);
 
   BackupSettings settings();
   // Applies `change` to a copy of the settings, validates and stores it, then records
   // `event` in the audit log. Nothing changes when `change` or validation fails.
-  Status ChangeSettings(const std::string& event, const Actor& actor,
+  Status ChangeSettings(const std::string& event, const state::Actor& actor,
                         const std::function<Status(BackupSettings&)>& change);
-  // The schedule with the next `count` run times, for the preview (nothing is saved).
-  Result<nlohmann::json> PreviewSchedule(const Schedule& schedule, int count);
+  // "Use This Location": saved only when backups can go there now (reachable and writable).
+  Status ChangeStorage(const StorageSettings& storage, const state::Actor& actor);
+  // The next `count` run times of `schedule` from now (nothing is saved).
+  Result<std::vector<date::sys_seconds>> PreviewSchedule(const Schedule& schedule, int count);
 
-  // {"set": false} or {"set": true, "fingerprint": "..."}.
-  nlohmann::json DmsInfo();
+  DmsState Dms();
   // Sets the DMS once. kAlreadyExists when set; kInvalidArgument for a DMS breaking a rule.
-  Status SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const Actor& actor);
+  Status SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const state::Actor& actor);
 
-  // Records a security-relevant event in the audit log (failures to record are logged).
-  void Audit(std::string_view event, const Actor& actor, std::string_view outcome,
-             const nlohmann::json& fields = nlohmann::json::object());
-
-  // Backup files on the configured storage, newest first, each with its Backup Details
-  // (the signed header; its signature checked). kFailedPrecondition without storage.
-  Result<nlohmann::json> ListBackups();
-  Result<nlohmann::json> BackupDetails(const std::string& name);
+  // Backup files on the configured storage, newest first, each with its Backup Details.
+  // kFailedPrecondition without storage.
+  Result<BackupList> ListBackups();
+  Result<BackupDetails> DetailsOf(const std::string& name);
+  // The storage to browse: `url`, or the configured one when empty; `path` checked.
+  Result<OpenedStorage> OpenStorage(std::string_view url, std::string_view path);
   // The Backup Details of file `path` of any storage (the storage browser's click).
-  Result<nlohmann::json> FileDetails(storage::Backend& backend, std::string_view path);
+  Result<BackupDetails> FileDetails(storage::Backend& backend, std::string_view path);
+  // The USB drives attached now (as the last scan found them), and a scan now.
+  std::vector<storage::UsbDrive> UsbDrives();
+  Status RescanUsb();
+
+  // Runs `change` (an account change) while no restore runs or starts: a restore may swap
+  // the accounts in, and a change made meanwhile would be lost. kFailedPrecondition (EBUSY)
+  // while a restore runs.
+  Status WhileNoRestore(const std::function<Status()>& change);
 
  private:
-  BackupService(ServiceOptions options, std::unique_ptr<Clock> clock);
+  BackupService(ServiceOptions options, EnginePorts ports);
   Status Init();
-  Result<JobRecord> BeginJob(const std::string& kind, const std::string& trigger, const Actor& requester);
-  void RunBackup(JobRecord job, Actor requester, BackupSettings settings);
-  void RunRestore(JobRecord job, Actor requester, BackupSettings settings, RestoreJobOptions options);
-  void FinishJob(JobRecord& job, const Actor& requester, const Status& status, int64_t started_ms);
-  std::string ApplyRetention(storage::Backend& storage, const BackupSettings& settings,
-                             const archive::DeviceIdentity& device, const std::string& keep_name);
-  void SchedulerLoop();
+  void Audit(std::string_view event, const state::Actor& actor, std::string_view outcome,
+             const nlohmann::json& fields = nlohmann::json::object());
+  Status Busy() const;  // REQUIRES: mu_ held, current_ set
+  Result<state::JobRecord> StartBackupJob(state::JobTrigger trigger, const Requester& requester);
+  Result<state::JobRecord> BeginJob(state::JobKind kind, state::JobTrigger trigger, const Requester& requester);
+  void RunScheduledBackup(state::JobTrigger trigger, date::sys_seconds due) override;
+  void RunBackup(state::JobRecord job, Requester requester, BackupSettings settings);
+  void RunRestore(state::JobRecord job, Requester requester, BackupSettings settings, RestoreJobOptions options);
+  void FinishJob(state::JobRecord& job, const Requester& requester, const Status& status, int64_t started_ms);
+  std::string Retain(storage::Backend& storage, const BackupSettings& settings, const archive::DeviceIdentity& device,
+                     const std::string& keep_name);
+  Result<std::unique_ptr<storage::Backend>> OpenConfigured(const BackupSettings& settings);
+  void MonitorLoop();
   void RefreshReadiness();
-  void RecomputeNextRun();
-  int64_t NowUnix() const;
 
   const ServiceOptions options_;
-  const std::unique_ptr<Clock> clock_;
-  std::unique_ptr<StateDb> db_;
-  std::unique_ptr<AuditLog> audit_;
-  std::unique_ptr<JobHistory> history_;
+  EnginePorts ports_;
+  std::unique_ptr<state::StateDb> db_;
+  std::unique_ptr<state::JobHistory> history_;
   std::unique_ptr<SettingsStore> store_;
+  std::unique_ptr<Scheduler> scheduler_;
 
   std::mutex settings_mu_;  // serialises settings changes (read-modify-write)
 
   std::mutex mu_;  // guards everything below
   std::condition_variable wake_;
   BackupSettings settings_;
-  std::optional<JobRecord> current_;  // the running job
-  std::optional<JobRecord> last_success_;
-  std::optional<JobRecord> last_finished_;
+  std::optional<state::JobRecord> current_;  // the running job
+  std::optional<state::JobRecord> last_success_;
+  std::optional<state::JobRecord> last_finished_;
   int64_t failures_total_ = 0;
+  int account_changes_ = 0;  // WhileNoRestore calls running
   Readiness readiness_;
   bool readiness_stale_ = true;
-  std::optional<date::sys_seconds> next_run_;
   bool stopping_ = false;
 
   JobProgress progress_;
   std::atomic<bool> cancel_{false};
   std::atomic<int64_t> writing_started_ms_{0};
   std::thread job_thread_;
-  std::thread scheduler_thread_;
+  std::thread monitor_thread_;
 };
 
 }  // namespace keepsake::service

@@ -32,7 +32,7 @@ Status Stored(Status st, std::string_view key) {
 
 // Reads the JSON setting `key` into `out` through `from_json`; leaves `out` alone if unset.
 template <typename T>
-Status LoadJsonSetting(StateDb& db, const char* key, Result<T> (*from_json)(const nlohmann::json&), T& out) {
+Status LoadJsonSetting(state::StateDb& db, const char* key, Result<T> (*from_json)(const nlohmann::json&), T& out) {
   ASSIGN_OR_RETURN(auto text, db.GetSetting(key));
   if (!text) return Status();
   ASSIGN_OR_RETURN(auto j, ParseStored(text, key));
@@ -155,19 +155,20 @@ Status SettingsStore::Save(const BackupSettings& s) {
                           {"retention", RetentionToJson(s.retention).dump()}});
 }
 
-Result<int64_t> SettingsStore::ScheduleAnchor() {
+Result<std::optional<date::sys_seconds>> SettingsStore::ScheduleAnchor() {
   ASSIGN_OR_RETURN(auto text, db_.GetSetting("schedule_anchor"));
-  if (!text) return int64_t{0};
+  if (!text) return std::optional<date::sys_seconds>();
   int64_t value = 0;
   auto [end, err] = std::from_chars(text->data(), text->data() + text->size(), value);
   if (err != std::errc() || end != text->data() + text->size()) {
     return Status::Corruption(fmt::format("state database: setting schedule_anchor \"{}\" is not a number", *text));
   }
-  return value;
+  if (value == 0) return std::optional<date::sys_seconds>();  // "never set", as stored by earlier versions
+  return std::optional<date::sys_seconds>(date::sys_seconds(std::chrono::seconds(value)));
 }
 
-Status SettingsStore::SetScheduleAnchor(int64_t unix_seconds) {
-  return db_.PutSettings({{"schedule_anchor", std::to_string(unix_seconds)}});
+Status SettingsStore::SetScheduleAnchor(date::sys_seconds anchor) {
+  return db_.PutSettings({{"schedule_anchor", std::to_string(anchor.time_since_epoch().count())}});
 }
 
 }  // namespace keepsake::service

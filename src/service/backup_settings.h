@@ -2,6 +2,11 @@
 // schedule and retention. Validated as a whole before anything is stored, and stored in one
 // transaction of the state database, so a bad or interrupted change leaves the old settings.
 // Thread-safe (StateDb is); callers serialise read-modify-write themselves.
+//
+// The settings documents (StorageToJson, ScheduleToJson, RetentionToJson and their
+// inverses) are the one JSON the engine knows: the form the settings are persisted in, in
+// the state database. The API accepts and returns the same documents (web/ calls these
+// codecs rather than keeping a second copy of the validation).
 #pragma once
 
 #include <string>
@@ -10,7 +15,8 @@
 
 #include "service/retention.h"
 #include "service/schedule.h"
-#include "service/state_db.h"
+#include "service/scheduler.h"
+#include "state/state_db.h"
 
 namespace keepsake::service {
 
@@ -39,20 +45,21 @@ nlohmann::json StorageToJson(const StorageSettings& storage);
 // kInvalidArgument naming the first bad field.
 Status ValidateSettings(const BackupSettings& settings);
 
-class SettingsStore {
+// The settings in the state database. Also the scheduler's anchor store.
+class SettingsStore final : public AnchorStore {
  public:
-  explicit SettingsStore(StateDb& db) : db_(db) {}
+  explicit SettingsStore(state::StateDb& db) : db_(db) {}
   // Defaults for whatever was never set; kCorruption if a stored value no longer parses.
   Result<BackupSettings> Load();
   // Validates, then stores every part in one transaction.
   Status Save(const BackupSettings& settings);
   // The scheduler's reference point: runs due at or before it have been handled (fired,
-  // or the schedule was saved after them). 0 when never set.
-  Result<int64_t> ScheduleAnchor();
-  Status SetScheduleAnchor(int64_t unix_seconds);
+  // or the schedule was saved after them). nullopt when never set.
+  Result<std::optional<date::sys_seconds>> ScheduleAnchor() override;
+  Status SetScheduleAnchor(date::sys_seconds anchor) override;
 
  private:
-  StateDb& db_;
+  state::StateDb& db_;
 };
 
 }  // namespace keepsake::service

@@ -178,7 +178,7 @@ TEST(BackupSettingsTest, BadRetentionIsRefused) {
 class SettingsStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = StateDb::Open(dir_ + "/state.db");
+    auto db = state::StateDb::Open(dir_ + "/state.db");
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     db_ = std::move(db).value();
     store_ = std::make_unique<SettingsStore>(*db_);
@@ -220,7 +220,7 @@ class SettingsStoreTest : public ::testing::Test {
 
   TestTempDir tmp_{"ks_settings"};  // declared first: removed after db_ closes
   std::string dir_ = tmp_.path();
-  std::unique_ptr<StateDb> db_;
+  std::unique_ptr<state::StateDb> db_;
   std::unique_ptr<SettingsStore> store_;
 };
 
@@ -247,7 +247,7 @@ TEST_F(SettingsStoreTest, SavedSettingsSurviveReopen) {
   ASSERT_TRUE(store_->Save(Custom()).ok());
   store_.reset();
   db_.reset();
-  auto db = StateDb::Open(dir_ + "/state.db");
+  auto db = state::StateDb::Open(dir_ + "/state.db");
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   db_ = std::move(db).value();
   store_ = std::make_unique<SettingsStore>(*db_);
@@ -264,25 +264,25 @@ TEST_F(SettingsStoreTest, SaveOfInvalidSettingsStoresNothing) {
   ExpectSame(LoadOk(), Custom());
 }
 
-TEST_F(SettingsStoreTest, ScheduleAnchorDefaultsToZero) {
+TEST_F(SettingsStoreTest, ScheduleAnchorIsUnsetAtFirst) {
   auto anchor = store_->ScheduleAnchor();
   ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
-  EXPECT_EQ(*anchor, 0);
+  EXPECT_EQ(*anchor, std::nullopt);
 }
 
 TEST_F(SettingsStoreTest, ScheduleAnchorRoundTrips) {
-  ASSERT_TRUE(store_->SetScheduleAnchor(1'790'000'000).ok());
+  ASSERT_TRUE(store_->SetScheduleAnchor(date::sys_seconds(std::chrono::seconds(1'790'000'000))).ok());
   auto anchor = store_->ScheduleAnchor();
   ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
-  EXPECT_EQ(*anchor, 1'790'000'000);
+  EXPECT_EQ(*anchor, date::sys_seconds(std::chrono::seconds(1'790'000'000)));
 }
 
 TEST_F(SettingsStoreTest, ScheduleAnchorIsIndependentOfSave) {
-  ASSERT_TRUE(store_->SetScheduleAnchor(42).ok());
+  ASSERT_TRUE(store_->SetScheduleAnchor(date::sys_seconds(std::chrono::seconds(42))).ok());
   ASSERT_TRUE(store_->Save(Custom()).ok());
   auto anchor = store_->ScheduleAnchor();
   ASSERT_TRUE(anchor.ok()) << anchor.status().ToString();
-  EXPECT_EQ(*anchor, 42);
+  EXPECT_EQ(*anchor, date::sys_seconds(std::chrono::seconds(42)));
 }
 
 TEST_F(SettingsStoreTest, ScheduleAnchorThatIsNotANumberIsCorruption) {

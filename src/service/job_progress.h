@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string_view>
 
 namespace keepsake::service {
 
@@ -16,8 +15,6 @@ enum class JobPhase : int {
   kRetention,   // deleting old backups
   kApplying,    // restore: swapping the components in
 };
-
-std::string_view JobPhaseName(JobPhase phase);
 
 struct JobProgress {
   std::atomic<JobPhase> phase{JobPhase::kIdle};

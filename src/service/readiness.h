@@ -1,24 +1,22 @@
 // Whether a backup can be created now, and if not, every reason why (the Backup Status's
-// "Schedule Disabled" reasons), plus warnings such as low free space. Touches the keystore,
-// the OTP user file and the storage, so it may take as long as a storage round trip: the
-// service computes it in the background and status requests read the cached result.
-// Thread-safe (no shared state).
+// "Schedule Disabled" reasons), plus what the storage looks like. Touches the keystore and
+// the storage, so it may take as long as a storage round trip: the engine computes it in
+// the background and status requests read the cached result. Thread-safe (no shared state).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "service/backup_settings.h"
+#include "service/engine_ports.h"
 #include "storage/backend.h"
 
 namespace keepsake::service {
 
 struct Readiness {
-  std::vector<std::string> blockers;  // empty: a backup can start now
-  std::vector<std::string> warnings;
+  std::vector<Status> blockers;  // empty: a backup can start now
   std::optional<storage::Capacity> capacity;  // of a reachable storage
   std::optional<storage::Access> access;
 };
@@ -26,9 +24,14 @@ struct Readiness {
 // Below this share of free space the status and the browser warn.
 constexpr double kLowSpaceRatio = 0.20;
 
-// `estimated_size`: the space the next backup needs (last backup's size, or 0 if unknown).
-Readiness CheckReadiness(const std::string& state_dir, const BackupSettings& settings, uint64_t estimated_size);
+// True when `capacity` has less than kLowSpaceRatio free.
+bool LowOnSpace(const storage::Capacity& capacity);
 
-nlohmann::json ReadinessToJson(const Readiness& r);
+// `estimated_size`: the space the next backup needs (last backup's size, or 0 if unknown).
+Readiness CheckReadiness(const std::string& state_dir, const BackupSettings& settings, const EnginePorts& ports,
+                         uint64_t estimated_size);
+
+// The error every operation that needs the configured storage gives when there is none.
+Status NoStorageConfigured();
 
 }  // namespace keepsake::service

@@ -7,7 +7,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "base/test_temp_dir.h"
 #include "storage/usb_drives.h"
@@ -93,21 +92,14 @@ TEST(UsbClassifyTest, UuidThatCannotNameAMountPointIsRefused) {
   EXPECT_THAT(d.volumes[0].reason, HasSubstr("UUID"));
 }
 
-TEST(UsbDrivesJsonTest, ListsStatesReasonsAndUrls) {
-  UsbDrive d = Classify(Disk(), Gpt({Part(1, "ext4", "BACKUP"), Part(2, "vfat")}));
+TEST(UsbDrivesTest, OnlyMountedVolumesAreOfferedWithAUrl) {
+  UsbDrive d = Classify(Disk(), Gpt({Part(1, "ext4", "BACKUP"), Part(2, "exfat", "", "ABCD-1234")}));
   d.volumes[0].state = UsbVolumeState::kFull;
-  d.volumes[0].reason = "partition 1: only 3.0 MiB free";
-  nlohmann::json j = UsbDrivesToJson({d});
-  const auto& drive = j["drives"][0];
-  EXPECT_EQ(drive["device"], "/dev/sdb");
-  EXPECT_EQ(drive["partition_table"], "gpt");
-  EXPECT_EQ(drive["volumes"][0]["state"], "full");
-  EXPECT_TRUE(drive["volumes"][0]["url"].is_null());  // full: not offered
+  EXPECT_EQ(OfferedUrl(d.volumes[0]), std::nullopt);  // full: not offered
   d.volumes[0].state = UsbVolumeState::kMounted;
-  EXPECT_EQ(UsbDrivesToJson({d})["drives"][0]["volumes"][0]["url"], "usb://BACKUP");
-  EXPECT_EQ(drive["volumes"][1]["state"], "unsupported");
-  EXPECT_EQ(drive["volumes"][1]["fs_type"], "vfat");
-  EXPECT_TRUE(drive["volumes"][0]["capacity"].contains("free"));
+  EXPECT_EQ(OfferedUrl(d.volumes[0]), "usb://BACKUP");
+  d.volumes[1].state = UsbVolumeState::kMounted;
+  EXPECT_EQ(OfferedUrl(d.volumes[1]), "usb://ABCD-1234");  // no label: the UUID
 }
 
 // A fake /sys/block: what is a USB disk and what is not.

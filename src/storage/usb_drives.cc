@@ -9,7 +9,6 @@
 #include <set>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "storage/usb_discovery.h"
 #include "storage/usb_mounter.h"
@@ -44,36 +43,9 @@ std::string_view UsbVolumeStateName(UsbVolumeState state) {
   return "unknown";
 }
 
-nlohmann::json UsbDrivesToJson(const std::vector<UsbDrive>& drives) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const UsbDrive& d : drives) {
-    nlohmann::json volumes = nlohmann::json::array();
-    for (const UsbVolume& v : d.volumes) {
-      volumes.push_back({{"number", v.number},
-                         {"label", v.label},
-                         {"uuid", v.uuid},
-                         {"fs_type", v.fs_type},
-                         {"size", v.size},
-                         {"device", v.device},
-                         {"mount_point", v.mount_point},
-                         {"state", UsbVolumeStateName(v.state)},
-                         {"reason", v.reason},
-                         // Offered as a target only when mounted with room to spare.
-                         {"url", v.state == UsbVolumeState::kMounted
-                                     ? nlohmann::json("usb://" + (v.label.empty() ? v.uuid : v.label))
-                                     : nlohmann::json(nullptr)},
-                         {"capacity", {{"total", v.capacity.total}, {"used", v.capacity.used}, {"free", v.capacity.free}}}});
-    }
-    list.push_back({{"device", d.device},
-                    {"vendor", d.vendor},
-                    {"model", d.model},
-                    {"size", d.size},
-                    {"partition_table", d.partition_table},
-                    {"supported", d.supported},
-                    {"reason", d.reason},
-                    {"volumes", std::move(volumes)}});
-  }
-  return {{"drives", std::move(list)}};
+std::optional<std::string> OfferedUrl(const UsbVolume& v) {
+  if (v.state != UsbVolumeState::kMounted) return std::nullopt;
+  return "usb://" + (v.label.empty() ? v.uuid : v.label);
 }
 
 UsbDrives& UsbDrives::Global() {

@@ -16,12 +16,11 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "base/status.h"
 #include "storage/backend.h"
@@ -71,12 +70,9 @@ struct UsbDrive {
   std::vector<UsbVolume> volumes;
 };
 
-// The JSON the API serves: {"drives": [{"device", "vendor", "model", "size",
-// "partition_table", "supported", "reason", "volumes": [{"number", "label", "uuid",
-// "fs_type", "size", "device", "mount_point", "state", "reason", "url",
-// "capacity": {"total", "used", "free"}}]}]}. "url" is usb://<label or uuid> for a volume
-// offered as a target (mounted, not full), else null.
-nlohmann::json UsbDrivesToJson(const std::vector<UsbDrive>& drives);
+// "usb://<label or uuid>" for a volume offered as a target (mounted with room to spare),
+// nullopt for every other volume.
+std::optional<std::string> OfferedUrl(const UsbVolume& volume);
 
 struct UsbOptions {
   std::string mount_dir = "/run/keepsake/usb";  // private (0700) directory for the mounts

@@ -4,82 +4,42 @@
 
 #include <fmt/format.h>
 
+#include "base/log.h"
+#include "web/api_json.h"
+#include "web/request_body.h"
+
 namespace keepsake::web {
 namespace {
 
-
 ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
 
-Status RequireObject(const nlohmann::json& body) {
-  if (!body.is_object()) return Status::InvalidArgument("request body: expected a JSON object");
-  return Status();
-}
-
-Status UnknownFields(const nlohmann::json& body, std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : body.items()) {
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return Status::InvalidArgument(fmt::format("request body: unknown field \"{}\"", key));
-    }
-  }
-  return Status();
-}
-
-Result<std::vector<std::string>> StringList(const nlohmann::json& body, const char* key) {
-  std::vector<std::string> out;
-  auto it = body.find(key);
-  if (it == body.end()) return out;
-  if (!it->is_array() || it->size() > 64) return Status::InvalidArgument(fmt::format("\"{}\": expected a list of names", key));
-  for (const auto& v : *it) {
-    if (!v.is_string()) return Status::InvalidArgument(fmt::format("\"{}\": expected a list of names", key));
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
-// A secret from the request body, copied into locked memory. The JSON text it came from
-// is freed with the request.
-Result<SecureBuffer> Secret(const nlohmann::json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || !it->is_string()) return Status::InvalidArgument(fmt::format("\"{}\" is required and must be a string", key));
-  const std::string& s = it->get_ref<const std::string&>();
-  return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-}
-
 Result<ApiResponse> ScheduleResponse(service::BackupService& svc, const service::Schedule& schedule) {
-  ASSIGN_OR_RETURN(nlohmann::json j, svc.PreviewSchedule(schedule, 5));
-  return Json(j);
+  ASSIGN_OR_RETURN(std::vector<date::sys_seconds> runs, svc.PreviewSchedule(schedule, 5));
+  return Json(ScheduleAnswerToJson(schedule, runs));
 }
 
-Result<ApiResponse> GetStatus(ApiContext& ctx, const ApiRequest&) { return Json(ctx.service.GetStatus()); }
+Result<ApiResponse> GetStatus(ApiContext& ctx, const ApiRequest&) { return Json(StatusToJson(ctx.service.GetStatus())); }
 
 Result<ApiResponse> Health(ApiContext&, const ApiRequest&) { return Json({{"status", "ok"}}); }
 
 Result<ApiResponse> Metrics(ApiContext& ctx, const ApiRequest&) {
-  return ApiResponse{200, nullptr, ctx.service.Metrics(), "text/plain; version=0.0.4", {}};
+  return ApiResponse{200, nullptr, MetricsText(ctx.service.GetStatus()), "text/plain; version=0.0.4", {}};
 }
 
 Result<ApiResponse> StartBackup(ApiContext& ctx, const ApiRequest& req) {
-  if (req.caller && req.caller->otp) {
-    return Status::FailedPrecondition(
-        "Backups cannot be created while logged in as the Initial OTP User: log in with an OAuth user "
-        "account and remove the OTP User.");
-  }
-  if (!req.body.is_null()) {
-    RETURN_IF_ERROR(RequireObject(req.body));
-    RETURN_IF_ERROR(UnknownFields(req.body, {}));
-  }
-  ASSIGN_OR_RETURN(service::JobRecord job, ctx.service.StartBackup("manual", req.actor));
-  return Json({{"job", service::JobToJson(job)}}, 202);
+  if (!req.body.is_null()) RETURN_IF_ERROR(RequireObject(req.body, {}));
+  ASSIGN_OR_RETURN(state::JobRecord job, ctx.service.StartBackup(req.requester()));
+  return Json({{"job", JobToJson(job)}}, 202);
 }
 
 Result<ApiResponse> ListBackups(ApiContext& ctx, const ApiRequest&) {
-  ASSIGN_OR_RETURN(nlohmann::json list, ctx.service.ListBackups());
-  return Json(list);
+  ASSIGN_OR_RETURN(service::BackupList list, ctx.service.ListBackups());
+  return Json(BackupListToJson(list));
 }
 
 Result<ApiResponse> BackupDetails(ApiContext& ctx, const ApiRequest& req) {
-  ASSIGN_OR_RETURN(nlohmann::json details, ctx.service.BackupDetails(req.params.at(0)));
-  return Json(details);
+  ASSIGN_OR_RETURN(service::BackupDetails details, ctx.service.DetailsOf(req.params.at(0)));
+  return Json(BackupDetailsToJson(details));
 }
 
 Result<ApiResponse> ListJobs(ApiContext& ctx, const ApiRequest& req) {
@@ -95,7 +55,7 @@ Result<ApiResponse> ListJobs(ApiContext& ctx, const ApiRequest& req) {
   }
   ASSIGN_OR_RETURN(auto jobs, ctx.service.History(limit));
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& job : jobs) list.push_back(service::JobToJson(job));
+  for (const auto& job : jobs) list.push_back(JobToJson(job));
   return Json({{"jobs", list}});
 }
 
@@ -106,8 +66,7 @@ nlohmann::json SettingsJson(const service::BackupSettings& s) {
 Result<ApiResponse> GetSettings(ApiContext& ctx, const ApiRequest&) { return Json(SettingsJson(ctx.service.settings())); }
 
 Result<ApiResponse> PutSettings(ApiContext& ctx, const ApiRequest& req) {
-  RETURN_IF_ERROR(RequireObject(req.body));
-  RETURN_IF_ERROR(UnknownFields(req.body, {"prefix", "retention"}));
+  RETURN_IF_ERROR(RequireObject(req.body, {"prefix", "retention"}));
   RETURN_IF_ERROR(ctx.service.ChangeSettings("settings.changed", req.actor, [&](service::BackupSettings& s) -> Status {
     if (auto p = req.body.find("prefix"); p != req.body.end()) {
       if (!p->is_string()) return Status::InvalidArgument("\"prefix\": expected a string");
@@ -139,20 +98,18 @@ Result<ApiResponse> PreviewSchedule(ApiContext& ctx, const ApiRequest& req) {
   return ScheduleResponse(ctx.service, schedule);
 }
 
-Result<ApiResponse> GetDms(ApiContext& ctx, const ApiRequest&) { return Json(ctx.service.DmsInfo()); }
+Result<ApiResponse> GetDms(ApiContext& ctx, const ApiRequest&) { return Json(DmsToJson(ctx.service.Dms())); }
 
 Result<ApiResponse> SetDms(ApiContext& ctx, const ApiRequest& req) {
-  RETURN_IF_ERROR(RequireObject(req.body));
-  RETURN_IF_ERROR(UnknownFields(req.body, {"dms", "confirmation"}));
+  RETURN_IF_ERROR(RequireObject(req.body, {"dms", "confirmation"}));
   ASSIGN_OR_RETURN(SecureBuffer dms, Secret(req.body, "dms"));
   ASSIGN_OR_RETURN(SecureBuffer confirmation, Secret(req.body, "confirmation"));
   RETURN_IF_ERROR(ctx.service.SetDms(dms, confirmation, req.actor));
-  return Json(ctx.service.DmsInfo(), 201);
+  return Json(DmsToJson(ctx.service.Dms()), 201);
 }
 
 Result<ApiResponse> StartRestore(ApiContext& ctx, const ApiRequest& req) {
-  RETURN_IF_ERROR(RequireObject(req.body));
-  RETURN_IF_ERROR(UnknownFields(req.body, {"file", "dry_run", "components", "keep", "dms"}));
+  RETURN_IF_ERROR(RequireObject(req.body, {"file", "dry_run", "components", "keep", "dms"}));
   service::RestoreJobOptions options;
   auto file = req.body.find("file");
   if (file == req.body.end() || !file->is_string()) return Status::InvalidArgument("\"file\" is required");
@@ -167,19 +124,23 @@ Result<ApiResponse> StartRestore(ApiContext& ctx, const ApiRequest& req) {
     ASSIGN_OR_RETURN(SecureBuffer dms, Secret(req.body, "dms"));
     options.dms = std::move(dms);
   }
-  ASSIGN_OR_RETURN(service::JobRecord job, ctx.service.StartRestore(std::move(options), req.actor));
-  return Json({{"job", service::JobToJson(job)}}, 202);
+  ASSIGN_OR_RETURN(state::JobRecord job, ctx.service.StartRestore(std::move(options), req.requester()));
+  return Json({{"job", JobToJson(job)}}, 202);
 }
 
 Result<ApiResponse> GetRestore(ApiContext& ctx, const ApiRequest&) {
-  nlohmann::json status = ctx.service.GetStatus();
-  ASSIGN_OR_RETURN(auto jobs, ctx.service.History(1, "restore"));
-  nlohmann::json last = jobs.empty() ? nlohmann::json(nullptr) : service::JobToJson(jobs.front());
-  bool running = status["state"] == "RESTORE IN PROGRESS";
-  return Json({{"state", status["state"]}, {"progress", running ? status["job"] : nullptr}, {"last", last}});
+  service::ServiceStatus status = ctx.service.GetStatus();
+  ASSIGN_OR_RETURN(auto jobs, ctx.service.History(1, state::JobKind::kRestore));
+  return Json(RestoreStatusToJson(status, jobs));
 }
 
 }  // namespace
+
+void Audit(ApiContext& ctx, std::string_view event, const state::Actor& actor, std::string_view outcome,
+           const nlohmann::json& fields) {
+  Status st = ctx.audit.Append(ctx.clock.Now().time_since_epoch().count(), event, actor, outcome, fields);
+  if (!st.ok()) log::error("audit log: {}", st.message());
+}
 
 std::string PathRegex(const std::string& path) {
   static const std::regex param(R"(\{[a-z_]+\})");

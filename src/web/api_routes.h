@@ -15,6 +15,7 @@
 #include "auth/login_throttle.h"
 #include "auth/token_store.h"
 #include "service/backup_service.h"
+#include "state/audit_log.h"
 #include "web/session_gate.h"
 
 namespace keepsake::web {
@@ -25,16 +26,24 @@ struct ApiContext {
   auth::AccountStore& accounts;
   auth::TokenStore& tokens;
   auth::LoginThrottle& throttle;
-  const service::Clock& clock;
+  state::AuditLog& audit;
+  const Clock& clock;
   bool https = true;  // cookies are marked Secure
 };
+
+// Records a security-relevant event of a route (failures to record are logged).
+void Audit(ApiContext& ctx, std::string_view event, const state::Actor& actor, std::string_view outcome,
+           const nlohmann::json& fields = nlohmann::json::object());
 
 struct ApiRequest {
   const httplib::Request& http;
   nlohmann::json body;              // parsed JSON body (null when empty or a form)
   std::vector<std::string> params;  // path parameters in order
-  service::Actor actor;             // who asks (account, client address): audit log, history
+  state::Actor actor;             // who asks (account, client address): audit log, history
   std::optional<Caller> caller;     // the session; set on every route that is not public
+
+  // Who asks, for the engine's rules (the OTP User may not start backups).
+  service::Requester requester() const { return {actor, caller && caller->otp}; }
 };
 
 struct ApiResponse {

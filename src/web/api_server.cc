@@ -33,7 +33,7 @@ bool IsForm(const httplib::Request& req) {
 
 httplib::Server::Handler MakeHandler(const Route& route, ApiContext& ctx, SessionGate& gate) {
   return [&route, &ctx, &gate](const httplib::Request& http, httplib::Response& res) {
-    ApiRequest req{http, nullptr, {}, service::Actor{"", http.remote_addr}, std::nullopt};
+    ApiRequest req{http, nullptr, {}, state::Actor{"", http.remote_addr}, std::nullopt};
     if (route.access == Access::kSession) {
       Result<Caller> caller = gate.Check(http);
       if (!caller.ok()) {

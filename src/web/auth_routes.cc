@@ -9,11 +9,12 @@
 
 #include "base/strings.h"
 #include "web/api_routes.h"
+#include "web/request_body.h"
 
 namespace keepsake::web {
 namespace {
 
-using service::Actor;
+using state::Actor;
 
 ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
 
@@ -33,34 +34,6 @@ std::string ClientKey(const std::string& address) {
   char text[INET6_ADDRSTRLEN] = {};
   inet_ntop(AF_INET6, &v6, text, sizeof text);
   return std::string(text) + "/64";
-}
-
-// Accounts must not change while a restore may be swapping the accounts in.
-Status RefuseDuringRestore(ApiContext& ctx) {
-  if (ctx.service.GetStatus()["state"] == "RESTORE IN PROGRESS") {
-    return Status::FailedPrecondition("accounts cannot be changed while a restore is in progress");
-  }
-  return Status();
-}
-
-// A field of the body: a form (OAuth clients send application/x-www-form-urlencoded) or
-// JSON. Never the query string: credentials in a URL end up in proxy logs and histories
-// (RFC 6749 §2.3.1).
-std::optional<std::string> Field(const ApiRequest& req, const char* key) {
-  if (req.body.is_object()) {
-    auto it = req.body.find(key);
-    if (it != req.body.end() && it->is_string()) return it->get<std::string>();
-    return std::nullopt;
-  }
-  httplib::Params form;
-  httplib::detail::parse_query_text(req.http.body, form);
-  auto it = form.find(key);
-  if (it != form.end()) return it->second;
-  return std::nullopt;
-}
-
-SecureBuffer Secret(const std::string& s) {
-  return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
 std::string Cookie(const ApiContext& ctx, const char* name, const std::string& value, int64_t max_age,
@@ -86,11 +59,11 @@ ApiResponse TokenAnswer(const ApiContext& ctx, const auth::TokenPair& pair, cons
 }
 
 Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
-  std::string grant = Field(req, "grant_type").value_or("");
+  std::string grant = Field(req.body, req.http.body, "grant_type").value_or("");
   int64_t now = Now(ctx);
   std::string client = req.http.remote_addr;
   if (grant == "refresh_token") {
-    std::string refresh = Field(req, "refresh_token").value_or("");
+    std::string refresh = Field(req.body, req.http.body, "refresh_token").value_or("");
     auto pair = ctx.tokens.Refresh(refresh, now);
     if (!pair.ok()) return Status::Unauthenticated("invalid or expired refresh token: log in again");
     ASSIGN_OR_RETURN(auth::Session session, ctx.tokens.Validate(pair->access_token, now));
@@ -104,8 +77,8 @@ Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
   if (grant != "password") {
     return Status::InvalidArgument("grant_type must be \"password\" or \"refresh_token\"");
   }
-  std::string username = Field(req, "username").value_or("");
-  std::optional<std::string> password = Field(req, "password");
+  std::string username = Field(req.body, req.http.body, "username").value_or("");
+  std::optional<std::string> password = Field(req.body, req.http.body, "password");
   if (username.empty() || !password) return Status::InvalidArgument("username and password are required");
   // A name that breaks the account rules is never an account: it still costs one password
   // check, but it is not written to the audit log (it may be a password typed in the wrong
@@ -114,7 +87,7 @@ Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
   std::string shown = name_ok ? username : "<invalid username>";
   std::string account_key = Lower(shown);
   if (auto wait = ctx.throttle.TryAcquire(account_key, ClientKey(client), now)) {
-    ctx.service.Audit("login", Actor{shown, client}, "throttled");
+    Audit(ctx, "login", Actor{shown, client}, "throttled");
     ApiResponse res = Json(
         {{"error",
           {{"code", "too_many_attempts"},
@@ -125,19 +98,19 @@ Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
   }
   auto account = ctx.accounts.Authenticate(name_ok ? username : "", Secret(*password));
   if (!account.ok()) {  // the attempt was charged by TryAcquire
-    ctx.service.Audit("login", Actor{shown, client}, "failed");
+    Audit(ctx, "login", Actor{shown, client}, "failed");
     return Status::Unauthenticated("invalid username or password");
   }
   ctx.throttle.RecordSuccess(account_key, ClientKey(client));
   (void)ctx.tokens.PurgeExpired(now);  // logins are rare: a good moment to drop dead tokens
   ASSIGN_OR_RETURN(auth::TokenPair pair, ctx.tokens.Issue(account->username, now));
-  ctx.service.Audit("login", Actor{account->username, client}, "succeeded", {{"otp_user", account->otp}});
+  Audit(ctx, "login", Actor{account->username, client}, "succeeded", {{"otp_user", account->otp}});
   return TokenAnswer(ctx, pair, account->username, account->otp);
 }
 
 Result<ApiResponse> Logout(ApiContext& ctx, const ApiRequest& req) {
   RETURN_IF_ERROR(ctx.tokens.Revoke(req.caller->token));
-  ctx.service.Audit("logout", req.actor, "succeeded");
+  Audit(ctx, "logout", req.actor, "succeeded");
   ApiResponse res = Json({{"message", "Logged out."}});
   res.headers.emplace_back("Set-Cookie", Cookie(ctx, kSessionCookie, "", 0, true));
   res.headers.emplace_back("Set-Cookie", Cookie(ctx, kCsrfCookie, "", 0, false));
@@ -164,21 +137,17 @@ Result<ApiResponse> ListUsers(ApiContext& ctx, const ApiRequest& req) {
 }
 
 Result<ApiResponse> AddUser(ApiContext& ctx, const ApiRequest& req) {
-  RETURN_IF_ERROR(RefuseDuringRestore(ctx));
-  if (!req.body.is_object()) return Status::InvalidArgument("request body: expected a JSON object");
-  for (const auto& [key, value] : req.body.items()) {
-    if (key != "username" && key != "password" && key != "confirmation") {
-      return Status::InvalidArgument(fmt::format("request body: unknown field \"{}\"", key));
-    }
-  }
-  std::optional<std::string> username = Field(req, "username");
-  std::optional<std::string> password = Field(req, "password");
-  std::optional<std::string> confirmation = Field(req, "confirmation");
+  RETURN_IF_ERROR(RequireObject(req.body, {"username", "password", "confirmation"}));
+  std::optional<std::string> username = Field(req.body, req.http.body, "username");
+  std::optional<std::string> password = Field(req.body, req.http.body, "password");
+  std::optional<std::string> confirmation = Field(req.body, req.http.body, "confirmation");
   if (!username || !password || !confirmation) {
     return Status::InvalidArgument("username, password and confirmation (the password typed again) are required");
   }
-  Status added = ctx.accounts.Add(*username, Secret(*password), Secret(*confirmation), Now(ctx));
-  ctx.service.Audit("account.added", req.actor, added.ok() ? "succeeded" : "refused",
+  // Accounts must not change while a restore may be swapping the accounts in.
+  Status added = ctx.service.WhileNoRestore(
+      [&] { return ctx.accounts.Add(*username, Secret(*password), Secret(*confirmation), Now(ctx)); });
+  Audit(ctx, "account.added", req.actor, added.ok() ? "succeeded" : "refused",
                     added.ok() ? nlohmann::json{{"username", *username}}
                                : nlohmann::json{{"username", *username}, {"error", added.message()}});
   RETURN_IF_ERROR(added);
@@ -186,10 +155,9 @@ Result<ApiResponse> AddUser(ApiContext& ctx, const ApiRequest& req) {
 }
 
 Result<ApiResponse> RemoveUser(ApiContext& ctx, const ApiRequest& req) {
-  RETURN_IF_ERROR(RefuseDuringRestore(ctx));
   const std::string& username = req.params.at(0);
-  Status removed = ctx.accounts.Remove(username, req.caller->username);
-  ctx.service.Audit("account.removed", req.actor, removed.ok() ? "succeeded" : "refused",
+  Status removed = ctx.service.WhileNoRestore([&] { return ctx.accounts.Remove(username, req.caller->username); });
+  Audit(ctx, "account.removed", req.actor, removed.ok() ? "succeeded" : "refused",
                     removed.ok() ? nlohmann::json{{"username", username}}
                                  : nlohmann::json{{"username", username}, {"error", removed.message()}});
   RETURN_IF_ERROR(removed);

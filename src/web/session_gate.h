@@ -12,7 +12,7 @@
 
 #include "auth/account_store.h"
 #include "auth/token_store.h"
-#include "service/clock.h"
+#include "base/clock.h"
 
 namespace keepsake::web {
 
@@ -33,7 +33,7 @@ std::string CsrfTokenFor(std::string_view access_token);
 
 class SessionGate {
  public:
-  SessionGate(auth::TokenStore& tokens, auth::AccountStore& accounts, const service::Clock& clock)
+  SessionGate(auth::TokenStore& tokens, auth::AccountStore& accounts, const Clock& clock)
       : tokens_(tokens), accounts_(accounts), clock_(clock) {}
 
   // kUnauthenticated when there is no valid session (missing, expired, revoked token, or
@@ -44,7 +44,7 @@ class SessionGate {
  private:
   auth::TokenStore& tokens_;
   auth::AccountStore& accounts_;
-  const service::Clock& clock_;
+  const Clock& clock_;
 };
 
 }  // namespace keepsake::web

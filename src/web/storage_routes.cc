@@ -6,8 +6,7 @@
 // relative to its root, never above it.
 #include <fmt/format.h>
 
-#include "service/storage_browser.h"
-#include "storage/usb_drives.h"
+#include "web/api_json.h"
 #include "web/api_routes.h"
 
 namespace keepsake::web {
@@ -25,90 +24,50 @@ Result<std::string> Param(const ApiRequest& req, const char* name) {
   return value;
 }
 
-// The storage a browser request is about: ?url=, else the configured storage.
-struct Browsed {
-  std::string url;
-  std::unique_ptr<storage::Backend> backend;
-  std::string path;
-};
-
-Result<Browsed> OpenBrowsed(ApiContext& ctx, const ApiRequest& req) {
-  Browsed b;
+Result<service::OpenedStorage> OpenBrowsed(ApiContext& ctx, const ApiRequest& req) {
   ASSIGN_OR_RETURN(std::string url, Param(req, "url"));
-  if (url.empty()) {
-    url = ctx.service.settings().storage.url();
-    if (url.empty()) {
-      return Status::FailedPrecondition("No backup storage is configured: give the storage to browse as ?url=");
-    }
-  }
-  ASSIGN_OR_RETURN(b.url, storage::NormalizeStorageUrl(url));
-  ASSIGN_OR_RETURN(b.path, Param(req, "path"));
-  RETURN_IF_ERROR(storage::CheckPath(b.path));
-  ASSIGN_OR_RETURN(b.backend, storage::OpenBackend(b.url));
-  return b;
+  ASSIGN_OR_RETURN(std::string path, Param(req, "path"));
+  return ctx.service.OpenStorage(url, path);
 }
 
 Result<ApiResponse> GetStorage(ApiContext& ctx, const ApiRequest&) {
   return Json({{"storage", service::StorageToJson(ctx.service.settings().storage)}});
 }
 
-// "Use This Location": saved only when backups can go there now (reachable and writable).
 Result<ApiResponse> PutStorage(ApiContext& ctx, const ApiRequest& req) {
   ASSIGN_OR_RETURN(service::StorageSettings storage, service::StorageFromJson(req.body));
-  if (storage.type != "none") {
-    ASSIGN_OR_RETURN(auto backend, storage::OpenBackend(storage.url()));
-    ASSIGN_OR_RETURN(storage::Access access, backend->GetAccess(""));
-    if (!access.can_write) {
-      return Status::PermissionDenied(fmt::format("{}: the location is not writable", storage.url()));
-    }
-  }
-  RETURN_IF_ERROR(ctx.service.ChangeSettings("storage.changed", req.actor, [&](service::BackupSettings& s) {
-    s.storage = storage;
-    return Status();
-  }));
+  RETURN_IF_ERROR(ctx.service.ChangeStorage(storage, req.actor));
   return Json({{"message", "Successfully updated backup storage configuration."},
                {"storage", service::StorageToJson(storage)}});
 }
 
 Result<ApiResponse> Browse(ApiContext& ctx, const ApiRequest& req) {
-  ASSIGN_OR_RETURN(Browsed b, OpenBrowsed(ctx, req));
+  ASSIGN_OR_RETURN(service::OpenedStorage s, OpenBrowsed(ctx, req));
   ASSIGN_OR_RETURN(std::string filter, Param(req, "filter"));
-  ASSIGN_OR_RETURN(nlohmann::json listing, service::BrowseStorage(*b.backend, b.url, b.path, filter));
-  return Json(std::move(listing));
+  ASSIGN_OR_RETURN(service::StorageListing listing, service::BrowseStorage(*s.backend, s.url, s.path, filter));
+  return Json(StorageListingToJson(listing));
 }
 
 Result<ApiResponse> Info(ApiContext& ctx, const ApiRequest& req) {
-  ASSIGN_OR_RETURN(Browsed b, OpenBrowsed(ctx, req));
-  ASSIGN_OR_RETURN(nlohmann::json info, service::StorageInfo(*b.backend, b.url, b.path));
-  return Json(std::move(info));
+  ASSIGN_OR_RETURN(service::OpenedStorage s, OpenBrowsed(ctx, req));
+  ASSIGN_OR_RETURN(service::StorageInfo info, service::ReadStorageInfo(*s.backend, s.url, s.path));
+  return Json(StorageInfoToJson(info));
 }
 
 Result<ApiResponse> Details(ApiContext& ctx, const ApiRequest& req) {
-  ASSIGN_OR_RETURN(Browsed b, OpenBrowsed(ctx, req));
-  if (b.path.empty()) return Status::InvalidArgument("\"path\" must name a backup file");
-  ASSIGN_OR_RETURN(nlohmann::json details, ctx.service.FileDetails(*b.backend, b.path));
-  return Json({{"url", b.url}, {"path", b.path}, {"details", std::move(details)}});
+  ASSIGN_OR_RETURN(service::OpenedStorage s, OpenBrowsed(ctx, req));
+  if (s.path.empty()) return Status::InvalidArgument("\"path\" must name a backup file");
+  ASSIGN_OR_RETURN(service::BackupDetails details, ctx.service.FileDetails(*s.backend, s.path));
+  return Json({{"url", s.url}, {"path", s.path}, {"details", BackupDetailsToJson(details)}});
 }
 
-// The USB drives attached now, usable or not (with the reason), as the last scan found
-// them; each mounted volume's capacity as the storage information shows it.
-ApiResponse UsbDrivesAnswer() {
-  nlohmann::json j = storage::UsbDrivesToJson(storage::UsbDrives::Global().Snapshot());
-  for (auto& drive : j["drives"]) {
-    for (auto& volume : drive["volumes"]) {
-      const nlohmann::json& c = volume["capacity"];
-      volume["capacity"] = service::CapacityToJson({c["total"], c["used"], c["free"]});
-    }
-  }
-  return Json(std::move(j));
-}
-
-Result<ApiResponse> UsbDrives(ApiContext&, const ApiRequest&) { return UsbDrivesAnswer(); }
+// The USB drives attached now, usable or not (with the reason), as the last scan found them.
+Result<ApiResponse> UsbDrives(ApiContext& ctx, const ApiRequest&) { return Json(UsbDrivesToJson(ctx.service.UsbDrives())); }
 
 // "Rescan": an administrator who just attached a drive need not wait for the next poll.
-Result<ApiResponse> RescanUsb(ApiContext&, const ApiRequest&) {
-  RETURN_IF_ERROR(storage::UsbDrives::Global().RescanNow());
-  return UsbDrivesAnswer();
+Result<ApiResponse> RescanUsb(ApiContext& ctx, const ApiRequest&) {
+  RETURN_IF_ERROR(ctx.service.RescanUsb());
+  return Json(UsbDrivesToJson(ctx.service.UsbDrives()));
 }
 
 }  // namespace

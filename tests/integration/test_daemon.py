@@ -537,7 +537,9 @@ class RestoreTest(DaemonTest):
         self.daemon.wait_idle()
         got = self.job(job["id"])
         self.assertEqual(got["result"], "succeeded", got)
-        self.assertIn("would restore", got["error"])
+        self.assertIn("would restore", got["summary"])
+        self.assertEqual(got["error"], "", "a success has a summary, not an error")
+        self.assertRegex(got["started_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", "times are ISO 8601 UTC")
         self.assertTrue(os.path.exists(marker))
         job = self.ok(self.daemon.post("/api/v1/restore", {"file": backup["file"]}), 202)["job"]
         self.daemon.wait_idle()

@@ -1,11 +1,11 @@
-#include "service/audit_log.h"
+#include "state/audit_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "archive/backup_name.h"
+#include "base/utc_time.h"
 
-namespace keepsake::service {
+namespace keepsake::state {
 
 Result<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -17,7 +17,7 @@ AuditLog::~AuditLog() { ::close(fd_); }
 
 Status AuditLog::Append(int64_t unix_time, std::string_view event, const Actor& actor, std::string_view outcome,
                         const nlohmann::json& fields) {
-  nlohmann::json line = {{"time", archive::FormatUtc(unix_time)},
+  nlohmann::json line = {{"time", FormatUtc(unix_time)},
                          {"event", event},
                          {"account", actor.account},
                          {"client", actor.client},
@@ -33,4 +33,4 @@ Status AuditLog::Append(int64_t unix_time, std::string_view event, const Actor& 
   return Status();
 }
 
-}  // namespace keepsake::service
+}  // namespace keepsake::state

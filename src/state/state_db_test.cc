@@ -1,4 +1,4 @@
-#include "service/state_db.h"
+#include "state/state_db.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 
 #include "base/test_temp_dir.h"
 
-namespace keepsake::service {
+namespace keepsake::state {
 namespace {
 
 namespace fs = std::filesystem;
@@ -96,7 +96,7 @@ TEST_F(StateDbTest, OpenCreatesEveryTableAtTheLatestSchemaVersion) {
   EXPECT_TRUE(tables.count("tokens"));
   std::string version;
   ASSERT_TRUE(db->Query("PRAGMA user_version", {}, [&](const auto& r) { version = r[0]; }).ok());
-  EXPECT_EQ(version, "2");
+  EXPECT_EQ(version, "3");
 }
 
 TEST_F(StateDbTest, GetSettingOfMissingKeyIsNullopt) {
@@ -195,4 +195,4 @@ TEST_F(StateDbTest, QueryBindsNullForNulloptAndReadsItAsEmpty) {
 }
 
 }  // namespace
-}  // namespace keepsake::service
+}  // namespace keepsake::state

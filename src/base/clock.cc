@@ -1,8 +1,8 @@
-#include "service/clock.h"
+#include "base/clock.h"
 
 #include <fstream>
 
-namespace keepsake::service {
+namespace keepsake {
 namespace {
 
 date::sys_seconds SystemNow() {
@@ -35,4 +35,4 @@ class FileClock final : public Clock {
 std::unique_ptr<Clock> NewSystemClock() { return std::make_unique<SystemClock>(); }
 std::unique_ptr<Clock> NewFileClock(std::string path) { return std::make_unique<FileClock>(std::move(path)); }
 
-}  // namespace keepsake::service
+}  // namespace keepsake

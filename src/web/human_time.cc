@@ -1,12 +1,12 @@
-#include "service/human_time.h"
+#include "web/human_time.h"
 
 #include <ctime>
 
 #include <fmt/format.h>
 
-#include "archive/backup_name.h"
+#include "base/utc_time.h"
 
-namespace keepsake::service {
+namespace keepsake::web {
 namespace {
 
 using std::chrono::seconds;
@@ -39,12 +39,8 @@ std::string HumanIn(date::sys_seconds when, date::sys_seconds now) {
   return "in " + Span(when - now);
 }
 
-std::string FormatUtcIso(date::sys_seconds when) {
-  return archive::FormatUtc(static_cast<std::time_t>(when.time_since_epoch().count()));
-}
-
 std::string FormatLocal(date::sys_seconds when, const date::time_zone& zone) {
   return date::format("%Y-%m-%d %H:%M:%S %Z", date::make_zoned(&zone, when));
 }
 
-}  // namespace keepsake::service
+}  // namespace keepsake::web

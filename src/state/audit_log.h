@@ -12,7 +12,7 @@
 
 #include "base/status.h"
 
-namespace keepsake::service {
+namespace keepsake::state {
 
 // Who caused an event: an account name ("alice", or "scheduler" / "keepsaked" for the
 // service itself) and the client address it came from ("" for the service).
@@ -39,4 +39,4 @@ class AuditLog {
   std::string path_;
 };
 
-}  // namespace keepsake::service
+}  // namespace keepsake::state

@@ -9,7 +9,7 @@
 
 #include <date/date.h>
 
-namespace keepsake::service {
+namespace keepsake {
 
 class Clock {
  public:
@@ -25,4 +25,4 @@ std::unique_ptr<Clock> NewSystemClock();
 // or unreadable. Used only when the daemon is started with --test-clock-file.
 std::unique_ptr<Clock> NewFileClock(std::string path);
 
-}  // namespace keepsake::service
+}  // namespace keepsake

@@ -16,7 +16,7 @@
 
 #include "base/status.h"
 
-namespace keepsake::service {
+namespace keepsake::state {
 
 class StateDb {
  public:
@@ -48,4 +48,4 @@ class StateDb {
   std::string path_;
 };
 
-}  // namespace keepsake::service
+}  // namespace keepsake::state

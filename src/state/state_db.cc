@@ -1,4 +1,4 @@
-#include "service/state_db.h"
+#include "state/state_db.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace keepsake::service {
+namespace keepsake::state {
 namespace {
 
 // Each entry moves the schema one version up (PRAGMA user_version); never edit a shipped one.
@@ -35,6 +35,10 @@ constexpr const char* kMigrations[] = {
        CREATE INDEX tokens_family ON tokens(family);
        CREATE INDEX tokens_username ON tokens(username);
        CREATE INDEX tokens_expires_at ON tokens(expires_at);)",
+    // 3: what a job that succeeded did (a restore's components, a retention note), kept
+    // apart from `error`, which only a job that did not succeed has.
+    R"(ALTER TABLE jobs ADD COLUMN summary TEXT;
+       UPDATE jobs SET summary = error, error = '' WHERE result = 'succeeded';)",
 };
 
 }  // namespace
@@ -142,4 +146,4 @@ Status StateDb::PutSettings(const std::vector<std::pair<std::string, std::string
   return Exec("COMMIT");
 }
 
-}  // namespace keepsake::service
+}  // namespace keepsake::state

@@ -1,12 +1,14 @@
-#include "service/job_history.h"
+#include "state/job_history.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "base/test_temp_dir.h"
 
-namespace keepsake::service {
+namespace keepsake::state {
 namespace {
+
+date::sys_seconds T(int64_t unix_seconds) { return date::sys_seconds(std::chrono::seconds(unix_seconds)); }
 
 using ::testing::ElementsAre;
 
@@ -22,9 +24,9 @@ class JobHistoryTest : public ::testing::Test {
   }
 
   int64_t StartJob(const std::string& kind, int64_t started_at, const std::string& trigger = "manual") {
-    auto id = history_->Start(kind, trigger, "admin", started_at);
-    EXPECT_TRUE(id.ok()) << id.status().ToString();
-    return id.ok() ? *id : -1;
+    auto job = history_->Start(*ParseJobKind(kind), *ParseJobTrigger(trigger), "admin", T(started_at));
+    EXPECT_TRUE(job.ok()) << job.status().ToString();
+    return job.ok() ? job->id : -1;
   }
 
   // Starts and finishes a job with `result`; returns its id.
@@ -32,15 +34,15 @@ class JobHistoryTest : public ::testing::Test {
     int64_t id = StartJob(kind, started_at);
     JobRecord done;
     done.id = id;
-    done.result = result;
-    done.ended_at = started_at + 10;
+    done.result = *ParseJobResult(result);
+    done.ended_at = T(started_at + 10);
     Status st = history_->Finish(done);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return id;
   }
 
   std::vector<JobRecord> ListOk(int limit, const std::string& kind = "") {
-    auto jobs = history_->List(limit, kind);
+    auto jobs = history_->List(limit, kind.empty() ? std::nullopt : ParseJobKind(kind));
     EXPECT_TRUE(jobs.ok()) << jobs.status().ToString();
     return jobs.ok() ? *jobs : std::vector<JobRecord>{};
   }
@@ -68,11 +70,11 @@ class JobHistoryTest : public ::testing::Test {
 TEST_F(JobHistoryTest, StartRecordsRunningJobWithoutOutcome) {
   int64_t id = StartJob("backup", 1700000000, "schedule");
   JobRecord j = Only(id);
-  EXPECT_EQ(j.kind, "backup");
-  EXPECT_EQ(j.trigger, "schedule");
+  EXPECT_EQ(j.kind, JobKind::kBackup);
+  EXPECT_EQ(j.trigger, JobTrigger::kSchedule);
   EXPECT_EQ(j.requester, "admin");
-  EXPECT_EQ(j.started_at, 1700000000);
-  EXPECT_EQ(j.result, "running");
+  EXPECT_EQ(j.started_at, T(1700000000));
+  EXPECT_EQ(j.result, JobResult::kRunning);
   EXPECT_EQ(j.ended_at, std::nullopt);
   EXPECT_EQ(j.size, std::nullopt);
   EXPECT_EQ(j.duration_ms, std::nullopt);
@@ -91,33 +93,33 @@ TEST_F(JobHistoryTest, FinishStoresEveryField) {
   int64_t id = StartJob("backup", 1700000000);
   JobRecord done;
   done.id = id;
-  done.result = "succeeded";
-  done.ended_at = 1700000042;
+  done.result = JobResult::kSucceeded;
+  done.ended_at = T(1700000042);
   done.size = 5'000'000'000ULL;  // beyond 32 bits
   done.file = "nightly_ca-01_20231114T221320Z.ksb";
   done.error = "";
   done.duration_ms = 42'123;
   ASSERT_TRUE(history_->Finish(done).ok());
   JobRecord j = Only(id);
-  EXPECT_EQ(j.result, "succeeded");
-  EXPECT_EQ(j.ended_at, 1700000042);
+  EXPECT_EQ(j.result, JobResult::kSucceeded);
+  EXPECT_EQ(j.ended_at, T(1700000042));
   EXPECT_EQ(j.size, 5'000'000'000ULL);
   EXPECT_EQ(j.file, "nightly_ca-01_20231114T221320Z.ksb");
   EXPECT_EQ(j.duration_ms, 42'123);
   // Start's fields are untouched.
-  EXPECT_EQ(j.kind, "backup");
-  EXPECT_EQ(j.started_at, 1700000000);
+  EXPECT_EQ(j.kind, JobKind::kBackup);
+  EXPECT_EQ(j.started_at, T(1700000000));
 }
 
 TEST_F(JobHistoryTest, FinishWithoutOptionalFieldsStoresNulls) {
   int64_t id = StartJob("restore", 1700000000);
   JobRecord done;
   done.id = id;
-  done.result = "failed";
+  done.result = JobResult::kFailed;
   done.error = "file:///srv/backups: directory does not exist";
   ASSERT_TRUE(history_->Finish(done).ok());
   JobRecord j = Only(id);
-  EXPECT_EQ(j.result, "failed");
+  EXPECT_EQ(j.result, JobResult::kFailed);
   EXPECT_EQ(j.error, "file:///srv/backups: directory does not exist");
   EXPECT_EQ(j.ended_at, std::nullopt);
   EXPECT_EQ(j.size, std::nullopt);
@@ -128,7 +130,7 @@ TEST_F(JobHistoryTest, FinishKeepsZeroSizeDistinctFromNull) {
   int64_t id = StartJob("backup", 1);
   JobRecord done;
   done.id = id;
-  done.result = "succeeded";
+  done.result = JobResult::kSucceeded;
   done.size = 0;
   done.duration_ms = 0;
   ASSERT_TRUE(history_->Finish(done).ok());
@@ -167,7 +169,7 @@ TEST_F(JobHistoryTest, LastSucceededIsNewestSucceededOfThatKind) {
   AddJob("backup", "failed", 300);
   AddJob("restore", "succeeded", 400);
   StartJob("backup", 500);
-  auto last = history_->LastSucceeded("backup");
+  auto last = history_->LastSucceeded(JobKind::kBackup);
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   ASSERT_TRUE(last->has_value());
   EXPECT_EQ((*last)->id, newest);
@@ -176,7 +178,7 @@ TEST_F(JobHistoryTest, LastSucceededIsNewestSucceededOfThatKind) {
 TEST_F(JobHistoryTest, LastSucceededIsNulloptWithoutSuccess) {
   AddJob("backup", "failed", 100);
   AddJob("restore", "succeeded", 200);
-  auto last = history_->LastSucceeded("backup");
+  auto last = history_->LastSucceeded(JobKind::kBackup);
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   EXPECT_FALSE(last->has_value());
 }
@@ -186,16 +188,16 @@ TEST_F(JobHistoryTest, LastFinishedSkipsRunningJobs) {
   int64_t failed = AddJob("backup", "failed", 200);
   StartJob("backup", 300);
   AddJob("restore", "succeeded", 400);
-  auto last = history_->LastFinished("backup");
+  auto last = history_->LastFinished(JobKind::kBackup);
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   ASSERT_TRUE(last->has_value());
   EXPECT_EQ((*last)->id, failed);
-  EXPECT_EQ((*last)->result, "failed");
+  EXPECT_EQ((*last)->result, JobResult::kFailed);
 }
 
 TEST_F(JobHistoryTest, LastFinishedIsNulloptWhileOnlyRunning) {
   StartJob("backup", 100);
-  auto last = history_->LastFinished("backup");
+  auto last = history_->LastFinished(JobKind::kBackup);
   ASSERT_TRUE(last.ok()) << last.status().ToString();
   EXPECT_FALSE(last->has_value());
 }
@@ -207,7 +209,7 @@ TEST_F(JobHistoryTest, CountFailedCountsFailedAndInterruptedOnly) {
   AddJob("backup", "succeeded", 400);
   StartJob("backup", 500);
   AddJob("restore", "failed", 600);
-  auto n = history_->CountFailed("backup");
+  auto n = history_->CountFailed(JobKind::kBackup);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 2);
 }
@@ -215,13 +217,13 @@ TEST_F(JobHistoryTest, CountFailedCountsFailedAndInterruptedOnly) {
 TEST_F(JobHistoryTest, MarkInterruptedFinishesRunningJobsWithExplanation) {
   int64_t a = StartJob("backup", 100);
   int64_t b = StartJob("restore", 200);
-  auto n = history_->MarkInterrupted(999);
+  auto n = history_->MarkInterrupted(T(999));
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 2);
   for (int64_t id : {a, b}) {
     JobRecord j = Only(id);
-    EXPECT_EQ(j.result, "interrupted");
-    EXPECT_EQ(j.ended_at, 999);
+    EXPECT_EQ(j.result, JobResult::kInterrupted);
+    EXPECT_EQ(j.ended_at, T(999));
     EXPECT_EQ(j.error, "interrupted: the service stopped unexpectedly during this job");
   }
 }
@@ -230,18 +232,18 @@ TEST_F(JobHistoryTest, MarkInterruptedLeavesFinishedJobsAlone) {
   int64_t done = AddJob("backup", "succeeded", 100);
   int64_t failed = AddJob("backup", "failed", 200);
   StartJob("backup", 300);
-  auto n = history_->MarkInterrupted(999);
+  auto n = history_->MarkInterrupted(T(999));
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 1);
-  EXPECT_EQ(Only(done).result, "succeeded");
-  EXPECT_EQ(Only(done).ended_at, 110);
+  EXPECT_EQ(Only(done).result, JobResult::kSucceeded);
+  EXPECT_EQ(Only(done).ended_at, T(110));
   EXPECT_EQ(Only(done).error, "");
-  EXPECT_EQ(Only(failed).result, "failed");
+  EXPECT_EQ(Only(failed).result, JobResult::kFailed);
 }
 
 TEST_F(JobHistoryTest, MarkInterruptedWithNothingRunningReturnsZero) {
   AddJob("backup", "succeeded", 100);
-  auto n = history_->MarkInterrupted(999);
+  auto n = history_->MarkInterrupted(T(999));
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 0);
 }
@@ -257,49 +259,51 @@ TEST_F(JobHistoryTest, HistorySurvivesReopen) {
   EXPECT_THAT(Ids(ListOk(10)), ElementsAre(id));
 }
 
-TEST(JobToJsonTest, FinishedJobHasEveryField) {
-  JobRecord j;
-  j.id = 7;
-  j.kind = "backup";
-  j.trigger = "schedule";
-  j.requester = "scheduler";
-  j.started_at = 1700000000;
-  j.ended_at = 1700000042;
-  j.result = "succeeded";
-  j.size = 5'000'000'000ULL;
-  j.file = "a.ksb";
-  j.error = "";
-  j.duration_ms = 42'000;
-  nlohmann::json expected = {{"id", 7},
-                             {"kind", "backup"},
-                             {"trigger", "schedule"},
-                             {"requester", "scheduler"},
-                             {"started_at", 1700000000},
-                             {"ended_at", 1700000042},
-                             {"result", "succeeded"},
-                             {"size", 5'000'000'000ULL},
-                             {"file", "a.ksb"},
-                             {"error", ""},
-                             {"duration_ms", 42'000}};
-  EXPECT_EQ(JobToJson(j), expected);
+// Schema 3 keeps what a succeeded job did (a restore's "restored ...") in `summary`; earlier
+// versions kept it in `error`, which now only a job that did not succeed has.
+TEST(JobHistoryMigrationTest, SuccessSummariesMoveOutOfTheErrorField) {
+  TestTempDir tmp("ks_job_history_migration");
+  const std::string path = tmp.path() + "/state.db";
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    const char* v2 =
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, trigger TEXT NOT NULL,"
+        " requester TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, result TEXT NOT NULL,"
+        " size INTEGER, file TEXT, error TEXT, duration_ms INTEGER);"
+        "CREATE TABLE tokens (hash TEXT PRIMARY KEY, username TEXT NOT NULL COLLATE NOCASE, kind TEXT NOT NULL,"
+        " expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, family TEXT NOT NULL);"
+        "INSERT INTO jobs(kind, trigger, requester, started_at, ended_at, result, error)"
+        " VALUES ('restore', 'manual', 'admin', 100, 110, 'succeeded', 'restored config (3 files)'),"
+        "        ('backup', 'manual', 'admin', 200, 210, 'failed', 'No space left');"
+        "PRAGMA user_version = 2;";
+    ASSERT_EQ(sqlite3_exec(raw, v2, nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  auto db = StateDb::Open(path);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  JobHistory history(**db);
+  auto jobs = history.List(10);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_EQ((*jobs)[1].summary, "restored config (3 files)");
+  EXPECT_EQ((*jobs)[1].error, "");
+  EXPECT_EQ((*jobs)[0].summary, "");
+  EXPECT_EQ((*jobs)[0].error, "No space left");
 }
 
-TEST(JobToJsonTest, RunningJobHasNullsForMissingOutcome) {
-  JobRecord j;
-  j.id = 1;
-  j.kind = "restore";
-  j.trigger = "manual";
-  j.requester = "admin";
-  j.started_at = 5;
-  j.result = "running";
-  nlohmann::json json = JobToJson(j);
-  EXPECT_TRUE(json.at("ended_at").is_null());
-  EXPECT_TRUE(json.at("size").is_null());
-  EXPECT_TRUE(json.at("duration_ms").is_null());
-  EXPECT_EQ(json.at("file"), "");
-  EXPECT_EQ(json.at("error"), "");
-  EXPECT_EQ(json.size(), 11u);
+TEST(JobRecordTest, NamesRoundTrip) {
+  for (JobResult r : {JobResult::kRunning, JobResult::kSucceeded, JobResult::kFailed, JobResult::kAborted,
+                      JobResult::kInterrupted, JobResult::kSkipped}) {
+    EXPECT_EQ(ParseJobResult(JobResultName(r)), r);
+  }
+  for (JobTrigger t : {JobTrigger::kManual, JobTrigger::kSchedule, JobTrigger::kCatchUp, JobTrigger::kDryRun}) {
+    EXPECT_EQ(ParseJobTrigger(JobTriggerName(t)), t);
+  }
+  EXPECT_EQ(ParseJobKind("restore"), JobKind::kRestore);
+  EXPECT_EQ(ParseJobKind("Backup"), std::nullopt);
 }
 
 }  // namespace
-}  // namespace keepsake::service
+}  // namespace keepsake::state

@@ -13,7 +13,7 @@
 
 #include <date/tz.h>
 
-namespace keepsake::service {
+namespace keepsake::web {
 
 // How long ago `then` was: "just now" (under 60 s), "1 minute ago", "5 minutes ago",
 // "1 hour ago", "2 days ago", "2 months ago", "1 year ago". A `then` after `now` (the clock
@@ -24,10 +24,7 @@ std::string HumanAgo(date::sys_seconds then, date::sys_seconds now);
 // "now" when `when` is not after `now` (a job that is due).
 std::string HumanIn(date::sys_seconds when, date::sys_seconds now);
 
-// RFC 3339 UTC: "2026-11-26T09:00:00Z", as archive::FormatUtc.
-std::string FormatUtcIso(date::sys_seconds when);
-
 // Local wall time with the zone's abbreviation for display: "2026-11-26 10:00:00 CET".
 std::string FormatLocal(date::sys_seconds when, const date::time_zone& zone);
 
-}  // namespace keepsake::service
+}  // namespace keepsake::web

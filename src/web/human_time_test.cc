@@ -1,8 +1,10 @@
-#include "service/human_time.h"
+#include "web/human_time.h"
+
+#include "base/utc_time.h"
 
 #include <gtest/gtest.h>
 
-namespace keepsake::service {
+namespace keepsake::web {
 namespace {
 
 using std::chrono::seconds;
@@ -76,8 +78,8 @@ TEST(HumanInTest, Boundaries) {
 }
 
 TEST(HumanTimeFormatTest, UtcIso) {
-  EXPECT_EQ(FormatUtcIso(kNow), "2026-11-26T09:00:00Z");
-  EXPECT_EQ(FormatUtcIso(date::sys_seconds{}), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(FormatUtc(kNow), "2026-11-26T09:00:00Z");
+  EXPECT_EQ(FormatUtc(date::sys_seconds{}), "1970-01-01T00:00:00Z");
 }
 
 TEST(HumanTimeFormatTest, LocalCarriesTheZoneAbbreviation) {
@@ -89,4 +91,4 @@ TEST(HumanTimeFormatTest, LocalCarriesTheZoneAbbreviation) {
 }
 
 }  // namespace
-}  // namespace keepsake::service
+}  // namespace keepsake::web

@@ -1,0 +1,17 @@
+// The one way Keepsake writes an instant: RFC 3339 / ISO 8601 in UTC, "2026-11-26T09:00:00Z"
+// (backup headers, the audit log, the API, the journal). Pure functions: any thread.
+#pragma once
+
+#include <ctime>
+#include <string>
+
+#include <date/date.h>
+
+namespace keepsake {
+
+std::string FormatUtc(std::time_t when);
+inline std::string FormatUtc(date::sys_seconds when) {
+  return FormatUtc(static_cast<std::time_t>(when.time_since_epoch().count()));
+}
+
+}  // namespace keepsake
