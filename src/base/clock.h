@@ -3,6 +3,7 @@
 // and watch the schedule fire without waiting. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -24,5 +25,19 @@ std::unique_ptr<Clock> NewSystemClock();
 // Reads `path` on every Now(); falls back to the system clock while the file is missing
 // or unreadable. Used only when the daemon is started with --test-clock-file.
 std::unique_ptr<Clock> NewFileClock(std::string path);
+
+// A clock that moves only when told to, for unit tests: the scheduler polls it every
+// millisecond, so a test sets the time and sees a run fire at once.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(date::sys_seconds start) : now_(start.time_since_epoch().count()) {}
+  date::sys_seconds Now() const override { return date::sys_seconds(std::chrono::seconds(now_.load())); }
+  std::chrono::milliseconds max_sleep() const override { return std::chrono::milliseconds(1); }
+  void Set(date::sys_seconds t) { now_ = t.time_since_epoch().count(); }
+  void Advance(std::chrono::seconds by) { now_ += by.count(); }
+
+ private:
+  std::atomic<int64_t> now_;
+};
 
 }  // namespace keepsake
