@@ -88,12 +88,8 @@ std::string HostileTar(const std::vector<TarMember>& members, bool truncate = fa
 }
 
 std::string Seal(const std::string& tar, const crypto::DomainKeys& keys) {
-  archive::BackupHeader header;
-  header.backup_id = archive::NewBackupId();
-  header.file_name = "hostile.ksb";
-  header.created_at = "2026-11-26T00:00:00Z";
-  header.device = {"dev", "host", "model", "1.0.0"};
-  header.components = {{"firmware", 1, 10, ""}};
+  archive::BackupHeader header = archive::MakeHeader({"hostile.ksb", 1795651200, {"dev", "host", "model", "1.0.0"}},
+                                                    {{"firmware", 1, 10, ""}}, keys, {});
   StringSink out;
   auto sealer = archive::SealedWriter::Start(header, keys, out);
   KS_CHECK(sealer.ok());

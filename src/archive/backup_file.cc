@@ -6,6 +6,7 @@
 
 #include "archive/sealed_writer.h"
 #include "base/encoding.h"
+#include "base/utc_time.h"
 #include "base/threaded_stream.h"
 
 namespace keepsake::archive {
@@ -16,14 +17,28 @@ std::string NewBackupId() {
   return ToHex(id);
 }
 
-Result<BackupHeader> SealBackup(const TreeScan& scan, BackupHeader header, const crypto::DomainKeys& keys,
+BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> components,
+                        const crypto::DomainKeys& keys, const SealOptions& options) {
+  BackupHeader header;
+  header.backup_id = NewBackupId();
+  header.file_name = backup.file_name;
+  header.created_at = FormatUtc(backup.created_at);
+  header.device = backup.device;
+  header.components = std::move(components);
+  header.compression_level = options.zstd.level;
+  header.chunk_size = options.chunk_size;
+  header.domain_public_key = keys.public_key;
+  header.domain_salt = keys.salt;
+  header.kdf = keys.kdf;
+  return header;
+}
+
+Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, const crypto::DomainKeys& keys,
                                 ByteSink& out, const SealOptions& options, const ProgressFn& progress) {
   if (options.zstd.level < 1 || options.zstd.level > 19) {
     return Status::InvalidArgument(fmt::format("zstd level {} is outside 1..19", options.zstd.level));
   }
-  header.components = scan.components;
-  header.compression_level = options.zstd.level;
-  header.chunk_size = options.chunk_size;
+  BackupHeader header = MakeHeader(backup, scan.components, keys, options);
   Manifest manifest;
   manifest.backup_id = header.backup_id;
   manifest.device = header.device;

@@ -24,10 +24,23 @@ struct SealOptions {
 // 32 random hex characters.
 std::string NewBackupId();
 
-// Seals `scan` into `out` (not finished: the caller commits or discards it). `header`
-// carries backup_id, file_name, created_at and device; the rest is filled in here.
-// Returns the header as written.
-Result<BackupHeader> SealBackup(const TreeScan& scan, BackupHeader header, const crypto::DomainKeys& keys,
+// What the caller decides about a new backup. Everything else in its header follows from
+// the data, the domain keys and the options.
+struct NewBackup {
+  std::string file_name;  // the name it is created under
+  std::time_t created_at = 0;
+  DeviceIdentity device;
+};
+
+// The one place a backup header is filled in: a fresh backup id, `backup`, the components,
+// the compression and chunking, and the domain's public key, salt and KDF parameters.
+// (SealedWriter adds only what it makes itself: the wrapped file key and stream header.)
+BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> components,
+                        const crypto::DomainKeys& keys, const SealOptions& options);
+
+// Seals `scan` into `out` (not finished: the caller commits or discards it). Returns the
+// header as written.
+Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, const crypto::DomainKeys& keys,
                                 ByteSink& out, const SealOptions& options, const ProgressFn& progress = {});
 
 // Verifies the whole backup and, when `target_dir` is not empty, extracts it there (an

@@ -57,16 +57,12 @@ class SealedFileTest : public ::testing::Test {
   static std::string Seal(const crypto::DomainKeys& keys) {
     auto scan = ScanSources({{"tree", {{"", *tree_}}, ""}});
     KS_CHECK(scan.ok());
-    BackupHeader header;
-    header.backup_id = NewBackupId();
-    header.file_name = "test_host_20261126T000000Z.ksb";
-    header.created_at = "2026-11-26T00:00:00Z";
-    header.device = {"dev-1", "host", "model", "1.0.0"};
+    NewBackup backup{"test_host_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}};
     StringSink out;
     SealOptions options;
     options.chunk_size = kMinChunkSize;
     options.zstd.workers = 1;
-    auto written = SealBackup(*scan, std::move(header), keys, out, options);
+    auto written = SealBackup(*scan, backup, keys, out, options);
     KS_CHECK(written.ok());
     return out.data();
   }

@@ -12,13 +12,10 @@ namespace keepsake::archive {
 
 Result<std::unique_ptr<SealedWriter>> SealedWriter::Start(BackupHeader header, const crypto::DomainKeys& keys,
                                                           ByteSink& out) {
-  if (header.chunk_size == 0) header.chunk_size = kDefaultChunkSize;
   KS_CHECK(header.chunk_size >= kMinChunkSize && header.chunk_size <= kMaxChunkSize);
+  KS_CHECK(header.domain_public_key == keys.public_key);  // MakeHeader with these keys
   SecureBuffer file_key = crypto::NewFileKey();
   header.wrapped_file_key = crypto::WrapFileKey(keys.kek, file_key, header.backup_id);
-  header.domain_public_key = keys.public_key;
-  header.domain_salt = keys.salt;
-  header.kdf = keys.kdf;
   std::unique_ptr<SealedWriter> w(new SealedWriter(std::move(header), keys, out, std::move(file_key)));
 
   std::string json = SerializeHeader(w->header_);

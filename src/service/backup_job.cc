@@ -73,17 +73,13 @@ Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backe
   ASSIGN_OR_RETURN(auto writer, CreateBackupFile(storage, req, name));
   storage::WriterSink file_sink(*writer);
   CancellableSink sink(file_sink, cancel);
-  archive::BackupHeader header;
-  header.backup_id = archive::NewBackupId();
-  header.file_name = name;
-  header.created_at = FormatUtc(req.now);
-  header.device = device;
+  archive::NewBackup backup{name, static_cast<std::time_t>(req.now), device};
   progress.phase = JobPhase::kWriting;
   auto on_progress = [&progress, &cancel](uint64_t done) {
     progress.bytes_done.store(done, std::memory_order_relaxed);
     return !cancel.load(std::memory_order_relaxed);
   };
-  auto sealed = archive::SealBackup(scan, std::move(header), *req.keys, sink, req.seal, on_progress);
+  auto sealed = archive::SealBackup(scan, backup, *req.keys, sink, req.seal, on_progress);
   if (cancel) return Status::Cancelled("backup aborted: service stopped");
   Status written = sealed.status();
   if (written.ok()) {
