@@ -1,0 +1,251 @@
+#include "service/backup_service.h"
+
+#include <cerrno>
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "service/engine_test_env.h"
+
+namespace keepsake::service {
+namespace {
+
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using state::JobKind;
+using state::JobResult;
+using state::JobTrigger;
+using testing::EngineTestEnv;
+
+const Requester kAdmin{{"admin", "192.0.2.1"}, false};
+
+// Waits (at most 30 s) until no job runs.
+void WaitIdle(BackupService& service) {
+  for (int i = 0; i < 3000 && service.GetStatus().state != ServiceState::kIdle; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(service.GetStatus().state, ServiceState::kIdle);
+}
+
+std::vector<std::string> Messages(const std::vector<Status>& statuses) {
+  std::vector<std::string> out;
+  for (const auto& s : statuses) out.push_back(s.message());
+  return out;
+}
+
+class BackupServiceTest : public ::testing::Test {
+ protected:
+  EngineTestEnv env_;
+};
+
+TEST_F(BackupServiceTest, AFreshApplianceSaysEveryReasonABackupCannotRun) {
+  env_.set_otp_user_present(true);
+  auto service = env_.Open();
+  ServiceStatus s = service->GetStatus();
+  EXPECT_EQ(s.state, ServiceState::kIdle);
+  EXPECT_FALSE(s.schedule_set);
+  EXPECT_TRUE(s.schedule_disabled());
+  auto reasons = Messages(s.blockers);
+  ASSERT_EQ(reasons.size(), 3u);
+  EXPECT_THAT(reasons[0], HasSubstr("Domain Master Secret"));
+  EXPECT_THAT(reasons[1], HasSubstr("Initial OTP User"));
+  EXPECT_THAT(reasons[2], HasSubstr("No backup storage is configured"));
+  auto started = service->StartBackup(kAdmin);
+  ASSERT_FALSE(started.ok());
+  EXPECT_EQ(started.status().code(), ErrorCode::kFailedPrecondition);
+  EXPECT_THAT(started.status().message(), HasSubstr("A backup cannot be created now."));
+  EXPECT_THAT(env_.audit_text(), HasSubstr("\"backup.refused\""));
+}
+
+TEST_F(BackupServiceTest, TheOtpUserMayNotStartABackup) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  auto started = service->StartBackup({{"otp-admin", ""}, /*otp_session=*/true});
+  ASSERT_FALSE(started.ok());
+  EXPECT_THAT(started.status().message(), HasSubstr("Initial OTP User"));
+  auto jobs = service->History(10);
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_THAT(*jobs, IsEmpty()) << "a refused request is no job";
+}
+
+TEST_F(BackupServiceTest, ABackupRunsToTheStorageAndIsReported) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  // The status is refreshed in the background (GET /status never waits on a storage).
+  for (int i = 0; i < 500 && !service->GetStatus().blockers.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  EXPECT_THAT(Messages(service->GetStatus().blockers), IsEmpty());
+  EXPECT_TRUE(service->GetStatus().capacity.has_value());
+  auto job = service->StartBackup(kAdmin);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->kind, JobKind::kBackup);
+  EXPECT_EQ(job->trigger, JobTrigger::kManual);
+  WaitIdle(*service);
+  ServiceStatus s = service->GetStatus();
+  ASSERT_TRUE(s.last_success.has_value());
+  EXPECT_FALSE(s.last_failure.has_value());
+  EXPECT_TRUE(std::filesystem::exists(env_.storage_dir() + "/" + s.last_success->file));
+  EXPECT_EQ(*s.last_success->size, std::filesystem::file_size(env_.storage_dir() + "/" + s.last_success->file));
+  auto jobs = service->History(10);
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().result, JobResult::kSucceeded);
+  EXPECT_EQ(jobs->front().error, "");
+  // The listing shows it, signed by this appliance's domain.
+  auto list = service->ListBackups();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->backups.size(), 1u);
+  ASSERT_TRUE(list->backups[0].details.has_value());
+  EXPECT_EQ(list->backups[0].details->trust, DomainTrust::kThisDomain);
+  EXPECT_EQ(list->backups[0].details->header.device.firmware_version, "4.2.0");
+}
+
+TEST_F(BackupServiceTest, ASecondJobWhileOneRunsIsBusyByErrno) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  env_.gate().Close();
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  ASSERT_TRUE(env_.gate().WaitUntilHeld());
+  ServiceStatus running = service->GetStatus();
+  EXPECT_EQ(running.state, ServiceState::kBackupRunning);
+  ASSERT_TRUE(running.running.has_value());
+  EXPECT_EQ(running.running->phase, JobPhase::kWriting);
+  EXPECT_GT(running.running->bytes_total, 0u);
+  auto second = service->StartBackup(kAdmin);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().sys_errno(), EBUSY);
+  EXPECT_EQ(second.status().message(), "a backup is already in progress");
+  auto restore = service->StartRestore({"x_20260101T000000Z.ksb", {}, {}, false, std::nullopt}, kAdmin);
+  EXPECT_EQ(restore.status().sys_errno(), EBUSY);
+  env_.gate().Release();
+  WaitIdle(*service);
+}
+
+TEST_F(BackupServiceTest, AScheduledRunThatFindsAJobRunningIsSkippedNotFailed) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  ASSERT_TRUE(service
+                  ->ChangeSettings("schedule.changed", kAdmin.actor,
+                                   [](BackupSettings& s) {
+                                     s.schedule.kind = ScheduleKind::kHourly;
+                                     s.schedule.minute = 0;
+                                     return Status();
+                                   })
+                  .ok());
+  ServiceStatus before = service->GetStatus();
+  ASSERT_TRUE(before.next_run.has_value());
+  env_.gate().Close();
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  ASSERT_TRUE(env_.gate().WaitUntilHeld());
+  service->StartScheduler();
+  env_.clock().Set(*before.next_run + std::chrono::seconds(5));
+  std::vector<state::JobRecord> jobs;
+  for (int i = 0; i < 500 && jobs.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    jobs = service->History(10).value();
+  }
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(jobs[0].trigger, JobTrigger::kSchedule);
+  EXPECT_EQ(jobs[0].result, JobResult::kSkipped);
+  EXPECT_EQ(jobs[0].error, "a backup is already in progress");
+  env_.gate().Release();
+  WaitIdle(*service);
+  EXPECT_EQ(service->GetStatus().failures_total, 0) << "a skipped run is not a failure";
+}
+
+TEST_F(BackupServiceTest, StopAbortsARunningBackupAndLeavesNoFile) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  env_.gate().Close();
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  ASSERT_TRUE(env_.gate().WaitUntilHeld());
+  std::thread stopper([&] { service->Stop(); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  env_.gate().Release();
+  stopper.join();
+  auto jobs = service->History(1);
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_EQ(jobs->front().result, JobResult::kAborted);
+  EXPECT_EQ(jobs->front().error, "aborted: service stopped");
+  EXPECT_TRUE(std::filesystem::is_empty(env_.storage_dir())) << "no backup, no partial";
+}
+
+TEST_F(BackupServiceTest, AStorageThatIsNotWritableIsNotSaved) {
+  auto service = env_.Open([](EnginePorts& ports) {
+    ports.open_backend = [](std::string_view) -> Result<std::unique_ptr<storage::Backend>> {
+      return Status::Unavailable("nfs://nas: server unreachable");
+    };
+  });
+  StorageSettings storage{"local", "file:///srv/backups"};
+  Status st = service->ChangeStorage(storage, kAdmin.actor);
+  EXPECT_EQ(st.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(service->settings().storage.type, "none");
+}
+
+TEST_F(BackupServiceTest, ADryRunRestoreReportsWhatItWouldDoWithTrueProgress) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  std::string file = service->GetStatus().last_success->file;
+  auto job = service->StartRestore({file, {}, {}, /*dry_run=*/true, std::nullopt}, kAdmin);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->trigger, JobTrigger::kDryRun);
+  EXPECT_GT(*job->size, 0u);
+  WaitIdle(*service);
+  auto jobs = service->History(1, JobKind::kRestore);
+  ASSERT_TRUE(jobs.ok());
+  ASSERT_EQ(jobs->size(), 1u);
+  EXPECT_EQ(jobs->front().result, JobResult::kSucceeded) << jobs->front().error;
+  EXPECT_THAT(jobs->front().summary, HasSubstr("would restore"));
+  EXPECT_EQ(jobs->front().error, "");
+}
+
+TEST_F(BackupServiceTest, AccountsCannotChangeWhileARestoreRuns) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  int changes = 0;
+  EXPECT_TRUE(service->WhileNoRestore([&] { return ++changes, Status(); }).ok());
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  std::string file = service->GetStatus().last_success->file;
+  env_.gate().Close();
+  ASSERT_TRUE(service->StartRestore({file, {}, {}, /*dry_run=*/true, std::nullopt}, kAdmin).ok());
+  ASSERT_TRUE(env_.gate().WaitUntilHeld());
+  EXPECT_EQ(service->GetStatus().state, ServiceState::kRestoreRunning);
+  Status refused = service->WhileNoRestore([&] { return ++changes, Status(); });
+  EXPECT_EQ(refused.sys_errno(), EBUSY);
+  EXPECT_THAT(refused.message(), HasSubstr("while a restore is in progress"));
+  EXPECT_EQ(changes, 1) << "the change did not run";
+  env_.gate().Release();
+  WaitIdle(*service);
+  EXPECT_TRUE(service->WhileNoRestore([&] { return ++changes, Status(); }).ok());
+  EXPECT_EQ(changes, 2);
+}
+
+TEST_F(BackupServiceTest, TheDmsIsSetOnce) {
+  auto service = env_.Open();
+  EXPECT_FALSE(service->Dms().set);
+  EngineTestEnv::MakeReady(*service);
+  DmsState dms = service->Dms();
+  EXPECT_TRUE(dms.set);
+  EXPECT_FALSE(dms.fingerprint.empty());
+  std::string other = "another secret here";
+  SecureBuffer secret = SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(other.data()), other.size()));
+  EXPECT_EQ(service->SetDms(secret, secret, kAdmin.actor).code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(service->Dms().fingerprint, dms.fingerprint);
+  EXPECT_THAT(env_.audit_text(), ::testing::Not(HasSubstr("correct horse"))) << "the DMS is never logged";
+}
+
+}  // namespace
+}  // namespace keepsake::service
