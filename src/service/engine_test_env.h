@@ -183,6 +183,7 @@ class EngineTestEnv {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
   ManualClock& clock() { return clock_; }
+  state::AuditLog& audit() { return *audit_; }
   Gate& gate() { return *gate_; }
   void set_otp_user_present(bool present) { otp_user_present_ = present; }
 
