@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,12 @@ class Clock {
 };
 
 std::unique_ptr<Clock> NewSystemClock();
+
+// Milliseconds of the monotonic clock: durations and rates, never instants.
+inline int64_t SteadyMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 // Reads `path` on every Now(); falls back to the system clock while the file is missing
 // or unreadable. Used only when the daemon is started with --test-clock-file.
 std::unique_ptr<Clock> NewFileClock(std::string path);

@@ -1,9 +1,5 @@
 #include "service/backup_service.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cerrno>
 
 #include <fmt/format.h>
@@ -13,8 +9,6 @@
 #include "archive/backup_name.h"
 #include "base/log.h"
 #include "crypto/keystore.h"
-#include "service/backup_job.h"
-#include "service/retention_runner.h"
 
 namespace keepsake::service {
 namespace {
@@ -24,44 +18,7 @@ using state::JobRecord;
 using state::JobResult;
 using state::JobTrigger;
 
-const Requester kService{{"keepsaked", ""}, false};
-const Requester kScheduler{{"scheduler", ""}, false};
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-const date::time_zone* ZoneOrUtc(const std::string& name) {
-  try {
-    return date::locate_zone(name);
-  } catch (const std::exception&) {  // validated when saved; tzdata may have changed since
-    return date::locate_zone("UTC");
-  }
-}
-
-// Lowers the calling thread's CPU priority; threads it starts (zstd workers, pipeline
-// stages) inherit it.
-void LowerThreadPriority(int nice) {
-  if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
-}
-
-// The bytes a restore has read of its backup file, for the progress of the status.
-class CountingSource final : public ByteSource {
- public:
-  CountingSource(std::unique_ptr<ByteSource> inner, std::atomic<uint64_t>& done) : inner_(std::move(inner)), done_(done) {
-    done_ = 0;
-  }
-  Result<size_t> Read(std::span<std::byte> buf) override {
-    ASSIGN_OR_RETURN(size_t n, inner_->Read(buf));
-    done_.fetch_add(n, std::memory_order_relaxed);
-    return n;
-  }
-
- private:
-  std::unique_ptr<ByteSource> inner_;
-  std::atomic<uint64_t>& done_;
-};
+const Requester kScheduler{kSchedulerActor, false};
 
 }  // namespace
 
@@ -99,12 +56,12 @@ Status BackupService::Init() {
   if (!recovered.ok()) return std::move(recovered).status().WithContext("recovering an interrupted restore");
   if (!recovered->empty()) {
     log::warn("{}", *recovered);
-    Audit("restore.recovered", kService.actor, "done", {{"detail", *recovered}});
+    Audit("restore.recovered", kServiceActor, "done", {{"detail", *recovered}});
   }
   ASSIGN_OR_RETURN(int interrupted, history_->MarkInterrupted(ports_.clock->Now()));
   if (interrupted > 0) {
     log::warn("{} job(s) were interrupted by an unexpected stop; recorded in the history", interrupted);
-    Audit("job.interrupted", kService.actor, "interrupted", {{"jobs", interrupted}});
+    Audit("job.interrupted", kServiceActor, "interrupted", {{"jobs", interrupted}});
   }
   // A backup cut short by a crash left a partial file on the storage.
   if (settings_.storage.type != "none") {
@@ -159,7 +116,7 @@ Result<JobRecord> BackupService::BeginJob(JobKind kind, JobTrigger trigger, cons
   current_ = job;
   progress_.Reset();
   cancel_ = false;
-  writing_started_ms_ = SteadyMs();
+  writing_started_ms_ = SteadyMillis();
   // The previous job's thread has finished (current_ was empty); reap it.
   if (job_thread_.joinable()) job_thread_.join();
   return job;
@@ -216,102 +173,6 @@ void BackupService::RunScheduledBackup(JobTrigger trigger, date::sys_seconds due
   if (job->result == JobResult::kFailed) ++failures_total_;
 }
 
-void BackupService::RunBackup(JobRecord job, Requester requester, BackupSettings settings) {
-  LowerThreadPriority(options_.job_nice);
-  Audit("backup.started", requester.actor, "started",
-        {{"job", job.id}, {"trigger", state::JobTriggerName(job.trigger)}});
-  int64_t started_ms = SteadyMs();
-  BackupJobResult result;
-  std::string retention_note;
-  Status status = [&]() -> Status {
-    ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::LoadKeystore(options_.state_dir));
-    ASSIGN_OR_RETURN(archive::DeviceIdentity device, appliance::LoadDeviceIdentity(options_.state_dir));
-    ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
-    // One job runs at a time, so any partial file here was left by an earlier job that the
-    // storage cut short (an NFS server or a USB drive gone mid-write): clean it up now.
-    if (Status cleaned = storage::RemovePartials(*backend, ""); !cleaned.ok()) {
-      log::warn("could not clean up partial backup files: {}", cleaned.message());
-    }
-    BackupJobRequest req;
-    req.appliance_root = options_.appliance_root;
-    req.device = device;
-    req.keys = &keys;
-    req.prefix = settings.prefix;
-    req.now = job.started_at.time_since_epoch().count();
-    req.seal = options_.seal;
-    {
-      std::lock_guard lock(mu_);
-      if (last_success_ && last_success_->size) req.expected_size = last_success_->size;
-    }
-    auto done = RunBackupJob(req, *backend, progress_, cancel_);
-    if (!done.ok()) return std::move(done).status();
-    result = std::move(*done);
-    if (!result.recovered.empty()) log::warn("{}", result.recovered);
-    progress_.phase = JobPhase::kRetention;
-    retention_note = Retain(*backend, settings, device, result.name);
-    return Status();
-  }();
-  job.file = result.name;
-  if (status.ok()) {
-    job.size = result.size;
-    job.summary = retention_note;
-  } else {
-    job.error = status.message();
-  }
-  FinishJob(job, requester, status, started_ms);
-}
-
-void BackupService::FinishJob(JobRecord& job, const Requester& requester, const Status& status, int64_t started_ms) {
-  job.ended_at = ports_.clock->Now();
-  job.duration_ms = SteadyMs() - started_ms;
-  if (status.ok()) {
-    job.result = JobResult::kSucceeded;
-  } else if (status.code() == ErrorCode::kCancelled) {
-    job.result = JobResult::kAborted;
-    job.error = "aborted: service stopped";
-  } else {
-    job.result = JobResult::kFailed;
-  }
-  Status recorded = history_->Finish(job);
-  if (!recorded.ok()) log::error("job history: {}", recorded.message());
-  std::string_view kind = state::JobKindName(job.kind);
-  std::string_view result = state::JobResultName(job.result);
-  std::string event = fmt::format("{}.{}", kind, status.ok() ? "finished" : result == "aborted" ? "aborted" : "failed");
-  nlohmann::json fields = {{"job", job.id}, {"file", job.file}, {"duration_ms", *job.duration_ms}};
-  if (!status.ok()) fields["error"] = job.error;
-  Audit(event, requester.actor, result, fields);
-  if (status.ok()) {
-    log::info("{} {} {}: {} in {} ms", kind, job.id, result, job.file, *job.duration_ms);
-  } else {
-    log::warn("{} {} {}: {}", kind, job.id, result, job.error);
-  }
-  {
-    std::lock_guard lock(mu_);
-    if (job.kind == JobKind::kBackup) {
-      last_finished_ = job;
-      if (status.ok()) last_success_ = job;
-      if (job.result == JobResult::kFailed) ++failures_total_;
-    }
-    current_.reset();
-    progress_.Reset();
-    readiness_stale_ = true;
-  }
-  wake_.notify_all();
-}
-
-std::string BackupService::Retain(storage::Backend& backend, const BackupSettings& settings,
-                                  const archive::DeviceIdentity& device, const std::string& keep_name) {
-  BackendRetentionStore store(backend);
-  RetentionOutcome outcome = ApplyRetention(store, settings.retention, *ZoneOrUtc(settings.schedule.time_zone), device,
-                                            settings.prefix, keep_name);
-  if (!outcome.removed.empty()) {
-    Audit("retention.removed", kService.actor, "done", {{"files", outcome.removed}});
-    log::info("retention removed {} old backup(s)", outcome.removed.size());
-  }
-  if (!outcome.problems.empty()) return fmt::format("retention: {}", fmt::join(outcome.problems, "; "));
-  return "";
-}
-
 Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const Requester& requester) {
   if (options.file.find('/') != std::string::npos || !archive::ParseBackupName(options.file)) {
     return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", options.file));
@@ -336,39 +197,6 @@ Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const R
     RunRestore(job, requester, settings, std::move(*opts));
   });
   return job;
-}
-
-void BackupService::RunRestore(JobRecord job, Requester requester, BackupSettings settings, RestoreJobOptions options) {
-  LowerThreadPriority(options_.job_nice);
-  Audit("restore.started", requester.actor, "started", {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
-  int64_t started_ms = SteadyMs();
-  Status status = [&]() -> Status {
-    ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
-    ASSIGN_OR_RETURN(std::optional<crypto::DomainKeys> keys, crypto::LoadKeystoreIfSet(options_.state_dir));
-    appliance::RestoreRequest req;
-    req.root = options_.appliance_root;
-    req.state_dir = options_.state_dir;
-    req.components = options.components;
-    req.keep = options.keep;
-    req.dry_run = options.dry_run;
-    req.device_keys = keys ? &*keys : nullptr;
-    req.dms = options.dms ? &*options.dms : nullptr;
-    req.superseded = ports_.superseded_by_restore;
-    req.on_applying = [this] { progress_.phase = JobPhase::kApplying; };
-    storage::Backend* b = backend.get();
-    appliance::BackupOpener open = [&]() -> Result<std::unique_ptr<ByteSource>> {
-      ASSIGN_OR_RETURN(auto reader, b->NewReader(job.file));
-      auto source = std::make_unique<storage::ReaderSource>(std::move(reader));
-      return std::unique_ptr<ByteSource>(new CountingSource(std::move(source), progress_.bytes_done));
-    };
-    progress_.phase = JobPhase::kWriting;  // reading, verifying and unpacking to staging
-    ASSIGN_OR_RETURN(appliance::RestoreReport report, appliance::RestoreBackup(open, req));
-    job.summary = fmt::format("{} {} ({} files)", options.dry_run ? "would restore" : "restored",
-                              fmt::join(report.components, ", "), report.files);
-    return Status();
-  }();
-  if (!status.ok()) job.error = status.message();
-  FinishJob(job, requester, status, started_ms);
 }
 
 Status BackupService::WhileNoRestore(const std::function<Status()>& change) {
@@ -478,7 +306,7 @@ ServiceStatus BackupService::GetStatus() {
     running.phase = progress_.phase;
     running.bytes_done = progress_.bytes_done;
     running.bytes_total = progress_.bytes_total;
-    int64_t elapsed_ms = SteadyMs() - writing_started_ms_;
+    int64_t elapsed_ms = SteadyMillis() - writing_started_ms_;
     uint64_t done = running.bytes_done, total = running.bytes_total;
     if (done > 0 && total > done && elapsed_ms > 0) {
       running.eta_seconds = static_cast<int64_t>(static_cast<double>(elapsed_ms) / done * (total - done) / 1000);
@@ -489,7 +317,7 @@ ServiceStatus BackupService::GetStatus() {
   if (last_finished_ && last_finished_->result != JobResult::kSucceeded) s.last_failure = last_finished_;
   s.failures_total = failures_total_;
   s.schedule_set = settings_.schedule.kind != ScheduleKind::kNone;
-  s.schedule_zone = ZoneOrUtc(settings_.schedule.time_zone);
+  s.schedule_zone = &ZoneOrUtc(settings_.schedule.time_zone);
   s.blockers = readiness_.blockers;
   s.capacity = readiness_.capacity;
   s.access = readiness_.access;
@@ -521,67 +349,5 @@ Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confir
   wake_.notify_all();
   return Status();
 }
-
-Result<BackupList> BackupService::ListBackups() {
-  BackupSettings s = settings();
-  ASSIGN_OR_RETURN(auto backend, OpenConfigured(s));
-  ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, backend->List(""));
-  // A keystore that cannot be read gives no trust verdict rather than no listing.
-  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
-  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
-  BackupList list;
-  list.url = s.storage.url();
-  for (const auto& e : entries) {
-    auto parsed = archive::ParseBackupName(e.name);
-    if (e.is_dir || !parsed) continue;
-    BackupListing item;
-    item.entry = e;
-    item.created = date::sys_seconds(std::chrono::seconds(parsed->when));
-    auto details = ReadBackupDetails(*backend, e.name, trusted);
-    if (details.ok()) {
-      item.details = std::move(*details);
-    } else {
-      item.error = details.status().message();
-    }
-    list.backups.push_back(std::move(item));
-  }
-  std::stable_sort(list.backups.begin(), list.backups.end(),
-                   [](const BackupListing& a, const BackupListing& b) { return a.created > b.created; });
-  return list;
-}
-
-Result<BackupDetails> BackupService::DetailsOf(const std::string& name) {
-  if (!archive::ParseBackupName(name)) {
-    return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", name));
-  }
-  ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings()));
-  return FileDetails(*backend, name);
-}
-
-Result<OpenedStorage> BackupService::OpenStorage(std::string_view url, std::string_view path) {
-  OpenedStorage opened;
-  std::string wanted(url);
-  if (wanted.empty()) {
-    wanted = settings().storage.url();
-    if (wanted.empty()) {
-      return Status::FailedPrecondition("No backup storage is configured: give the storage to browse as ?url=");
-    }
-  }
-  ASSIGN_OR_RETURN(opened.url, storage::NormalizeStorageUrl(wanted));
-  RETURN_IF_ERROR(storage::CheckPath(path));
-  opened.path = path;
-  ASSIGN_OR_RETURN(opened.backend, ports_.open_backend(opened.url));
-  return opened;
-}
-
-Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std::string_view path) {
-  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
-  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
-  return ReadBackupDetails(backend, path, trusted);
-}
-
-std::vector<storage::UsbDrive> BackupService::UsbDrives() { return ports_.usb_drives(); }
-
-Status BackupService::RescanUsb() { return ports_.rescan_usb(); }
 
 }  // namespace keepsake::service

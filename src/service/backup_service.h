@@ -36,6 +36,10 @@
 
 namespace keepsake::service {
 
+// Who the service itself is in the audit log and the history.
+inline const state::Actor kServiceActor{"keepsaked", ""};
+inline const state::Actor kSchedulerActor{"scheduler", ""};
+
 struct ServiceOptions {
   std::string state_dir = "/var/lib/keepsake";        // keystore, state.db
   std::string appliance_root = "/var/lib/appliance";  // what is backed up and restored
@@ -161,7 +165,7 @@ class BackupService final : private ScheduledJobs {
   std::string Retain(storage::Backend& storage, const BackupSettings& settings, const archive::DeviceIdentity& device,
                      const std::string& keep_name);
   Result<std::unique_ptr<storage::Backend>> OpenConfigured(const BackupSettings& settings);
-  void MonitorLoop();
+  void MonitorLoop();  // keeps readiness_ fresh: every readiness_interval, or when stale
   void RefreshReadiness();
 
   const ServiceOptions options_;

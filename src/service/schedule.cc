@@ -102,6 +102,14 @@ date::sys_seconds ToSys(date::local_seconds t, seconds offset) {
 
 }  // namespace
 
+const date::time_zone& ZoneOrUtc(const std::string& name) {
+  try {
+    return *date::locate_zone(name);
+  } catch (const std::exception&) {
+    return *date::locate_zone("UTC");
+  }
+}
+
 std::string_view ScheduleKindName(ScheduleKind kind) {
   switch (kind) {
     case ScheduleKind::kNone:

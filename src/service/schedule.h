@@ -46,6 +46,10 @@ struct Schedule {
 
 inline constexpr int kLastDayOfMonth = -1;
 
+// The zone of that name, or UTC when tzdata no longer knows it (names are validated when
+// saved; the system's tzdata may change after).
+const date::time_zone& ZoneOrUtc(const std::string& name);
+
 // "none", "hourly", "daily", "weekly", "monthly", "cron".
 std::string_view ScheduleKindName(ScheduleKind kind);
 

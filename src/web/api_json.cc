@@ -18,14 +18,6 @@ nlohmann::json OrNull(const std::optional<T>& v, F&& f) {
   return v ? nlohmann::json(f(*v)) : nlohmann::json(nullptr);
 }
 
-const date::time_zone* ZoneOrUtc(const std::string& name) {
-  try {
-    return date::locate_zone(name);
-  } catch (const std::exception&) {
-    return date::locate_zone("UTC");
-  }
-}
-
 }  // namespace
 
 std::string IsoTime(date::sys_seconds t) { return FormatUtc(t); }
@@ -283,7 +275,7 @@ nlohmann::json DmsToJson(const service::DmsState& dms) {
 
 nlohmann::json ScheduleAnswerToJson(const service::Schedule& schedule, const std::vector<date::sys_seconds>& runs) {
   nlohmann::json j = service::ScheduleToJson(schedule);
-  const date::time_zone* zone = ZoneOrUtc(schedule.time_zone);
+  const date::time_zone* zone = &service::ZoneOrUtc(schedule.time_zone);
   nlohmann::json next = nlohmann::json::array();
   for (date::sys_seconds t : runs) {
     next.push_back({{"time", IsoTime(t)}, {"local", FormatLocal(t, *zone)}, {"unix", t.time_since_epoch().count()}});
