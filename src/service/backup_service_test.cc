@@ -222,7 +222,12 @@ TEST_F(BackupServiceTest, AccountsCannotChangeWhileARestoreRuns) {
   env_.gate().Close();
   ASSERT_TRUE(service->StartRestore({file, {}, {}, /*dry_run=*/true, std::nullopt}, kAdmin).ok());
   ASSERT_TRUE(env_.gate().WaitUntilHeld());
-  EXPECT_EQ(service->GetStatus().state, ServiceState::kRestoreRunning);
+  ServiceStatus restoring = service->GetStatus();
+  EXPECT_EQ(restoring.state, ServiceState::kRestoreRunning);
+  ASSERT_TRUE(restoring.running.has_value());
+  EXPECT_EQ(restoring.running->phase, JobPhase::kWriting) << "reading and verifying into staging";
+  EXPECT_EQ(restoring.running->bytes_total, std::filesystem::file_size(env_.storage_dir() + "/" + file))
+      << "a restore's progress is measured against its file";
   Status refused = service->WhileNoRestore([&] { return ++changes, Status(); });
   EXPECT_EQ(refused.sys_errno(), EBUSY);
   EXPECT_THAT(refused.message(), HasSubstr("while a restore is in progress"));
