@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Integration tests of Webconf access (issue 5): the real keepsaked over real HTTPS.
+"""Integration tests of Webconf access: the real keepsaked over real HTTPS.
 
 The client trusts the certificate the daemon generated at first start, after checking that
 its SHA-256 fingerprint is the one the daemon printed. Covered: the Initial OTP User
@@ -9,7 +9,7 @@ by an OAuth user, self-removal refused, throttling with back-off, CSRF on cookie
 token expiry, refresh and revocation, security headers, plain HTTP only on loopback, the
 audit log, and that no password, token or DMS reaches a log or the audit log.
 
-Binaries: env KEEPSAKED_BIN (ctest sets it), else /work/main/build/keepsaked.
+Binaries: env KEEPSAKED_BIN (ctest sets it), else <repository>/build/keepsaked.
 Run: python3 tests/integration/test_auth.py -v
 """
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Integration tests of keepsaked, the backup service (issue 4; docs/openapi.yaml).
+"""Integration tests of keepsaked, the backup service (docs/openapi.yaml).
 
 Each test starts the real daemon on a temporary state directory and a free port and drives it
 through its HTTP API as the Webconf would: manual backups, a second request refused while one
@@ -8,11 +8,11 @@ days, nothing sleeps for minutes), a missed run caught up once at start-up, rete
 in the middle of a backup, a restart after kill -9, the status fields and every Schedule
 Disabled reason, settings validation, the DMS set once, restore, /metrics and the CLI client.
 
-Appliance states come from ../shared/bench/gen_state.py (4 MiB database, 60 files). Tests
+Appliance states come from tools/gen_state.py (4 MiB database, 60 files). Tests
 that need a backup to last a few seconds add a 2 GiB sparse file to the firmware component
 (read as zeros: slow enough to act on, no disk used).
 
-Binaries: env KEEPSAKED_BIN and KEEPSAKE_BIN (ctest sets them), else /work/main/build/.
+Binaries: env KEEPSAKED_BIN and KEEPSAKE_BIN (ctest sets them), else <repository>/build/.
 Run: python3 tests/integration/test_daemon.py -v
 """
 

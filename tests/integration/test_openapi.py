@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""docs/openapi.yaml against the real keepsaked (issues 4 and 5).
+"""docs/openapi.yaml against the real keepsaked.
 
   (a) `keepsaked --list-routes` and the spec name exactly the same operations;
   (b) on a running daemon (HTTPS, tests/fixtures/daemon.py), every documented operation
@@ -22,7 +22,7 @@
       documents 401 (and, when it changes state, the CSRF 403).
 
 Standard library and python3-yaml. Binary: env KEEPSAKED_BIN (ctest sets it), else
-/work/main/build/keepsaked. Source tree: env KEEPSAKE_SOURCE_DIR, else relative to this file.
+<repository>/build/keepsaked. Source tree: env KEEPSAKE_SOURCE_DIR, else relative to this file.
 Run: python3 tests/integration/test_openapi.py -v
 """
 
@@ -52,7 +52,7 @@ ROUTE_LINE = re.compile(r"^(GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|TRACE) (/\S*)
 
 STATE_CHANGING = ("POST", "PUT", "DELETE")  # need the CSRF header with a cookie session
 
-# Components the API description must define (the briefs of issues 4 and 5).
+# Components the API description must define (the service's and Webconf access's briefs).
 REQUIRED_SCHEMAS = ("Error", "Job", "Status", "Schedule", "ScheduleAnswer", "Retention", "Settings", "Storage",
                     "DmsInfo", "BackupList", "BackupDetails", "RestoreRequest", "RestoreState",
                     "TokenRequest", "TokenAnswer", "Session", "UserList", "AddUserRequest", "Message")

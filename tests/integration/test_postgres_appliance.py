@@ -13,8 +13,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import pg_server  # noqa: E402
-
-KEEPSAKE = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
+from paths import KEEPSAKE_BIN as KEEPSAKE  # noqa: E402
 WORK = None
 SERVER = None
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The storage browser and storage settings of keepsaked (issue 6; docs/openapi.yaml).
+"""The storage browser and storage settings of keepsaked (docs/openapi.yaml).
 
 On a real daemon with a local storage directory, as the Webconf's Backup Settings use them:
 browse one directory at a time (directories first, name filter, one level down, one level

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""USB drives as backup storage (issue 6), on real disk images attached as loop devices.
+"""USB drives as backup storage, on real disk images attached as loop devices.
 
 - The storage conformance suite (unit_tests, Usb/BackendConformanceTest.*) on an ext4 and an
   exFAT volume of one GPT image: every case passes; only capability-off cases may skip
