@@ -58,7 +58,11 @@ class AuthTest(unittest.TestCase):
     config_extra = ""
 
     def setUp(self):
+        # Cleanups, not tearDown: they also run when setUp fails after the start. Last added,
+        # first run: stop the daemon, keep its logs, remove the directory.
         self.tmp = tempfile.TemporaryDirectory(prefix="ks-auth-")
+        self.addCleanup(self.tmp.cleanup)
+        self.addCleanup(self.keep_logs)
         base = self.tmp.name
         self.root = os.path.join(base, "appliance")
         shutil.copytree(os.path.join(GENERATED.name, "root"), self.root, symlinks=True)
@@ -66,10 +70,11 @@ class AuthTest(unittest.TestCase):
         self.storage = os.path.join(base, "backups")
         os.mkdir(self.storage)
         self.daemon = Daemon(base, self.state, self.root, config_extra=self.config_extra)
+        self.addCleanup(self.daemon.kill)  # when stop() below did not run or failed
+        self.addCleanup(self.daemon.stop)
         self.daemon.start()
 
-    def tearDown(self):
-        self.daemon.stop()
+    def keep_logs(self):
         # Keep the logs for the secret check, outside the deleted directory.
         keep = tempfile.mkdtemp(prefix="ks-auth-logs-")
         for path in (self.daemon.log_path, os.path.join(self.state, "audit.log")):
@@ -77,7 +82,6 @@ class AuthTest(unittest.TestCase):
                 dest = os.path.join(keep, os.path.basename(path))
                 shutil.copy(path, dest)
                 LOGS.append(dest)
-        self.tmp.cleanup()
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -504,7 +504,9 @@ class LiveApiTest(unittest.TestCase):
     def setUpClass(cls):
         cls.spec = load_spec()
         cls.ops = operations(cls.spec)
+        # Class cleanups, not tearDownClass: they also run when setUpClass fails half-way.
         cls.tmp = tempfile.TemporaryDirectory(prefix="ks-openapi-")
+        cls.addClassCleanup(cls.tmp.cleanup)
         base = cls.tmp.name
         cls.root = os.path.join(base, "appliance")
         os.makedirs(os.path.join(cls.root, "firmware"))  # the least an appliance root has
@@ -522,21 +524,9 @@ class LiveApiTest(unittest.TestCase):
         cls.storage = os.path.join(base, "backups")
         os.mkdir(cls.storage)
         cls.daemon = daemon_fixture.Daemon(base, os.path.join(base, "state"), cls.root)
-        try:
-            cls.daemon.start()
-        except Exception:
-            cls.tmp.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.daemon.proc is not None and cls.daemon.proc.poll() is None:
-                cls.daemon.stop()
-        finally:
-            if cls.daemon.proc is not None and cls.daemon.proc.poll() is None:
-                cls.daemon.proc.kill()
-            cls.tmp.cleanup()
+        cls.addClassCleanup(cls.daemon.kill)  # when stop() did not run or failed
+        cls.addClassCleanup(cls.daemon.stop)
+        cls.daemon.start()
 
     def setUp(self):
         self.problems = []

@@ -6,6 +6,7 @@ rolled forward by recovery."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,14 +22,12 @@ SERVER = None
 def setUpModule():
     global WORK, SERVER
     pg_server.require()
+    # Module cleanups, not tearDownModule: they also run when setUpModule fails half-way.
     WORK = tempfile.mkdtemp(prefix="ks-pgapp-")
+    unittest.addModuleCleanup(shutil.rmtree, WORK, ignore_errors=True)
     SERVER = pg_server.Server(WORK)
+    unittest.addModuleCleanup(SERVER.stop)
     SERVER.start()
-
-
-def tearDownModule():
-    if SERVER is not None:
-        SERVER.stop()
 
 
 class PostgresApplianceTest(unittest.TestCase):

@@ -46,18 +46,14 @@ def setUpModule():
     if not (os.path.isfile(DRIVER) and os.access(DRIVER, os.X_OK)):
         raise RuntimeError(f"driver not found or not executable: {DRIVER} (set KEEPSAKE_PG_DRIVER)")
     pg_server.require()
+    # Module cleanups, not tearDownModule: they also run when setUpModule fails half-way.
     WORK = tempfile.mkdtemp(prefix="ks_pg_test_")
+    unittest.addModuleCleanup(shutil.rmtree, WORK, ignore_errors=True)
     SERVER = pg_server.Server(WORK)
+    unittest.addModuleCleanup(SERVER.stop)
     SERVER.start()
     print(f"\nPostgreSQL test server on 127.0.0.1:{SERVER.port}, ready in {SERVER.startup_seconds:.1f} s",
           file=sys.stderr)
-
-
-def tearDownModule():
-    if SERVER is not None:
-        SERVER.stop()
-    if WORK is not None:
-        shutil.rmtree(WORK, ignore_errors=True)
 
 
 def state():

@@ -87,11 +87,8 @@ class DaemonUsbTest(UsbTest):
         if not os.access(KEEPSAKED_BIN, os.X_OK):
             raise RuntimeError(f"binary not found: {KEEPSAKED_BIN} (set KEEPSAKED_BIN)")
         cls.gen = tempfile.TemporaryDirectory(prefix="ks-usb-gen-")
+        cls.addClassCleanup(cls.gen.cleanup)
         cls.state_src = generate_state(os.path.join(cls.gen.name, "state"), db_mib=4, files=60, seed=11)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gen.cleanup()
 
     def setUp(self):
         super().setUp()
