@@ -436,7 +436,7 @@ CREATE TABLE crls(
 );
 CREATE TABLE audit_log(
   id       INTEGER PRIMARY KEY,
-  at       INTEGER NOT NULL,
+  ts       INTEGER NOT NULL,             -- unix seconds
   event    TEXT NOT NULL,
   actor    TEXT NOT NULL,
   details  TEXT NOT NULL                 -- JSON with a chained HMAC
@@ -446,8 +446,8 @@ CREATE INDEX certificates_expiry ON certificates(not_after);
 CREATE INDEX certificates_status ON certificates(status, ca_id);
 CREATE INDEX key_escrow_kek ON key_escrow(kek);
 CREATE UNIQUE INDEX crls_number ON crls(ca_id, number);
-CREATE INDEX audit_log_at ON audit_log(at);
-CREATE INDEX audit_log_event ON audit_log(event, at);
+CREATE INDEX audit_log_ts ON audit_log(ts);
+CREATE INDEX audit_log_event ON audit_log(event, ts);
 """
 
 IMPORTED_FRACTION = 0.25  # certificates imported from the old CA: DER stored as base64 text
@@ -531,7 +531,7 @@ def make_db(root, mib, seed):
                 events.append((now + g.randrange(5), event, g.choice(ACTORS), json.dumps(details, separators=(",", ":"))))
         con.executemany("INSERT INTO certificates VALUES(?,?,?,?,?,?,?,?,?,?,?)", certs)
         con.executemany("INSERT INTO key_escrow VALUES(?,?,?,?)", keys)
-        con.executemany("INSERT INTO audit_log(at, event, actor, details) VALUES(?,?,?,?)", events)
+        con.executemany("INSERT INTO audit_log(ts, event, actor, details) VALUES(?,?,?,?)", events)
         before = counts["certificates"]
         counts["certificates"] += len(certs)
         counts["key_escrow"] += len(keys)

@@ -42,6 +42,7 @@ LOGS = []  # (path) of every daemon log and audit log made by the tests
 
 
 GENERATED = tempfile.TemporaryDirectory(prefix="ks-auth-gen-")
+KEPT_LOGS = tempfile.TemporaryDirectory(prefix="ks-auth-logs-")  # for the secret check; removed at the end
 
 
 def setUpModule():
@@ -52,6 +53,7 @@ def setUpModule():
 
 def tearDownModule():
     GENERATED.cleanup()
+    KEPT_LOGS.cleanup()
 
 
 class AuthTest(unittest.TestCase):
@@ -76,7 +78,7 @@ class AuthTest(unittest.TestCase):
 
     def keep_logs(self):
         # Keep the logs for the secret check, outside the deleted directory.
-        keep = tempfile.mkdtemp(prefix="ks-auth-logs-")
+        keep = tempfile.mkdtemp(dir=KEPT_LOGS.name)
         for path in (self.daemon.log_path, os.path.join(self.state, "audit.log")):
             if os.path.exists(path):
                 dest = os.path.join(keep, os.path.basename(path))
