@@ -6,8 +6,9 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 DEMO       ?= .demo
+CLANG_FORMAT ?= clang-format
 
-.PHONY: all deps build build-asan run test test-unit test-asan bench clean format
+.PHONY: all deps build build-asan run test test-unit test-asan bench clean format format-check
 
 all: build
 
@@ -30,10 +31,12 @@ build-asan: deps $(BUILD_ASAN)/build.ninja
 run: build
 	scripts/demo.sh $(BUILD)/keepsake $(DEMO)
 
-# Every test: unit tests (also under ASan+UBSan) and integration tests of the real binaries.
-# The NFS and USB backends run under ASan too: their conformance suite needs the server and
-# the images that their integration tests start (a plain unit_tests run skips those cases).
-test: build
+# Every test: the format check first (CI runs only `make test`, so this is where an unformatted
+# src/ file is caught), unit tests (also under ASan+UBSan) and integration tests of the real
+# binaries. The NFS and USB backends run under ASan too: their conformance suite needs the
+# server and the images that their integration tests start (a plain unit_tests run skips those
+# cases).
+test: format-check build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
 
@@ -53,5 +56,12 @@ bench: build
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
 
+# The C++ sources under src/ as .clang-format wants them. xargs -r: no files, no clang-format
+# (without file arguments it would wait for stdin).
 format:
-	clang-format -i $$(git ls-files 'src/*.cc' 'src/*.h')
+	git ls-files -z 'src/*.cc' 'src/*.h' | xargs -0 -r $(CLANG_FORMAT) -i
+
+# Fails, naming each place, when `make format` would change a file (--dry-run -Werror: every
+# replacement is an error). Debian 12's clang-format 14; another version may format differently.
+format-check: deps
+	git ls-files -z 'src/*.cc' 'src/*.h' | xargs -0 -r $(CLANG_FORMAT) --dry-run -Werror

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Full appliance backup / restore benchmark (issue 3): `keepsake backup` and `keepsake
+# Full appliance backup / restore benchmark: `keepsake backup` and `keepsake
 # restore` of an appliance root holding an internal SQLite DB, next to restic backing up
 # (first backup, fresh repository) and restoring the same state, alternating in one run so
 # both see the same (noisy, shared) machine.
@@ -43,7 +43,7 @@ DB_MIB="${DB_MIB:-1024}"
 FILES="${FILES:-2000}"
 RUNS="${RUNS:-3}"
 EXTRA="${EXTRA:-0}"
-GEN="$ROOT/../shared/bench/gen_state.py"
+GEN="$ROOT/tools/gen_state.py"
 DATA_DIR="$ROOT/bench/.data"
 STATE="$DATA_DIR/state-$DB_MIB-$FILES"
 TIME=/usr/bin/time

@@ -24,13 +24,19 @@ bench_header() {
     echo "tools:    $tools"
 }
 
-# Generates the appliance state once into $STATE (cached between runs and scripts).
+# Generates the appliance state once into $STATE (cached between runs and scripts). The
+# cache is only as good as the generator that made it: $STATE.generator records the
+# generator's sha256, and a state made by another generator (an older tools/gen_state.py)
+# is made again, so that figures always describe what the current generator makes.
 bench_ensure_state() {
     mkdir -p "$DATA_DIR"
-    [[ -d "$STATE" ]] && return 0
     [[ -f "$GEN" ]] || die "generator not found: $GEN"
+    local gen_sum
+    gen_sum="$(sha256sum "$GEN" | cut -d' ' -f1)"
+    [[ -d "$STATE" && "$(cat "$STATE.generator" 2>/dev/null)" == "$gen_sum" ]] && return 0
     echo "generating state in $STATE (once; cached) ..."
-    rm -rf "$STATE.tmp"
+    rm -rf "$STATE" "$STATE.tmp" "$STATE.generator"
     python3 "$GEN" --out "$STATE.tmp" --db-mib "$DB_MIB" --files "$FILES" --seed 1 >/dev/null
     mv "$STATE.tmp" "$STATE"
+    echo "$gen_sum" > "$STATE.generator"
 }

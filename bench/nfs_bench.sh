@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# NFS write throughput (issue 6): MIB MiB of incompressible data written through the NFS
+# NFS write throughput: MIB MiB of incompressible data written through the NFS
 # backend's Writer to nfs-ganesha on 127.0.0.1, once with one WRITE in flight at a time (what
 # the synchronous writer did: libnfs 4.0 sends at most 3 KiB per WRITE) and once per other
 # IN_FLIGHT setting, interleaved within each of RUNS rounds so that noise hits all alike; then

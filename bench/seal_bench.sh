@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sealing / verifying benchmark (issue 2): keepsake backup + verify against the reference
+# Sealing / verifying benchmark: keepsake backup + verify against the reference
 # pipeline `tar | zstd -T0 -3 | age` and its reverse, on the same generated appliance state,
 # alternating in one run so both see the same (noisy, shared) machine.
 #
@@ -26,7 +26,7 @@ DB_MIB="${DB_MIB:-1024}"
 FILES="${FILES:-2000}"
 RUNS="${RUNS:-3}"
 EXTRA="${EXTRA:-0}"
-GEN="$ROOT/../shared/bench/gen_state.py"
+GEN="$ROOT/tools/gen_state.py"
 DATA_DIR="$ROOT/bench/.data"
 STATE="$DATA_DIR/state-$DB_MIB-$FILES"
 TIME=/usr/bin/time

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GET /api/v1/status latency while a backup runs (issue 4): wrk against a running
+# GET /api/v1/status latency while a backup runs: wrk against a running
 # keepsaked, idle first, then while full appliance backups run back to back, in one run
 # so both see the same (noisy, shared) machine. Target: p99 < 20 ms at 500 requests/s
 # during a backup on the 2-core machine.
@@ -34,7 +34,7 @@ EXTRA="${EXTRA:-0}"
 RATE="${RATE:-500}"
 CONNS="${CONNS:-12}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-15}"
-GEN="$ROOT/../shared/bench/gen_state.py"
+GEN="$ROOT/tools/gen_state.py"
 DATA_DIR="$ROOT/bench/.data"
 STATE="$DATA_DIR/state-$DB_MIB-$FILES"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The embedded-default demo (`make run`): a small, realistic appliance state made by
-# shared/bench/gen_state.py (internal SQLite database), a domain with a demo DMS, then one
+# tools/gen_state.py (internal SQLite database), a domain with a demo DMS, then one
 # backup of the appliance, its Backup Details, a verify, a dry-run restore, a restore and a
 # rollback; then keepsaked, the backup service, serving its API on that appliance with a
 # local-directory storage (DEMO_LISTEN, default 127.0.0.1:8443) until Ctrl-C. Everything
@@ -9,7 +9,7 @@ set -euo pipefail
 keepsake=${1:-build/keepsake}
 demo=${2:-.demo}
 top=$(git rev-parse --show-toplevel 2>/dev/null || pwd)
-gen_state=${GEN_STATE:-$top/../shared/bench/gen_state.py}
+gen_state=${GEN_STATE:-$top/tools/gen_state.py}
 
 mkdir -p "$demo"
 root="$demo/appliance"

@@ -10,8 +10,11 @@ packages=(
   libsodium-dev libzstd-dev libarchive-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtomlplusplus-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev
   libcpp-httplib-dev libhowardhinnant-date-dev tzdata libnfs-dev libblkid-dev
-  # tests and benchmarks: reference tools and the state generator
-  python3 python3-yaml sqlite3 zstd tar age time restic wrk curl
+  # tests and benchmarks: reference tools and the state generator; python3-jsonschema checks
+  # the API's answers against docs/openapi.yaml (tests/integration/test_openapi.py)
+  python3 python3-yaml python3-jsonschema sqlite3 zstd tar age time restic wrk curl
+  # make format / make format-check (the .clang-format style; Debian 12's is version 14)
+  clang-format
   # the internal PostgreSQL database: pg_dump/pg_restore, and the server the tests start
   postgresql
   # storage tests: an NFSv4 server (userspace), libnfs's tools, USB-like disk images (GPT,

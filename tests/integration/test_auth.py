@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Integration tests of Webconf access (issue 5): the real keepsaked over real HTTPS.
+"""Integration tests of Webconf access: the real keepsaked over real HTTPS.
 
 The client trusts the certificate the daemon generated at first start, after checking that
 its SHA-256 fingerprint is the one the daemon printed. Covered: the Initial OTP User
@@ -9,7 +9,7 @@ by an OAuth user, self-removal refused, throttling with back-off, CSRF on cookie
 token expiry, refresh and revocation, security headers, plain HTTP only on loopback, the
 audit log, and that no password, token or DMS reaches a log or the audit log.
 
-Binaries: env KEEPSAKED_BIN (ctest sets it), else /work/main/build/keepsaked.
+Binaries: env KEEPSAKED_BIN (ctest sets it), else <repository>/build/keepsaked.
 Run: python3 tests/integration/test_auth.py -v
 """
 
@@ -42,6 +42,7 @@ LOGS = []  # (path) of every daemon log and audit log made by the tests
 
 
 GENERATED = tempfile.TemporaryDirectory(prefix="ks-auth-gen-")
+KEPT_LOGS = tempfile.TemporaryDirectory(prefix="ks-auth-logs-")  # for the secret check; removed at the end
 
 
 def setUpModule():
@@ -52,13 +53,18 @@ def setUpModule():
 
 def tearDownModule():
     GENERATED.cleanup()
+    KEPT_LOGS.cleanup()
 
 
 class AuthTest(unittest.TestCase):
     config_extra = ""
 
     def setUp(self):
+        # Cleanups, not tearDown: they also run when setUp fails after the start. Last added,
+        # first run: stop the daemon, keep its logs, remove the directory.
         self.tmp = tempfile.TemporaryDirectory(prefix="ks-auth-")
+        self.addCleanup(self.tmp.cleanup)
+        self.addCleanup(self.keep_logs)
         base = self.tmp.name
         self.root = os.path.join(base, "appliance")
         shutil.copytree(os.path.join(GENERATED.name, "root"), self.root, symlinks=True)
@@ -66,18 +72,18 @@ class AuthTest(unittest.TestCase):
         self.storage = os.path.join(base, "backups")
         os.mkdir(self.storage)
         self.daemon = Daemon(base, self.state, self.root, config_extra=self.config_extra)
+        self.addCleanup(self.daemon.kill)  # when stop() below did not run or failed
+        self.addCleanup(self.daemon.stop)
         self.daemon.start()
 
-    def tearDown(self):
-        self.daemon.stop()
+    def keep_logs(self):
         # Keep the logs for the secret check, outside the deleted directory.
-        keep = tempfile.mkdtemp(prefix="ks-auth-logs-")
+        keep = tempfile.mkdtemp(dir=KEPT_LOGS.name)
         for path in (self.daemon.log_path, os.path.join(self.state, "audit.log")):
             if os.path.exists(path):
                 dest = os.path.join(keep, os.path.basename(path))
                 shutil.copy(path, dest)
                 LOGS.append(dest)
-        self.tmp.cleanup()
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 Each state directory is one "appliance". Domains are always created with cheap KDF
 parameters (1 pass, 8 KiB) so that the whole file runs in a few seconds.
 
-Binary: env KEEPSAKE_BIN (ctest sets it), else /work/main/build/keepsake.
+Binary: env KEEPSAKE_BIN (ctest sets it), else <repository>/build/keepsake (fixtures/paths.py).
 Run: python3 tests/integration/test_cli.py -v
 """
 
@@ -22,8 +22,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from files import sha256_of  # noqa: E402
 from cli_assertions import CliAssertions, TempDirMixin  # noqa: E402
-
-KEEPSAKE_BIN = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
+from paths import KEEPSAKE_BIN  # noqa: E402
 
 # Exit codes (src/cli/exit_codes.h).
 EXIT_OK = 0

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Integration tests of keepsaked, the backup service (issue 4; docs/openapi.yaml).
+"""Integration tests of keepsaked, the backup service (docs/openapi.yaml).
 
 Each test starts the real daemon on a temporary state directory and a free port and drives it
 through its HTTP API as the Webconf would: manual backups, a second request refused while one
@@ -8,11 +8,11 @@ days, nothing sleeps for minutes), a missed run caught up once at start-up, rete
 in the middle of a backup, a restart after kill -9, the status fields and every Schedule
 Disabled reason, settings validation, the DMS set once, restore, /metrics and the CLI client.
 
-Appliance states come from ../shared/bench/gen_state.py (4 MiB database, 60 files). Tests
+Appliance states come from tools/gen_state.py (4 MiB database, 60 files). Tests
 that need a backup to last a few seconds add a 2 GiB sparse file to the firmware component
 (read as zeros: slow enough to act on, no disk used).
 
-Binaries: env KEEPSAKED_BIN and KEEPSAKE_BIN (ctest sets them), else /work/main/build/.
+Binaries: env KEEPSAKED_BIN and KEEPSAKE_BIN (ctest sets them), else <repository>/build/.
 Run: python3 tests/integration/test_daemon.py -v
 """
 
@@ -59,7 +59,9 @@ class DaemonTest(ApiAssertions, unittest.TestCase):
     clock_start = utc(2026, 11, 26, 9, 0, 0)
 
     def setUp(self):
+        # Cleanups, not tearDown: they also run when setUp fails half-way (last added, first run).
         self.tmp = tempfile.TemporaryDirectory(prefix="ks-daemon-")
+        self.addCleanup(self.tmp.cleanup)
         base = self.tmp.name
         self.root = os.path.join(base, "appliance")
         shutil.copytree(G.path, self.root, symlinks=True)
@@ -68,21 +70,22 @@ class DaemonTest(ApiAssertions, unittest.TestCase):
         os.mkdir(self.storage)
         self.clock = os.path.join(base, "clock")
         set_clock(self.clock, self.clock_start)
-        self.daemon = Daemon(base, self.state, self.root, clock_file=self.clock)
         self.mounts = []
+        self.addCleanup(self.unmount_all)
+        self.daemon = Daemon(base, self.state, self.root, clock_file=self.clock)
+        self.addCleanup(self.daemon.kill)
 
-    def tearDown(self):
-        if self.daemon.proc is not None and self.daemon.proc.poll() is None:
-            self.daemon.stop(signal.SIGKILL)
+    def unmount_all(self):
         for m in reversed(self.mounts):
             subprocess.run(["umount", "-l", m], capture_output=True)
-        self.tmp.cleanup()
 
     # -- helpers ---------------------------------------------------------------------
 
     def start(self, **kwargs):
-        """Starts the daemon; on a fresh state, logs in as an administrator would (bootstrap)."""
-        self.daemon.start(**kwargs)
+        """Starts the daemon unless it runs (ready() after start() must not start a second one);
+        on a fresh state, logs in as an administrator would (bootstrap)."""
+        if not self.daemon.running():
+            self.daemon.start(**kwargs)
         if self.daemon.token is None:
             self.daemon.bootstrap()
 

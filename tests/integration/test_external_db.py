@@ -5,10 +5,12 @@ Backup Details say so. Drives the real `keepsake` binary."""
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import unittest
 
-KEEPSAKE = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from paths import KEEPSAKE_BIN as KEEPSAKE  # noqa: E402
 
 
 class ExternalDatabaseTest(unittest.TestCase):

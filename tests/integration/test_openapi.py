@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""docs/openapi.yaml against the real keepsaked (issues 4 and 5).
+"""docs/openapi.yaml against the real keepsaked.
 
   (a) `keepsaked --list-routes` and the spec name exactly the same operations;
   (b) on a running daemon (HTTPS, tests/fixtures/daemon.py), every documented operation
@@ -21,8 +21,9 @@
       error answer uses the Error schema, the security schemes, and every session operation
       documents 401 (and, when it changes state, the CSRF 403).
 
-Standard library and python3-yaml. Binary: env KEEPSAKED_BIN (ctest sets it), else
-/work/main/build/keepsaked. Source tree: env KEEPSAKE_SOURCE_DIR, else relative to this file.
+Standard library, python3-yaml and python3-jsonschema. Binary: env KEEPSAKED_BIN (ctest sets
+it), else <repository>/build/keepsaked. Source tree: env KEEPSAKE_SOURCE_DIR, else relative
+to this file.
 Run: python3 tests/integration/test_openapi.py -v
 """
 
@@ -38,6 +39,7 @@ import time
 import unittest
 import urllib.parse
 
+import jsonschema
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
@@ -52,7 +54,7 @@ ROUTE_LINE = re.compile(r"^(GET|PUT|POST|DELETE|PATCH|HEAD|OPTIONS|TRACE) (/\S*)
 
 STATE_CHANGING = ("POST", "PUT", "DELETE")  # need the CSRF header with a cookie session
 
-# Components the API description must define (the briefs of issues 4 and 5).
+# Components the API description must define (the service's and Webconf access's briefs).
 REQUIRED_SCHEMAS = ("Error", "Job", "Status", "Schedule", "ScheduleAnswer", "Retention", "Settings", "Storage",
                     "DmsInfo", "BackupList", "BackupDetails", "RestoreRequest", "RestoreState",
                     "TokenRequest", "TokenAnswer", "Session", "UserList", "AddUserRequest", "Message")
@@ -149,90 +151,157 @@ def all_refs(node, where="#"):
             yield from all_refs(v, f"{where}/{i}")
 
 
-# -- a small validator for the OpenAPI 3.0 schema subset docs/openapi.yaml uses -------------
+# -- schemas: OpenAPI 3.0 schema objects checked by python3-jsonschema ------------------------
+# An OpenAPI 3.0 schema object is JSON Schema draft 4 (exclusiveMinimum a boolean, $ref
+# replacing its siblings) plus `nullable`, which JSON Schema does not know: to_json_schema()
+# maps it to "also null", and keeps OpenAPI's rule that null is valid only where nullable
+# says so (in JSON Schema a schema without a type would take null too). $refs
+# ("#/components/schemas/X") point into the converted spec, registered under SPEC_URI.
 
-def _type_ok(value, t):
-    if t == "object":
-        return isinstance(value, dict)
-    if t == "array":
-        return isinstance(value, list)
-    if t == "string":
-        return isinstance(value, str)
-    if t == "boolean":
-        return isinstance(value, bool)
-    if t == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if t == "number":
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    raise AssertionError(f"schema type {t!r} is not handled by this test's validator")
+SPEC_URI = "urn:keepsake:openapi"
+# The keywords of the OpenAPI 3.0.3 Schema Object ("x-" extensions aside). jsonschema ignores
+# keywords it does not know, so a misspelt one ("requird") would silently check nothing:
+# test_schemas_use_only_openapi_keywords refuses any other.
+OPENAPI_SCHEMA_KEYWORDS = {
+    "$ref", "title", "multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength",
+    "minLength", "pattern", "maxItems", "minItems", "uniqueItems", "maxProperties", "minProperties", "required",
+    "enum", "type", "allOf", "oneOf", "anyOf", "not", "items", "properties", "additionalProperties",
+    "description", "format", "default", "nullable", "discriminator", "readOnly", "writeOnly", "xml",
+    "externalDocs", "example", "deprecated"}
+# OpenAPI-only annotations that JSON Schema has no use for.
+ANNOTATIONS = {"nullable", "discriminator", "readOnly", "writeOnly", "xml", "externalDocs", "example", "deprecated"}
 
 
-KNOWN_KEYWORDS = {"$ref", "type", "nullable", "allOf", "oneOf", "anyOf", "enum", "required", "properties",
-                  "additionalProperties", "items", "minimum", "maximum", "minLength", "maxLength", "minItems",
-                  "maxItems", "maxProperties", "pattern", "format", "description", "example", "default",
-                  "readOnly", "writeOnly", "title"}
+def subschemas(schema):
+    """(keyword path, subschema) of every schema directly inside `schema`."""
+    for name, sub in (schema.get("properties") or {}).items():
+        yield f"properties/{name}", sub
+    for key in ("items", "not", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield key, schema[key]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for i, sub in enumerate(schema.get(key) or []):
+            yield f"{key}/{i}", sub
+
+
+def to_json_schema(schema):
+    """The JSON Schema (draft 4) equivalent of an OpenAPI 3.0 schema object."""
+    if "$ref" in schema:  # OpenAPI 3.0: the siblings of a $ref are ignored
+        ref = schema["$ref"]
+        return {"$ref": SPEC_URI + ref if ref.startswith("#") else ref}
+    out = {k: v for k, v in schema.items() if k not in ANNOTATIONS and not k.startswith("x-")}
+    for path, sub in subschemas(schema):
+        parts = path.split("/")
+        if parts[0] == "properties":
+            out["properties"] = dict(out["properties"])
+            out["properties"][parts[1]] = to_json_schema(sub)
+        elif len(parts) == 1:
+            out[parts[0]] = to_json_schema(sub)
+        else:
+            out[parts[0]] = list(out[parts[0]])
+            out[parts[0]][int(parts[1])] = to_json_schema(sub)
+    if schema.get("nullable"):
+        return {"anyOf": [out, {"type": "null"}]}
+    if not any(k in schema for k in ("type", "allOf", "anyOf", "oneOf")):
+        return {"allOf": [out, {"not": {"type": "null"}}]}
+    return out
+
+
+_CONVERTED = {}  # id(spec) -> (spec, the spec with every component schema converted)
+
+
+def converted_spec(spec):
+    if id(spec) not in _CONVERTED:
+        copy = dict(spec)
+        components = dict(spec.get("components") or {})
+        components["schemas"] = {name: to_json_schema(s) for name, s in (components.get("schemas") or {}).items()}
+        copy["components"] = components
+        _CONVERTED[id(spec)] = (spec, copy)  # keeps spec alive, so its id is not reused
+    return _CONVERTED[id(spec)][1]
+
+
+def schema_validator(spec, schema):
+    """A jsonschema validator of `schema` whose $refs resolve in `spec`."""
+    target = to_json_schema(schema)
+    try:  # jsonschema >= 4.18 resolves through the `referencing` library
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT4
+        registry = Registry().with_resource(
+            SPEC_URI, Resource.from_contents(converted_spec(spec), default_specification=DRAFT4))
+        return jsonschema.Draft4Validator(target, registry=registry)
+    except ImportError:  # Debian 12's python3-jsonschema 4.10: a RefResolver with a store
+        resolver = jsonschema.RefResolver.from_schema(target, store={SPEC_URI: converted_spec(spec)})
+        return jsonschema.Draft4Validator(target, resolver=resolver)
 
 
 def validate(spec, value, schema, where="$"):
     """Messages for each way `value` breaks `schema` (empty: valid)."""
-    schema = deref(spec, schema)
-    unknown = set(schema) - KNOWN_KEYWORDS
-    if unknown:
-        return [f"{where}: schema keywords {sorted(unknown)} are not handled by this test's validator"]
-    if value is None and schema.get("nullable"):
-        return []
     errors = []
-    for sub in schema.get("allOf", []):
-        errors += validate(spec, value, sub, where)
-    for key in ("oneOf", "anyOf"):
-        if key in schema:
-            matches = [s for s in schema[key] if not validate(spec, value, s, where)]
-            if not matches or (key == "oneOf" and len(matches) > 1):
-                errors.append(f"{where}: matches {len(matches)} of the {key} schemas")
-    t = schema.get("type")
-    if t is not None and not _type_ok(value, t):
-        return errors + [f"{where}: expected {t}{' or null' if schema.get('nullable') else ''}, "
-                         f"got {json.dumps(value)[:80]}"]
-    if t is None and value is None and not any(k in schema for k in ("allOf", "oneOf", "anyOf")):
-        errors.append(f"{where}: null is not allowed")
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{where}: {json.dumps(value)} is not one of {schema['enum']}")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            errors.append(f"{where}: {value} < minimum {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            errors.append(f"{where}: {value} > maximum {schema['maximum']}")
-    if isinstance(value, str):
-        if "maxLength" in schema and len(value) > schema["maxLength"]:
-            errors.append(f"{where}: longer than {schema['maxLength']}")
-        if "minLength" in schema and len(value) < schema["minLength"]:
-            errors.append(f"{where}: shorter than {schema['minLength']}")
-        if "pattern" in schema and not re.search(schema["pattern"], value):
-            errors.append(f"{where}: {value!r} does not match {schema['pattern']}")
-    if isinstance(value, list):
-        if "maxItems" in schema and len(value) > schema["maxItems"]:
-            errors.append(f"{where}: more than {schema['maxItems']} items")
-        if "minItems" in schema and len(value) < schema["minItems"]:
-            errors.append(f"{where}: fewer than {schema['minItems']} items")
-        if "items" in schema:
-            for i, item in enumerate(value):
-                errors += validate(spec, item, schema["items"], f"{where}[{i}]")
-    if isinstance(value, dict):
-        props = schema.get("properties", {})
-        for key in schema.get("required", []):
-            if key not in value:
-                errors.append(f"{where}: required field {key!r} is missing")
-        if "maxProperties" in schema and len(value) > schema["maxProperties"]:
-            errors.append(f"{where}: more than {schema['maxProperties']} fields")
-        extra = schema.get("additionalProperties", True)
-        for key, v in value.items():
-            if key in props:
-                errors += validate(spec, v, props[key], f"{where}.{key}")
-            elif extra is False:
-                errors.append(f"{where}: field {key!r} is not in the schema")
-            elif isinstance(extra, dict):
-                errors += validate(spec, v, extra, f"{where}.{key}")
+    for e in sorted(schema_validator(spec, schema).iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+        path = where + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
+        detail = f" ({jsonschema.exceptions.best_match(e.context).message})" if e.context else ""
+        errors.append(f"{path}: {e.message}{detail}")
     return errors
+
+
+def all_schemas(spec):
+    """(location, schema object) of every schema in the spec, nested ones included."""
+    def walk(where, schema):
+        if isinstance(schema, dict):
+            yield where, schema
+            for path, sub in subschemas(schema):
+                yield from walk(f"{where}/{path}", sub)
+    for name, schema in ((spec.get("components") or {}).get("schemas") or {}).items():
+        yield from walk(f"#/components/schemas/{name}", schema)
+    for (method, path), op in operations(spec).items():
+        bodies = [("requestBody", deref(spec, op.get("requestBody") or {}))]
+        bodies += [(f"responses/{code}", deref(spec, r)) for code, r in (op.get("responses") or {}).items()]
+        params = [deref(spec, p) for p in op.get("parameters") or []]
+        for where, body in bodies:
+            for media, content in (body.get("content") or {}).items():
+                if "schema" in content:
+                    yield from walk(f"{method} {path} {where} {media}", content["schema"])
+        for p in params:
+            if "schema" in p:
+                yield from walk(f"{method} {path} parameter {p.get('name')}", p["schema"])
+
+
+class ValidatorSelfTest(unittest.TestCase):
+    """The schema checks must be able to fail: wrong bodies against a small spec that uses
+    what docs/openapi.yaml uses (nullable, $ref, allOf, enum, additionalProperties), and
+    against the real Error schema."""
+
+    SPEC = {"components": {"schemas": {
+        "Leaf": {"type": "string", "enum": ["a", "b"]},
+        "Thing": {"type": "object", "required": ["n"], "additionalProperties": False, "properties": {
+            "n": {"type": "integer", "nullable": True, "minimum": 0},
+            "child": {"allOf": [{"$ref": "#/components/schemas/Leaf"}], "nullable": True},
+            "leaf": {"$ref": "#/components/schemas/Leaf"},
+            "anything": {"description": "no type: any value but null"},
+            "list": {"type": "array", "maxItems": 2, "items": {"type": "string", "pattern": "^x"}}}}}}}
+    THING = {"$ref": "#/components/schemas/Thing"}
+
+    def test_valid_bodies_pass(self):
+        for body in ({"n": None, "child": None}, {"n": 3, "child": "a", "leaf": "b", "anything": [1], "list": ["x1"]}):
+            self.assertEqual(validate(self.SPEC, body, self.THING), [], body)
+
+    def test_wrong_bodies_fail(self):
+        for body in ({}, {"n": -1}, {"n": "3"}, {"n": True}, {"n": 1, "child": "c"}, {"n": 1, "leaf": None},
+                     {"n": 1, "anything": None}, {"n": 1, "extra": 0}, {"n": 1, "list": ["x", "y", "z"]},
+                     {"n": 1, "list": ["y"]}, [], None):
+            self.assertNotEqual(validate(self.SPEC, body, self.THING), [], body)
+
+    def test_messages_name_the_field(self):
+        errors = validate(self.SPEC, {"n": 1, "child": "c"}, self.THING)
+        self.assertEqual(len(errors), 1, errors)
+        self.assertTrue(errors[0].startswith("$.child: "), errors)
+
+    def test_a_wrong_error_body_fails_against_the_real_spec(self):
+        spec = load_spec()
+        error = {"$ref": "#/components/schemas/Error"}
+        self.assertEqual(validate(spec, {"error": {"code": "not_found", "message": "no such file"}}, error), [])
+        for body in ({"error": {"code": "not_found"}}, {"error": "not found"}, {"message": "x"}, "not found", None):
+            self.assertNotEqual(validate(spec, body, error), [], body)
 
 
 # -- (c) ------------------------------------------------------------------------------------
@@ -375,6 +444,13 @@ class SpecStructureTest(unittest.TestCase):
                         problems.append(f"{method.upper()} {path}: parameter {p.get('name')} has no schema")
         self.assertEqual(problems, [])
 
+    def test_schemas_use_only_openapi_keywords(self):
+        """Every schema keyword is one OpenAPI 3.0 defines (jsonschema would skip others)."""
+        problems = [f"{where}: schema keywords {sorted(unknown)} are not OpenAPI 3.0 schema keywords"
+                    for where, schema in all_schemas(self.spec)
+                    if (unknown := {k for k in schema if not k.startswith("x-")} - OPENAPI_SCHEMA_KEYWORDS)]
+        self.assertEqual(problems, [])
+
     def test_examples_match_their_schemas(self):
         """Examples in request bodies and schemas are valid instances (a typo check)."""
         problems = []
@@ -428,7 +504,9 @@ class LiveApiTest(unittest.TestCase):
     def setUpClass(cls):
         cls.spec = load_spec()
         cls.ops = operations(cls.spec)
+        # Class cleanups, not tearDownClass: they also run when setUpClass fails half-way.
         cls.tmp = tempfile.TemporaryDirectory(prefix="ks-openapi-")
+        cls.addClassCleanup(cls.tmp.cleanup)
         base = cls.tmp.name
         cls.root = os.path.join(base, "appliance")
         os.makedirs(os.path.join(cls.root, "firmware"))  # the least an appliance root has
@@ -446,21 +524,9 @@ class LiveApiTest(unittest.TestCase):
         cls.storage = os.path.join(base, "backups")
         os.mkdir(cls.storage)
         cls.daemon = daemon_fixture.Daemon(base, os.path.join(base, "state"), cls.root)
-        try:
-            cls.daemon.start()
-        except Exception:
-            cls.tmp.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.daemon.proc is not None and cls.daemon.proc.poll() is None:
-                cls.daemon.stop()
-        finally:
-            if cls.daemon.proc is not None and cls.daemon.proc.poll() is None:
-                cls.daemon.proc.kill()
-            cls.tmp.cleanup()
+        cls.addClassCleanup(cls.daemon.kill)  # when stop() did not run or failed
+        cls.addClassCleanup(cls.daemon.stop)
+        cls.daemon.start()
 
     def setUp(self):
         self.problems = []

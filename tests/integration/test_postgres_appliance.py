@@ -6,6 +6,7 @@ rolled forward by recovery."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,8 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import pg_server  # noqa: E402
-
-KEEPSAKE = os.environ.get("KEEPSAKE_BIN", "/work/main/build/keepsake")
+from paths import KEEPSAKE_BIN as KEEPSAKE  # noqa: E402
 WORK = None
 SERVER = None
 
@@ -22,14 +22,12 @@ SERVER = None
 def setUpModule():
     global WORK, SERVER
     pg_server.require()
+    # Module cleanups, not tearDownModule: they also run when setUpModule fails half-way.
     WORK = tempfile.mkdtemp(prefix="ks-pgapp-")
+    unittest.addModuleCleanup(shutil.rmtree, WORK, ignore_errors=True)
     SERVER = pg_server.Server(WORK)
+    unittest.addModuleCleanup(SERVER.stop)
     SERVER.start()
-
-
-def tearDownModule():
-    if SERVER is not None:
-        SERVER.stop()
 
 
 class PostgresApplianceTest(unittest.TestCase):

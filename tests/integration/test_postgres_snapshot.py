@@ -4,7 +4,7 @@
 pg_snapshot_driver (tests/integration/pg_snapshot_driver.cc).
 
 Skips without PostgreSQL, unless KEEPSAKE_TEST_REQUIRE contains "postgres".
-Driver: env KEEPSAKE_PG_DRIVER (ctest sets it), else /work/main/build/pg_snapshot_driver.
+Driver: env KEEPSAKE_PG_DRIVER (ctest sets it), else <repository>/build/pg_snapshot_driver.
 Run: KEEPSAKE_PG_DRIVER=build-pg/pg_snapshot_driver python3 tests/integration/test_postgres_snapshot.py -v
 """
 
@@ -19,8 +19,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 import pg_server  # noqa: E402
-
-DRIVER = os.environ.get("KEEPSAKE_PG_DRIVER", "/work/main/build/pg_snapshot_driver")
+from paths import PG_DRIVER as DRIVER  # noqa: E402
 
 SERVER = None
 WORK = None
@@ -47,18 +46,14 @@ def setUpModule():
     if not (os.path.isfile(DRIVER) and os.access(DRIVER, os.X_OK)):
         raise RuntimeError(f"driver not found or not executable: {DRIVER} (set KEEPSAKE_PG_DRIVER)")
     pg_server.require()
+    # Module cleanups, not tearDownModule: they also run when setUpModule fails half-way.
     WORK = tempfile.mkdtemp(prefix="ks_pg_test_")
+    unittest.addModuleCleanup(shutil.rmtree, WORK, ignore_errors=True)
     SERVER = pg_server.Server(WORK)
+    unittest.addModuleCleanup(SERVER.stop)
     SERVER.start()
     print(f"\nPostgreSQL test server on 127.0.0.1:{SERVER.port}, ready in {SERVER.startup_seconds:.1f} s",
           file=sys.stderr)
-
-
-def tearDownModule():
-    if SERVER is not None:
-        SERVER.stop()
-    if WORK is not None:
-        shutil.rmtree(WORK, ignore_errors=True)
 
 
 def state():

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Integration tests of the appliance backup and restore (docs: ../shared/DESIGN.md, "Restore").
+"""Integration tests of the appliance backup and restore (docs/ARCHITECTURE.md, "Restore").
 
 Every test drives the real `keepsake` binary on appliance state roots made by
-../shared/bench/gen_state.py (small: a 4 MiB database, 60 config files), as an administrator
+tools/gen_state.py (small: a 4 MiB database, 60 config files), as an administrator
 would: backup, restore (full, selected components, kept components, dry run), rollback,
 recover; restores onto another device, a device of another domain, a fresh appliance; a
 backup from newer firmware; a tampered backup; and crash safety, both by the crash points
@@ -11,8 +11,8 @@ of src/appliance/crash_point.h (KEEPSAKE_CRASH_AT) and by kill -9 at random time
 Trees are compared by tree(): every path under the root except the restore's work
 directory .keepsake/ -> (type, mode, size, sha256 or symlink target).
 
-Binary: env KEEPSAKE_BIN (ctest sets it), else /work/main/build/keepsake.
-Generator: env KEEPSAKE_GEN_STATE, else <repo>/../shared/bench/gen_state.py.
+Binary: env KEEPSAKE_BIN (ctest sets it), else <repository>/build/keepsake.
+Generator: env KEEPSAKE_GEN_STATE, else <repository>/tools/gen_state.py.
 Random kill times: env KEEPSAKE_TEST_SEED fixes the seed (it is printed either way).
 Run: python3 tests/integration/test_restore.py -v
 """
@@ -59,8 +59,8 @@ CRASH_POINTS = (["staged", "journal-written"]
                 + ["done-written", "rollback-point-kept", "finished"])
 FIRST_NEW_STATE_POINT = CRASH_POINTS.index("done-written")
 
-SOURCE_SEED = 1     # firmware=4.5.13
-OTHER_SEED = 4      # firmware=4.6.10: newer, so a backup of SOURCE_SEED may be restored there
+SOURCE_SEED = 1     # firmware=4.1.x (gen_state.py: seed N, firmware 4.N.x)
+OTHER_SEED = 4      # firmware=4.4.x: newer, so a backup of SOURCE_SEED may be restored there
 SOURCE_DMS = "source domain secret 1"
 OTHER_DMS = "another domain secret 2"
 WRONG_DMS = "not the right secret 3"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The storage browser and storage settings of keepsaked (issue 6; docs/openapi.yaml).
+"""The storage browser and storage settings of keepsaked (docs/openapi.yaml).
 
 On a real daemon with a local storage directory, as the Webconf's Backup Settings use them:
 browse one directory at a time (directories first, name filter, one level down, one level
@@ -43,7 +43,9 @@ def tearDownModule():
 
 class StorageBrowserTest(ApiAssertions, unittest.TestCase):
     def setUp(self):
+        # Cleanups, not tearDown: they also run when setUp fails after the start.
         self.tmp = tempfile.TemporaryDirectory(prefix="ks-browser-")
+        self.addCleanup(self.tmp.cleanup)
         base = self.tmp.name
         self.root = os.path.join(base, "appliance")
         shutil.copytree(G.path, self.root, symlinks=True)
@@ -55,17 +57,16 @@ class StorageBrowserTest(ApiAssertions, unittest.TestCase):
             f.write("not a backup\n")
         self.url = "file://" + self.storage
         self.mounts = []
+        self.addCleanup(self.unmount_all)
         self.daemon = Daemon(base, os.path.join(base, "state"), self.root)
+        self.addCleanup(self.daemon.kill)
         self.daemon.start()
         self.daemon.bootstrap()
         self.ok(self.daemon.post("/api/v1/dms", {"dms": DMS, "confirmation": DMS}), 201)
 
-    def tearDown(self):
-        if self.daemon.proc is not None and self.daemon.proc.poll() is None:
-            self.daemon.stop(signal.SIGKILL)
+    def unmount_all(self):
         for m in reversed(self.mounts):
             subprocess.run(["umount", "-l", m], capture_output=True)
-        self.tmp.cleanup()
 
     def get(self, route, **params):
         return self.daemon.get(f"/api/v1/storage/{route}?" + urllib.parse.urlencode(params))

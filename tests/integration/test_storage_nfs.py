@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""NFS storage (issue 6) against a real NFSv4 server: nfs-ganesha on 127.0.0.1 (fixtures/nfs_server.py).
+"""NFS storage against a real NFSv4 server: nfs-ganesha on 127.0.0.1 (fixtures/nfs_server.py).
 
 1. The storage conformance suite, instantiated as "Nfs" in the unit test binary, run against
    the server's exports: every listed case passes, none skips (a case whose capability the
@@ -11,7 +11,7 @@
    with a message naming the server; after a restart the next backup succeeds and no partial
    file is left in the export.
 
-Binaries: env KEEPSAKE_UNIT_TESTS_BIN and KEEPSAKED_BIN (ctest sets them), else /work/main/build/.
+Binaries: env KEEPSAKE_UNIT_TESTS_BIN and KEEPSAKED_BIN (ctest sets them), else <repository>/build/.
 Run: python3 tests/integration/test_storage_nfs.py -v
 """
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""USB drives as backup storage (issue 6), on real disk images attached as loop devices.
+"""USB drives as backup storage, on real disk images attached as loop devices.
 
 - The storage conformance suite (unit_tests, Usb/BackendConformanceTest.*) on an ext4 and an
   exFAT volume of one GPT image: every case passes; only capability-off cases may skip
@@ -87,11 +87,8 @@ class DaemonUsbTest(UsbTest):
         if not os.access(KEEPSAKED_BIN, os.X_OK):
             raise RuntimeError(f"binary not found: {KEEPSAKED_BIN} (set KEEPSAKED_BIN)")
         cls.gen = tempfile.TemporaryDirectory(prefix="ks-usb-gen-")
+        cls.addClassCleanup(cls.gen.cleanup)
         cls.state_src = generate_state(os.path.join(cls.gen.name, "state"), db_mib=4, files=60, seed=11)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.gen.cleanup()
 
     def setUp(self):
         super().setUp()
