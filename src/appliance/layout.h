@@ -1,5 +1,5 @@
 // The appliance's state root and what a backup contains: the one place that names the
-// components and the paths they cover (the layout ../shared/bench/gen_state.py makes).
+// components and the paths they cover (the layout tools/gen_state.py makes for tests, demo and benchmarks).
 //
 //   firmware/              firmware configuration (firmware/VERSION: "firmware=X.Y.Z")
 //   config/                service configuration           -> component "firmware"
