@@ -89,8 +89,10 @@ TEST_F(BackupServiceTest, ABackupRunsToTheStorageAndIsReported) {
   ServiceStatus s = service->GetStatus();
   ASSERT_TRUE(s.last_success.has_value());
   EXPECT_FALSE(s.last_failure.has_value());
-  EXPECT_TRUE(std::filesystem::exists(env_.storage_dir() + "/" + s.last_success->file));
-  EXPECT_EQ(*s.last_success->size, std::filesystem::file_size(env_.storage_dir() + "/" + s.last_success->file));
+  auto stored = env_.store().Get(s.last_success->file);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(*s.last_success->size, stored->size());
+  EXPECT_THAT(env_.store().Paths(), ::testing::ElementsAre(s.last_success->file)) << "no partial left";
   auto jobs = service->History(10);
   ASSERT_TRUE(jobs.ok());
   ASSERT_EQ(jobs->size(), 1u);
@@ -175,7 +177,63 @@ TEST_F(BackupServiceTest, StopAbortsARunningBackupAndLeavesNoFile) {
   ASSERT_TRUE(jobs.ok());
   EXPECT_EQ(jobs->front().result, JobResult::kAborted);
   EXPECT_EQ(jobs->front().error, "aborted: service stopped");
-  EXPECT_TRUE(std::filesystem::is_empty(env_.storage_dir())) << "no backup, no partial";
+  EXPECT_THAT(env_.store().Paths(), IsEmpty()) << "no backup, no partial";
+}
+
+TEST_F(BackupServiceTest, AStorageThatFillsUpFailsTheJobAndLeavesNothing) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  env_.faults().FailWritesAfter(1000, StatusFromErrno(ENOSPC, "file:///srv/backups/x.ksb"));
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  auto job = service->History(1)->front();
+  EXPECT_EQ(job.result, JobResult::kFailed);
+  EXPECT_THAT(job.error, HasSubstr("Insufficient storage space: the storage ran out of space during the backup"));
+  EXPECT_THAT(env_.store().Paths(), IsEmpty()) << "the partial was removed";
+  ServiceStatus s = service->GetStatus();
+  ASSERT_TRUE(s.last_failure.has_value());
+  EXPECT_EQ(s.last_failure->error, job.error);
+  EXPECT_EQ(s.failures_total, 1);
+}
+
+TEST_F(BackupServiceTest, ADrivePulledMidWriteFailsTheJobAndRetentionDeletesNothing) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  ASSERT_TRUE(service->ChangeSettings("settings.changed", kAdmin.actor, [](BackupSettings& s) {
+                        s.retention.keep_last = 1;
+                        return Status();
+                      }).ok());
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  std::vector<std::string> before = env_.store().Paths();
+  ASSERT_EQ(before.size(), 1u);
+  env_.clock().Advance(std::chrono::hours(24));
+  env_.faults().FailWritesAfter(200, StatusFromErrno(EIO, "usb://STICK/x.ksb"));
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  auto job = service->History(1)->front();
+  EXPECT_EQ(job.result, JobResult::kFailed);
+  EXPECT_THAT(job.error, HasSubstr("usb://STICK/x.ksb: Input/output error"));
+  EXPECT_EQ(env_.store().Paths(), before) << "the good backup is kept and nothing partial is left";
+}
+
+TEST_F(BackupServiceTest, RetentionRunsOnlyAfterASuccess) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service);
+  env_.ConfigureStorage(*service);
+  ASSERT_TRUE(service->ChangeSettings("settings.changed", kAdmin.actor, [](BackupSettings& s) {
+                        s.retention.keep_last = 2;
+                        return Status();
+                      }).ok());
+  for (int day = 0; day < 3; ++day) {
+    ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+    WaitIdle(*service);
+    env_.clock().Advance(std::chrono::hours(24));
+  }
+  EXPECT_EQ(env_.store().Paths().size(), 2u) << "the oldest of three went";
+  EXPECT_THAT(env_.audit_text(), HasSubstr("\"retention.removed\""));
 }
 
 TEST_F(BackupServiceTest, AStorageThatIsNotWritableIsNotSaved) {
@@ -226,7 +284,7 @@ TEST_F(BackupServiceTest, AccountsCannotChangeWhileARestoreRuns) {
   EXPECT_EQ(restoring.state, ServiceState::kRestoreRunning);
   ASSERT_TRUE(restoring.running.has_value());
   EXPECT_EQ(restoring.running->phase, JobPhase::kWriting) << "reading and verifying into staging";
-  EXPECT_EQ(restoring.running->bytes_total, std::filesystem::file_size(env_.storage_dir() + "/" + file))
+  EXPECT_EQ(restoring.running->bytes_total, env_.store().Get(file)->size())
       << "a restore's progress is measured against its file";
   Status refused = service->WhileNoRestore([&] { return ++changes, Status(); });
   EXPECT_EQ(refused.sys_errno(), EBUSY);

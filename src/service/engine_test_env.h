@@ -1,8 +1,9 @@
 // For unit tests of the engine and the routes above it: a BackupService on a small real
-// appliance state (a few files and a SQLite database in a temporary directory), a storage
-// the test controls, a clock the test moves and a temporary audit log. Nothing needs root
-// and nothing waits on a real clock. The storage is opened through the engine's
-// open_backend port, so a test can put a pause or a fault in front of it.
+// appliance state (a few files and a SQLite database in a temporary directory), an
+// in-memory storage (storage::MemStore) behind a FaultPlan the test controls, a clock the
+// test moves and a temporary audit log. Nothing needs root and nothing waits on a real
+// clock. Whatever URL the settings name, the engine's open_backend port opens the memory
+// store.
 #pragma once
 
 #include <sqlite3.h>
@@ -18,11 +19,16 @@
 #include "service/backup_service.h"
 #include "state/audit_log.h"
 #include "storage/backend.h"
+#include "storage/faulty_backend.h"
+#include "storage/mem_backend.h"
 
 namespace keepsake::service::testing {
 
 inline date::sys_seconds TestEpoch() { return date::sys_days{date::year{2026} / 11 / 26} + std::chrono::hours{9}; }
 
+// Holds a job mid-write or mid-read while closed (the storage's FaultPlan calls Pass()
+// before every Append and Read): a test starts a second job, reads the status, stops the
+// service, and then lets the job go on.
 struct Gate {
   std::mutex mu;
   std::condition_variable cv;
@@ -54,69 +60,6 @@ struct Gate {
   }
 };
 
-// A backend whose writers and readers stop before each Append or Read while the gate is
-// closed: lets a test hold a backup or a restore in progress for as long as it needs (to
-// start a second job, read the status).
-class GateBackend final : public storage::Backend {
- public:
-  explicit GateBackend(std::unique_ptr<storage::Backend> inner, std::shared_ptr<Gate> gate)
-      : inner_(std::move(inner)), gate_(std::move(gate)) {}
-  Result<std::vector<storage::Entry>> List(std::string_view dir, std::string_view filter) override {
-    return inner_->List(dir, filter);
-  }
-  Result<storage::Entry> Stat(std::string_view path) override { return inner_->Stat(path); }
-  Result<storage::Capacity> GetCapacity() override { return inner_->GetCapacity(); }
-  Result<storage::Access> GetAccess(std::string_view dir) override { return inner_->GetAccess(dir); }
-  Status MakeDir(std::string_view path) override { return inner_->MakeDir(path); }
-  Result<std::unique_ptr<storage::Writer>> NewWriter(std::string_view path) override;
-  Result<std::unique_ptr<storage::Reader>> NewReader(std::string_view path, uint64_t offset) override;
-  Status Rename(std::string_view from, std::string_view to) override { return inner_->Rename(from, to); }
-  Status Remove(std::string_view path) override { return inner_->Remove(path); }
-
- private:
-  std::unique_ptr<storage::Backend> inner_;
-  std::shared_ptr<Gate> gate_;
-};
-
-class GateWriter final : public storage::Writer {
- public:
-  GateWriter(std::unique_ptr<storage::Writer> inner, std::shared_ptr<Gate> gate)
-      : inner_(std::move(inner)), gate_(std::move(gate)) {}
-  Status Append(std::span<const std::byte> data) override {
-    gate_->Pass();
-    return inner_->Append(data);
-  }
-  Status Commit() override { return inner_->Commit(); }
-
- private:
-  std::unique_ptr<storage::Writer> inner_;
-  std::shared_ptr<Gate> gate_;
-};
-
-class GateReader final : public storage::Reader {
- public:
-  GateReader(std::unique_ptr<storage::Reader> inner, std::shared_ptr<Gate> gate)
-      : inner_(std::move(inner)), gate_(std::move(gate)) {}
-  Result<size_t> Read(std::span<std::byte> buf) override {
-    gate_->Pass();
-    return inner_->Read(buf);
-  }
-
- private:
-  std::unique_ptr<storage::Reader> inner_;
-  std::shared_ptr<Gate> gate_;
-};
-
-inline Result<std::unique_ptr<storage::Reader>> GateBackend::NewReader(std::string_view path, uint64_t offset) {
-  ASSIGN_OR_RETURN(auto reader, inner_->NewReader(path, offset));
-  return std::unique_ptr<storage::Reader>(new GateReader(std::move(reader), gate_));
-}
-
-inline Result<std::unique_ptr<storage::Writer>> GateBackend::NewWriter(std::string_view path) {
-  ASSIGN_OR_RETURN(auto writer, inner_->NewWriter(path));
-  return std::unique_ptr<storage::Writer>(new GateWriter(std::move(writer), gate_));
-}
-
 class EngineTestEnv {
  public:
   EngineTestEnv() : clock_(TestEpoch()) {
@@ -124,7 +67,6 @@ class EngineTestEnv {
     fs::create_directories(root() + "/firmware");
     fs::create_directories(root() + "/config/pki");
     fs::create_directories(root() + "/db");
-    fs::create_directories(storage_dir());
     Write(root() + "/firmware/VERSION", "firmware=4.2.0\n");
     Write(root() + "/firmware/MODEL", "signer-vm\n");
     Write(root() + "/config/pki/ca.conf", "name = Test CA\n");
@@ -151,10 +93,9 @@ class EngineTestEnv {
     ports.clock = &clock_;
     ports.audit = audit_.get();
     ports.otp_user_present = [this] { return otp_user_present_.load(); };
-    std::shared_ptr<Gate> gate = gate_;
-    ports.open_backend = [gate](std::string_view url) -> Result<std::unique_ptr<storage::Backend>> {
-      ASSIGN_OR_RETURN(auto inner, storage::OpenBackend(url));
-      return std::unique_ptr<storage::Backend>(new GateBackend(std::move(inner), gate));
+    ports.open_backend = [store = store_, plan = plan_](std::string_view) -> Result<std::unique_ptr<storage::Backend>> {
+      return std::unique_ptr<storage::Backend>(
+          new storage::FaultyBackend(std::make_unique<storage::MemBackend>(store), plan));
     };
     if (adjust) adjust(ports);
     auto service = BackupService::Open(options, std::move(ports));
@@ -171,13 +112,12 @@ class EngineTestEnv {
   void ConfigureStorage(BackupService& service) {
     StorageSettings storage;
     storage.type = "local";
-    storage.location = "file://" + storage_dir();
+    storage.location = "file:///srv/backups";  // the memory store, whatever the URL
     KS_CHECK(service.ChangeStorage(storage, {"admin", ""}).ok());
   }
 
   std::string root() const { return tmp_.path() + "/appliance"; }
   std::string state_dir() const { return tmp_.path() + "/state"; }
-  std::string storage_dir() const { return tmp_.path() + "/backups"; }
   std::string audit_text() const {
     std::ifstream in(tmp_.path() + "/audit.log");
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -185,6 +125,8 @@ class EngineTestEnv {
   ManualClock& clock() { return clock_; }
   state::AuditLog& audit() { return *audit_; }
   Gate& gate() { return *gate_; }
+  storage::MemStore& store() { return *store_; }
+  storage::FaultPlan& faults() { return *plan_; }
   void set_otp_user_present(bool present) { otp_user_present_ = present; }
 
  private:
@@ -194,6 +136,12 @@ class EngineTestEnv {
   ManualClock clock_;
   std::unique_ptr<state::AuditLog> audit_;
   std::shared_ptr<Gate> gate_ = std::make_shared<Gate>();
+  std::shared_ptr<storage::MemStore> store_ = std::make_shared<storage::MemStore>();
+  std::shared_ptr<storage::FaultPlan> plan_ = [gate = gate_] {
+    auto plan = std::make_shared<storage::FaultPlan>();
+    plan->SetHook([gate](storage::StorageOp) { gate->Pass(); });
+    return plan;
+  }();
   std::atomic<bool> otp_user_present_{false};
 };
 

@@ -122,19 +122,32 @@ TEST_F(ApiRoutesTest, BadRequestsNameTheProblem) {
 }
 
 TEST_F(ApiRoutesTest, UseThisLocationSavesOnlyAWritableStorage) {
-  auto res = Call("PUT", "/api/v1/storage", {{"url", "file://" + env_.storage_dir()}});
+  auto res = Call("PUT", "/api/v1/storage", {{"url", "file:///srv/backups"}});
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   EXPECT_EQ(res->body["message"], "Successfully updated backup storage configuration.");
-  auto missing = Call("PUT", "/api/v1/storage", {{"url", "file://" + env_.storage_dir() + "/nope"}});
-  EXPECT_EQ(missing.status().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(service_->settings().storage.url(), "file://" + env_.storage_dir());
+  env_.store().set_read_only(true);
+  auto refused = Call("PUT", "/api/v1/storage", {{"url", "file:///srv/other"}});
+  EXPECT_EQ(refused.status().code(), ErrorCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().message(), "file:///srv/other: the location is not writable");
+  EXPECT_EQ(service_->settings().storage.url(), "file:///srv/backups");
 }
 
 TEST_F(ApiRoutesTest, TheStorageBrowserListsAndInforms) {
-  auto res = Call("GET", "/api/v1/storage/browse", nullptr, false, {{"url", "file://" + env_.root()}});
+  env_.store().PutRaw("2026/nightly_ca-01_20260101T000000Z.ksb", "not really a backup");
+  env_.store().PutRaw("notes.txt", "x");
+  auto res = Call("GET", "/api/v1/storage/browse", nullptr, false, {{"url", "file:///srv"}});
   ASSERT_TRUE(res.ok()) << res.status().ToString();
   EXPECT_TRUE(res->body["parent"].is_null());
+  EXPECT_EQ(res->body["entries"][0]["name"], "2026");
   EXPECT_EQ(res->body["entries"][0]["type"], "directory");
+  EXPECT_EQ(res->body["entries"][1]["name"], "notes.txt");
+  auto down = Call("GET", "/api/v1/storage/browse", nullptr, false, {{"url", "file:///srv"}, {"path", "2026"}});
+  ASSERT_TRUE(down.ok()) << down.status().ToString();
+  EXPECT_EQ(down->body["parent"], "");
+  EXPECT_EQ(down->body["entries"][0]["backup"], true);
+  auto details = Call("GET", "/api/v1/storage/details", nullptr, false,
+                      {{"url", "file:///srv"}, {"path", "2026/nightly_ca-01_20260101T000000Z.ksb"}});
+  EXPECT_EQ(details.status().code(), ErrorCode::kCorruption) << "a file that only looks like a backup";
   EXPECT_EQ(res->body["info"]["permission"], "read/write");
 }
 
