@@ -15,8 +15,8 @@ namespace {
 constexpr std::string_view kPrefix = "usb://";
 
 // Errors of a drive that went away or failed underneath the mount: the block layer's EIO,
-// ENODEV and ENXIO, and a dead exfat-fuse's ENOTCONN. The local backend reports them through
-// StatusFromErrno, whose message ends in strerror().
+// ENODEV and ENXIO, and a dead exfat-fuse's ENOTCONN. Recognised by the errno the local
+// backend's Status carries (StatusFromErrno), never by the words of its message.
 constexpr int kGoneErrnos[] = {EIO, ENOTCONN, ENODEV, ENXIO};
 
 template <typename T>
@@ -124,17 +124,16 @@ Result<std::unique_ptr<Backend>> OpenUsbBackend(std::string_view url) {
 }
 
 Status DriveGoneStatus(Status status, std::string_view volume) {
-  if (status.code() != ErrorCode::kIoError && status.code() != ErrorCode::kUnavailable) return status;
-  for (int err : kGoneErrnos) {
-    std::string suffix = fmt::format(": {}", std::strerror(err));
-    const std::string& msg = status.message();
-    if (msg.ends_with(suffix)) {
-      return Status::Unavailable(fmt::format(
-          "{}: the USB drive \"{}\" was removed or failed ({}); reattach it, check it, and try again",
-          std::string_view(msg).substr(0, msg.size() - suffix.size()), volume, std::strerror(err)));
-    }
-  }
-  return status;
+  const int err = status.sys_errno();
+  if (std::find(std::begin(kGoneErrnos), std::end(kGoneErrnos), err) == std::end(kGoneErrnos)) return status;
+  // "<what>: <strerror>" becomes "<what>: the USB drive ... (<strerror>) ...".
+  std::string_view what = status.message();
+  std::string suffix = fmt::format(": {}", std::strerror(err));
+  if (what.ends_with(suffix)) what.remove_suffix(suffix.size());
+  return Status::Unavailable(fmt::format(
+                                 "{}: the USB drive \"{}\" was removed or failed ({}); reattach it, check it, and try again",
+                                 what, volume, std::strerror(err)))
+      .WithErrno(err);
 }
 
 }  // namespace keepsake::storage

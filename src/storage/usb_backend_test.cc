@@ -146,6 +146,22 @@ TEST(UsbErrorTest, VanishedDriveErrorsBecomeUnavailable) {
   }
 }
 
+// Classified by the errno the status carries, not by its words: a message that only reads
+// like a pulled drive (a file named so, a server's text) is not one, and one worded
+// otherwise (with context added in front, or a message of its own) still is.
+TEST(UsbErrorTest, ClassifiedByErrnoNotByWording) {
+  Status worded_otherwise = std::move(StatusFromErrno(EIO, "usb://BACKUP/a.ksb")).WithContext("writing the backup");
+  Status gone = DriveGoneStatus(worded_otherwise, "BACKUP");
+  EXPECT_EQ(gone.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(gone.sys_errno(), EIO);
+  Status own_words = Status::IoError("usb://BACKUP: the file system went away").WithErrno(ENODEV);
+  EXPECT_EQ(DriveGoneStatus(own_words, "BACKUP").code(), ErrorCode::kUnavailable);
+  Status only_looks_like_it = Status::IoError(std::string("usb://BACKUP/a.ksb: ") + std::strerror(EIO));
+  Status kept = DriveGoneStatus(only_looks_like_it, "BACKUP");
+  EXPECT_EQ(kept.code(), ErrorCode::kIoError);
+  EXPECT_EQ(kept.message(), only_looks_like_it.message());
+}
+
 TEST(UsbErrorTest, OtherErrorsAreUnchanged) {
   for (int err : {ENOENT, ENOSPC, EACCES, EEXIST, EINVAL}) {
     Status original = StatusFromErrno(err, "usb://BACKUP/a.ksb");
