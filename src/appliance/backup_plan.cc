@@ -1,10 +1,9 @@
 #include "appliance/backup_plan.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "appliance/layout.h"
 #include "base/file_io.h"

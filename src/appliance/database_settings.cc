@@ -1,6 +1,7 @@
 #include "appliance/database_settings.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "archive/tar_reader.h"
@@ -35,7 +36,8 @@ Result<DatabaseSettings> LoadDatabaseSettings(const std::string& root) {
     return f.Bad("engine", "must be \"sqlite\" or \"postgresql\"");
   }
   ASSIGN_OR_RETURN(std::string location, f.OptionalString("location", "internal"));
-  if (location != "internal" && location != "external") return f.Bad("location", "must be \"internal\" or \"external\"");
+  if (location != "internal" && location != "external")
+    return f.Bad("location", "must be \"internal\" or \"external\"");
   s.external = location == "external";
   ASSIGN_OR_RETURN(s.sqlite_path, f.OptionalString("path", s.sqlite_path));
   if (!archive::CheckArchivePath(s.sqlite_path).ok() || !s.sqlite_path.starts_with("db/")) {

@@ -1,9 +1,9 @@
 #include "appliance/layout.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
-
-#include <fmt/format.h>
 
 #include "base/file_io.h"
 

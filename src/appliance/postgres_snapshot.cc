@@ -1,12 +1,11 @@
 #include "appliance/postgres_snapshot.h"
 
+#include <fmt/format.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "base/subprocess.h"
 
@@ -56,10 +55,10 @@ Status CheckPasswordFile(const DatabaseSettings& settings) {
     return Status::InvalidArgument(fmt::format("database password_file {}: not a regular file", path));
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    return Status::PermissionDenied(fmt::format(
-        "database password_file {}: readable by group or others (mode {:04o}); libpq ignores such a file: "
-        "make it mode 0600",
-        path, st.st_mode & 07777));
+    return Status::PermissionDenied(
+        fmt::format("database password_file {}: readable by group or others (mode {:04o}); libpq ignores such a file: "
+                    "make it mode 0600",
+                    path, st.st_mode & 07777));
   }
   return Status();
 }
@@ -92,9 +91,10 @@ Status ToolFailure(const DatabaseSettings& settings, const std::vector<std::stri
     std::string hint =
         settings.password_file.empty()
             ? std::string("no password is configured: set \"password_file\" in system/database/connection.json")
-            : fmt::format("check the password in {} (a line host:port:dbname:user:password matching {}:{}:{}:{}, "
-                          "mode 0600)",
-                          settings.password_file, settings.host, settings.port, settings.dbname, settings.user);
+            : fmt::format(
+                  "check the password in {} (a line host:port:dbname:user:password matching {}:{}:{}:{}, "
+                  "mode 0600)",
+                  settings.password_file, settings.host, settings.port, settings.dbname, settings.user);
     return Status::PermissionDenied(
         fmt::format("{} refused user \"{}\": {}; {}", Where(settings), settings.user, first, hint));
   }
@@ -168,8 +168,8 @@ Result<std::unique_ptr<DatabaseSnapshot>> SnapshotPostgres(const DatabaseSetting
 Status RestorePostgres(const DatabaseSettings& settings, const std::string& dump_path) {
   struct stat st;
   if (stat(dump_path.c_str(), &st) != 0) return StatusFromErrno(errno, dump_path);
-  std::vector<std::string> argv = {"pg_restore", "--clean", "--if-exists", "--single-transaction", "--no-owner",
-                                   "--exit-on-error"};
+  std::vector<std::string> argv = {"pg_restore",           "--clean",    "--if-exists",
+                                   "--single-transaction", "--no-owner", "--exit-on-error"};
   for (std::string& arg : ConnectionArgs(settings)) argv.push_back(std::move(arg));
   argv.insert(argv.end(), {"--dbname", settings.dbname, dump_path});
   return RunTool(settings, argv);

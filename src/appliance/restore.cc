@@ -1,6 +1,7 @@
 #include "appliance/restore.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -8,15 +9,13 @@
 #include <algorithm>
 #include <filesystem>
 
-#include <fmt/format.h>
-
 #include "appliance/crash_point.h"
 #include "appliance/database_settings.h"
 #include "appliance/layout.h"
 #include "appliance/postgres_snapshot.h"
 #include "appliance/swap_journal.h"
-#include "base/file_io.h"
 #include "archive/backup_file.h"
+#include "base/file_io.h"
 #include "crypto/keystore.h"
 
 namespace keepsake::appliance {
@@ -68,9 +67,9 @@ Status CheckFirmware(const archive::BackupHeader& header, const std::string& roo
   auto here = ReadFirmwareVersion(root);
   if (!here.ok()) return Status();  // an empty appliance (disaster recovery) accepts any firmware
   if (CompareVersions(header.device.firmware_version, *here) > 0) {
-    return Status::NotSupported(fmt::format(
-        "the backup was made on firmware {}, newer than this appliance's {}; update the firmware first",
-        header.device.firmware_version, *here));
+    return Status::NotSupported(
+        fmt::format("the backup was made on firmware {}, newer than this appliance's {}; update the firmware first",
+                    header.device.firmware_version, *here));
   }
   return Status();
 }
@@ -80,8 +79,8 @@ Status CheckSpace(const std::string& root, uint64_t needed) {
   if (statvfs(root.c_str(), &st) != 0) return StatusFromErrno(errno, root);
   uint64_t free = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
   if (free < needed + needed / 10) {
-    return Status::NoSpace(fmt::format(
-        "not enough space to stage the restore in {}: {} bytes needed, {} available", root, needed + needed / 10, free));
+    return Status::NoSpace(fmt::format("not enough space to stage the restore in {}: {} bytes needed, {} available",
+                                       root, needed + needed / 10, free));
   }
   return Status();
 }

@@ -30,14 +30,14 @@ struct SupersededFile {
 };
 
 struct RestoreRequest {
-  std::string root;                     // the appliance state root
-  std::string state_dir;                // keystore, device id
-  std::vector<std::string> components;  // empty: every component in the backup
-  std::vector<std::string> keep;        // components to leave as they are (e.g. "network")
-  bool dry_run = false;                 // verify and check only
+  std::string root;                                 // the appliance state root
+  std::string state_dir;                            // keystore, device id
+  std::vector<std::string> components;              // empty: every component in the backup
+  std::vector<std::string> keep;                    // components to leave as they are (e.g. "network")
+  bool dry_run = false;                             // verify and check only
   const crypto::DomainKeys* device_keys = nullptr;  // this device's domain, if it has one
-  const SecureBuffer* dms = nullptr;                 // typed by the administrator
-  std::vector<SupersededFile> superseded;            // removed when their component is restored
+  const SecureBuffer* dms = nullptr;                // typed by the administrator
+  std::vector<SupersededFile> superseded;           // removed when their component is restored
   // Called once everything was verified and staged, right before the swap begins.
   std::function<void()> on_applying;
 };
@@ -47,9 +47,9 @@ struct RestoreReport {
   std::vector<std::string> components;  // restored (or, for a dry run, that would be)
   uint64_t files = 0;
   uint64_t bytes = 0;
-  bool adopted_domain = false;          // this device joined the backup's domain
+  bool adopted_domain = false;                  // this device joined the backup's domain
   std::vector<std::string> superseded_removed;  // paths of `superseded` that were removed
-  std::string recovered;                // what start-up recovery did first, if anything
+  std::string recovered;                        // what start-up recovery did first, if anything
 };
 
 // kUnauthenticated (other domain, wrong DMS), kNotSupported (newer firmware or format),

@@ -5,14 +5,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "appliance/layout.h"
 #include "archive/backup_file.h"
@@ -71,9 +70,9 @@ std::string HostileTar(const std::vector<TarMember>& members, bool truncate = fa
     archive_entry_set_perm(e, 0644);
     if (m.type == AE_IFLNK) archive_entry_copy_symlink(e, m.symlink.c_str());
     if (m.type == AE_IFCHR) archive_entry_set_rdev(e, makedev(1, 3));
-    archive_entry_set_size(e, m.type == AE_IFREG ? (m.declared_size >= 0 ? m.declared_size
-                                                                          : static_cast<la_int64_t>(m.content.size()))
-                                                 : 0);
+    archive_entry_set_size(e, m.type == AE_IFREG
+                                  ? (m.declared_size >= 0 ? m.declared_size : static_cast<la_int64_t>(m.content.size()))
+                                  : 0);
     archive_write_header(a, e);
     if (!m.content.empty()) archive_write_data(a, m.content.data(), m.content.size());
     archive_entry_free(e);
@@ -89,7 +88,7 @@ std::string HostileTar(const std::vector<TarMember>& members, bool truncate = fa
 
 std::string Seal(const std::string& tar, const crypto::DomainKeys& keys) {
   archive::BackupHeader header = archive::MakeHeader({"hostile.ksb", 1795651200, {"dev", "host", "model", "1.0.0"}},
-                                                    {{"firmware", 1, 10, ""}}, keys, {});
+                                                     {{"firmware", 1, 10, ""}}, keys, {});
   StringSink out;
   auto sealer = archive::SealedWriter::Start(header, keys, out);
   KS_CHECK(sealer.ok());
@@ -142,10 +141,12 @@ class HostileBackupTest : public ::testing::Test {
 TEST_F(HostileBackupTest, GenuineMinimalBackupIsAccepted) {
   // The harness itself works: the same kind of stream, but benign and with its manifest.
   archive::Manifest m;
-  m.components = {{"firmware", {{"firmware/VERSION", archive::EntryType::kFile, 15, 0644, 0,
-                                 "2d9ab9b9ac7c9ab2d3ea3dbd56bcab4e7f6e4e5e1ff1ee1d4a5b5e4f0a8dd6cc", ""}}}};
+  m.components = {{"firmware",
+                   {{"firmware/VERSION", archive::EntryType::kFile, 15, 0644, 0,
+                     "2d9ab9b9ac7c9ab2d3ea3dbd56bcab4e7f6e4e5e1ff1ee1d4a5b5e4f0a8dd6cc", ""}}}};
   std::string body = "firmware=4.0.0\n";
-  std::string tar = HostileTar({{"firmware/VERSION", AE_IFREG, body, ""}, {".keepsake-manifest.json", AE_IFREG, "", ""}});
+  std::string tar =
+      HostileTar({{"firmware/VERSION", AE_IFREG, body, ""}, {".keepsake-manifest.json", AE_IFREG, "", ""}});
   Status st = Restore(Seal(tar, *keys_));
   // The digest above is deliberately wrong: the manifest check must catch it.
   EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
@@ -176,9 +177,12 @@ TEST_F(HostileBackupTest, DeviceNodeIsRefused) {
 TEST_F(HostileBackupTest, SymlinkOutOfTheApplianceIsRefused) {
   for (const char* target : {"../../../../etc", "/etc/shadow"}) {
     // A complete, manifest-consistent backup: only the symlink check can refuse it.
-    std::string manifest = std::string(R"({"manifest_version":1,"backup_id":"x","device":{"device_id":"d","hostname":"h","model":"m","firmware_version":"1"},"components":[{"name":"firmware","entries":[{"path":"firmware/link","type":"symlink","mode":511,"mtime":0,"target":")") +
-                           target + R"("}]}]})";
-    std::string tar = HostileTar({{"firmware/link", AE_IFLNK, "", target}, {".keepsake-manifest.json", AE_IFREG, manifest, ""}});
+    std::string manifest =
+        std::string(
+            R"({"manifest_version":1,"backup_id":"x","device":{"device_id":"d","hostname":"h","model":"m","firmware_version":"1"},"components":[{"name":"firmware","entries":[{"path":"firmware/link","type":"symlink","mode":511,"mtime":0,"target":")") +
+        target + R"("}]}]})";
+    std::string tar =
+        HostileTar({{"firmware/link", AE_IFLNK, "", target}, {".keepsake-manifest.json", AE_IFREG, manifest, ""}});
     Status st = Restore(Seal(tar, *keys_));
     EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
     EXPECT_NE(st.message().find("leads out of the appliance"), std::string::npos) << st.message();
@@ -187,7 +191,8 @@ TEST_F(HostileBackupTest, SymlinkOutOfTheApplianceIsRefused) {
 }
 
 TEST_F(HostileBackupTest, PathOutsideEveryComponentIsRefused) {
-  std::string manifest = R"({"manifest_version":1,"backup_id":"x","device":{"device_id":"d","hostname":"h","model":"m","firmware_version":"1"},"components":[{"name":"firmware","entries":[{"path":"etc","type":"dir","mode":493,"mtime":0}]}]})";
+  std::string manifest =
+      R"({"manifest_version":1,"backup_id":"x","device":{"device_id":"d","hostname":"h","model":"m","firmware_version":"1"},"components":[{"name":"firmware","entries":[{"path":"etc","type":"dir","mode":493,"mtime":0}]}]})";
   std::string tar = HostileTar({{"etc", AE_IFDIR, "", ""}, {".keepsake-manifest.json", AE_IFREG, manifest, ""}});
   Status st = Restore(Seal(tar, *keys_));
   EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();

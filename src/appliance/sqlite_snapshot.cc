@@ -1,10 +1,9 @@
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "appliance/database_snapshot.h"
 #include "appliance/postgres_snapshot.h"

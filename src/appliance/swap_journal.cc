@@ -1,11 +1,10 @@
 #include "appliance/swap_journal.h"
 
+#include <fmt/format.h>
 #include <stdio.h>
 
 #include <ctime>
 #include <filesystem>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "appliance/crash_point.h"
@@ -84,7 +83,8 @@ Status Rename(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::create_directories(to.parent_path(), ec);
   if (ec) return StatusFromErrno(ec.value(), to.parent_path().string());
-  if (rename(from.c_str(), to.c_str()) != 0) return StatusFromErrno(errno, fmt::format("moving {} to {}", from.string(), to.string()));
+  if (rename(from.c_str(), to.c_str()) != 0)
+    return StatusFromErrno(errno, fmt::format("moving {} to {}", from.string(), to.string()));
   RETURN_IF_ERROR(FsyncParent(from));
   return FsyncParent(to);
 }
@@ -197,8 +197,9 @@ Status RunSwap(const std::string& root, const SwapPlan& plan, const DumpApplier&
     if (undo.ok() && plan.staging == "staging") undo = RemoveAll(work / "staging");
     if (undo.ok() && unlink(JournalPath(root).c_str()) != 0) undo = StatusFromErrno(errno, JournalPath(root));
     if (!undo.ok()) {
-      return Status::Internal(fmt::format("{}; putting the old state back also failed ({}); it will be retried at the next start",
-                                          st.message(), undo.message()));
+      return Status::Internal(
+          fmt::format("{}; putting the old state back also failed ({}); it will be retried at the next start",
+                      st.message(), undo.message()));
     }
     return std::move(st).WithContext("restore undone, the appliance is unchanged");
   }
@@ -226,8 +227,8 @@ Result<std::string> RecoverSwap(const std::string& root, const DumpApplier& appl
     if (j->plan.staging == "staging") RETURN_IF_ERROR(RemoveAll(work / "staging"));
     if (unlink(JournalPath(root).c_str()) != 0) return StatusFromErrno(errno, JournalPath(root));
     RETURN_IF_ERROR(FsyncDir(work.string()));
-    return fmt::format("an interrupted {} ({}) was rolled back: the appliance is in its previous state",
-                       j->plan.kind, j->plan.label);
+    return fmt::format("an interrupted {} ({}) was rolled back: the appliance is in its previous state", j->plan.kind,
+                       j->plan.label);
   }
   if (j->state == "applying-db") {
     Status st = ApplyDump(root, j->plan, apply_dump);

@@ -23,12 +23,12 @@
 namespace keepsake::appliance {
 
 struct SwapPlan {
-  std::string kind = "restore";      // "restore" or "rollback"
-  std::string label;                 // backup file name or "rollback point of ..."
-  std::vector<std::string> paths;    // relative to the root, in order
-  std::vector<bool> existed;         // per path: present before the swap
-  std::string postgres_dump;         // relative to WorkDir, applied after the files; or empty
-  std::string staging = "staging";   // where the new content waits, relative to WorkDir
+  std::string kind = "restore";               // "restore" or "rollback"
+  std::string label;                          // backup file name or "rollback point of ..."
+  std::vector<std::string> paths;             // relative to the root, in order
+  std::vector<bool> existed;                  // per path: present before the swap
+  std::string postgres_dump;                  // relative to WorkDir, applied after the files; or empty
+  std::string staging = "staging";            // where the new content waits, relative to WorkDir
   std::vector<std::string> remove_when_done;  // absolute paths deleted once the swap is done
 };
 

@@ -1,13 +1,12 @@
 #include "archive/backup_file.h"
 
-#include <sodium.h>
-
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "archive/sealed_writer.h"
 #include "base/encoding.h"
-#include "base/utc_time.h"
 #include "base/threaded_stream.h"
+#include "base/utc_time.h"
 
 namespace keepsake::archive {
 

@@ -1,8 +1,8 @@
 #include "archive/backup_name.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "archive/format.h"
 
@@ -27,11 +27,12 @@ Status ValidatePrefix(std::string_view prefix) {
   if (prefix.size() > 64) return Status::InvalidArgument("the backup filename prefix is longer than 64 characters");
   for (char c : prefix) {
     if (!IsNameChar(c) && c != '_') {
-      return Status::InvalidArgument(fmt::format(
-          "the backup filename prefix may only contain letters, digits, '-', '_' and '.' (found '{}')", c));
+      return Status::InvalidArgument(
+          fmt::format("the backup filename prefix may only contain letters, digits, '-', '_' and '.' (found '{}')", c));
     }
   }
-  if (prefix == "." || prefix == "..") return Status::InvalidArgument("the backup filename prefix cannot be '.' or '..'");
+  if (prefix == "." || prefix == "..")
+    return Status::InvalidArgument("the backup filename prefix cannot be '.' or '..'");
   return Status();
 }
 

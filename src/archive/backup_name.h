@@ -28,5 +28,4 @@ struct ParsedBackupName {
 // Recognises names made by MakeBackupName; nullopt for anything else.
 std::optional<ParsedBackupName> ParseBackupName(std::string_view name);
 
-
 }  // namespace keepsake::archive

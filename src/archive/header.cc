@@ -1,6 +1,7 @@
 #include "archive/header.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "archive/format.h"
@@ -18,7 +19,9 @@ uint64_t BackupHeader::InputBytes() const {
 }
 
 json DeviceToJson(const DeviceIdentity& d) {
-  return {{"device_id", d.device_id}, {"hostname", d.hostname}, {"model", d.model},
+  return {{"device_id", d.device_id},
+          {"hostname", d.hostname},
+          {"model", d.model},
           {"firmware_version", d.firmware_version}};
 }
 
@@ -72,8 +75,8 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   if (format != "keepsake-backup") return f.Bad("format", "not \"keepsake-backup\"");
   ASSIGN_OR_RETURN(uint64_t version, f.Uint("format_version"));
   if (version != kFormatVersion) {
-    return Status::NotSupported(fmt::format("backup format version {} is not supported (this build reads {})",
-                                            version, kFormatVersion));
+    return Status::NotSupported(
+        fmt::format("backup format version {} is not supported (this build reads {})", version, kFormatVersion));
   }
   ASSIGN_OR_RETURN(h.backup_id, f.String("backup_id", 64));
   ASSIGN_OR_RETURN(h.file_name, f.String("file_name", 255));

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/json_fields.h"
 #include "base/status.h"
@@ -24,10 +23,10 @@ struct DeviceIdentity {
 };
 
 struct ComponentSummary {
-  std::string name;        // "tree", or an appliance component such as "firmware"
-  uint64_t files = 0;      // regular files
-  uint64_t bytes = 0;      // their total size before compression
-  std::string note;        // e.g. "external database: connection settings only"
+  std::string name;    // "tree", or an appliance component such as "firmware"
+  uint64_t files = 0;  // regular files
+  uint64_t bytes = 0;  // their total size before compression
+  std::string note;    // e.g. "external database: connection settings only"
 };
 
 struct BackupHeader {

@@ -1,6 +1,7 @@
 #include "archive/manifest.h"
 
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "base/json_fields.h"
@@ -13,9 +14,12 @@ namespace {
 
 std::string_view TypeName(EntryType t) {
   switch (t) {
-    case EntryType::kFile: return "file";
-    case EntryType::kDir: return "dir";
-    case EntryType::kSymlink: return "symlink";
+    case EntryType::kFile:
+      return "file";
+    case EntryType::kDir:
+      return "dir";
+    case EntryType::kSymlink:
+      return "symlink";
   }
   return "file";
 }

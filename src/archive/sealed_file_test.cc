@@ -1,12 +1,11 @@
 // The sealed file must reject every kind of damage or forgery with a precise error before
 // anything is used: these tests seal a small tree in memory and attack every region.
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "archive/backup_file.h"
 #include "archive/format.h"

@@ -1,10 +1,9 @@
 #include "archive/sealed_reader.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <cstring>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "archive/format.h"
@@ -44,9 +43,10 @@ Result<SealedHeader> ReadSealedHeader(ByteSource& source) {
   if (n < kPrefixSize) return Status::Corruption("truncated: the file ends inside its prefix");
   uint16_t version = GetLe16(&out.signed_part[8]);
   if (version != kFormatVersion) {
-    return Status::NotSupported(fmt::format(
-        "backup format version {} is not supported by this Keepsake (it reads version {}); "
-        "use the Keepsake release that made the backup or a newer one", version, kFormatVersion));
+    return Status::NotSupported(
+        fmt::format("backup format version {} is not supported by this Keepsake (it reads version {}); "
+                    "use the Keepsake release that made the backup or a newer one",
+                    version, kFormatVersion));
   }
   if (GetLe16(&out.signed_part[10]) != 0) return Status::Corruption("damaged prefix: reserved bytes are not zero");
   uint32_t header_len = GetLe32(&out.signed_part[12]);

@@ -33,8 +33,7 @@ Result<std::unique_ptr<SealedWriter>> SealedWriter::Start(BackupHeader header, c
   return w;
 }
 
-SealedWriter::SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, ByteSink& out,
-                           SecureBuffer file_key)
+SealedWriter::SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, ByteSink& out, SecureBuffer file_key)
     : header_(std::move(header)), keys_(keys), out_(out), encryptor_(file_key) {
   header_.stream_header = encryptor_.header();
   plain_.reserve(header_.chunk_size);

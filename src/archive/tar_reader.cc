@@ -3,13 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <map>
 #include <memory>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "archive/format.h"
 #include "base/sha256.h"
@@ -57,7 +56,8 @@ class WritebackStarter {
   void Written(uint64_t end) {
     if (path_.empty() || end - started_ < kStep) return;
     if (fd_ < 0) fd_ = open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd_ >= 0) sync_file_range(fd_, static_cast<off_t>(started_), static_cast<off_t>(end - started_), SYNC_FILE_RANGE_WRITE);
+    if (fd_ >= 0)
+      sync_file_range(fd_, static_cast<off_t>(started_), static_cast<off_t>(end - started_), SYNC_FILE_RANGE_WRITE);
     started_ = end;
   }
 
@@ -84,8 +84,8 @@ class Unpacker {
     if (archive_read_open(reader_.get(), &ctx_, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
       return ReadError("opening the tar stream");
     }
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                ARCHIVE_EXTRACT_SECURE_NODOTDOT;
+    int flags =
+        ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT;
     if (geteuid() == 0) flags |= ARCHIVE_EXTRACT_OWNER;
     archive_write_disk_set_options(disk_.get(), flags);
     bool have_manifest = false;
@@ -121,13 +121,18 @@ class Unpacker {
     if (seen_.count(path) != 0) return Status::Corruption(fmt::format("tar member '{}' appears twice", path));
     Seen s;
     switch (archive_entry_filetype(entry)) {
-      case AE_IFREG: s.type = EntryType::kFile; break;
-      case AE_IFDIR: s.type = EntryType::kDir; break;
+      case AE_IFREG:
+        s.type = EntryType::kFile;
+        break;
+      case AE_IFDIR:
+        s.type = EntryType::kDir;
+        break;
       case AE_IFLNK:
         s.type = EntryType::kSymlink;
         s.target = archive_entry_symlink(entry) ? archive_entry_symlink(entry) : "";
         break;
-      default: return Status::Corruption(fmt::format("tar member '{}' has an unsupported type", path));
+      default:
+        return Status::Corruption(fmt::format("tar member '{}' has an unsupported type", path));
     }
     if (archive_entry_hardlink(entry) != nullptr) {
       return Status::Corruption(fmt::format("tar member '{}' is a hard link, which backups never contain", path));
@@ -179,11 +184,13 @@ class Unpacker {
       for (const auto& e : c.entries) {
         ++listed;
         auto it = seen_.find(e.path);
-        if (it == seen_.end()) return Status::Corruption(fmt::format("'{}' is in the manifest but not in the backup", e.path));
+        if (it == seen_.end())
+          return Status::Corruption(fmt::format("'{}' is in the manifest but not in the backup", e.path));
         const Seen& s = it->second;
         if (s.type != e.type || (e.type == EntryType::kFile && (s.size != e.size || s.sha256 != e.sha256)) ||
             (e.type == EntryType::kSymlink && s.target != e.target)) {
-          return Status::Corruption(fmt::format("'{}' does not match its manifest entry (size or SHA-256 differs)", e.path));
+          return Status::Corruption(
+              fmt::format("'{}' does not match its manifest entry (size or SHA-256 differs)", e.path));
         }
       }
     }
@@ -226,8 +233,6 @@ Status CheckArchivePath(std::string_view path) {
   return Status();
 }
 
-Result<UnpackResult> UnpackTar(ByteSource& in, const std::string& target_dir) {
-  return Unpacker(in, target_dir).Run();
-}
+Result<UnpackResult> UnpackTar(ByteSource& in, const std::string& target_dir) { return Unpacker(in, target_dir).Run(); }
 
 }  // namespace keepsake::archive

@@ -3,13 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <memory>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "archive/format.h"
 #include "base/sha256.h"

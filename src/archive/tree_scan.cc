@@ -1,11 +1,10 @@
 #include "archive/tree_scan.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "archive/format.h"
 
@@ -24,7 +23,8 @@ class Walker {
       return AddChildren(archive_path, disk_path, component);
     }
     if (archive_path == kManifestName) {
-      return Status::InvalidArgument(fmt::format("{}: the name {} is reserved for the backup manifest", disk_path, kManifestName));
+      return Status::InvalidArgument(
+          fmt::format("{}: the name {} is reserved for the backup manifest", disk_path, kManifestName));
     }
     e.archive_path = archive_path;
     e.disk_path = disk_path;
@@ -73,7 +73,8 @@ Result<TreeScan> ScanSources(const std::vector<ComponentSource>& sources) {
   Walker walker(scan);
   for (size_t i = 0; i < sources.size(); ++i) {
     scan.components.push_back({sources[i].name, 0, 0, sources[i].note});
-    for (const auto& item : sources[i].items) RETURN_IF_ERROR(walker.Add(item.archive_path, item.disk_path, i, item.recursive));
+    for (const auto& item : sources[i].items)
+      RETURN_IF_ERROR(walker.Add(item.archive_path, item.disk_path, i, item.recursive));
   }
   return scan;
 }

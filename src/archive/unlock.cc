@@ -1,8 +1,7 @@
 #include "archive/unlock.h"
 
-#include <sodium.h>
-
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "crypto/file_key.h"
 
@@ -12,10 +11,10 @@ Status CheckSameDomain(const BackupHeader& header, const crypto::DomainKeys& key
   if (sodium_memcmp(keys.public_key.data(), header.domain_public_key.data(), keys.public_key.size()) == 0) {
     return Status();
   }
-  return Status::Unauthenticated(fmt::format(
-      "the backup belongs to domain {}, but this device is in domain {}; "
-      "a backup can only be restored within its domain",
-      header.DomainFingerprint(), crypto::DomainFingerprint(keys.public_key)));
+  return Status::Unauthenticated(
+      fmt::format("the backup belongs to domain {}, but this device is in domain {}; "
+                  "a backup can only be restored within its domain",
+                  header.DomainFingerprint(), crypto::DomainFingerprint(keys.public_key)));
 }
 
 Result<SecureBuffer> UnlockFileKey(const BackupHeader& header, const Unlocker& unlocker) {

@@ -1,8 +1,8 @@
 #include "archive/zstd_stream.h"
 
-#include <thread>
-
 #include <fmt/format.h>
+
+#include <thread>
 
 namespace keepsake::archive {
 
@@ -69,7 +69,8 @@ Result<size_t> ZstdDecompressSource::Read(std::span<std::byte> buf) {
       in_buf_ = {in_.data(), n, 0};
     }
     if (frame_done_) {
-      if (in_buf_.pos < in_buf_.size) return Status::Corruption("unexpected data after the end of the compressed frame");
+      if (in_buf_.pos < in_buf_.size)
+        return Status::Corruption("unexpected data after the end of the compressed frame");
       if (eof_) return size_t{0};
       continue;
     }

@@ -7,10 +7,10 @@
 // driven by one thread.
 #pragma once
 
+#include <zstd.h>
+
 #include <memory>
 #include <vector>
-
-#include <zstd.h>
 
 #include "base/byte_stream.h"
 
@@ -21,7 +21,7 @@ struct ZstdOptions {
   // random keys and signatures) level 2 compresses 25 % faster for 0.9 % more output
   // (docs/PERFORMANCE.md), and a backup competes with the appliance's own services for CPU.
   int level = 2;
-  int workers = 0;       // 0: one per core; 1: compress on the calling thread
+  int workers = 0;  // 0: one per core; 1: compress on the calling thread
 };
 
 inline constexpr int kMaxWindowLog = 27;  // 128 MiB, zstd's default decoder limit

@@ -1,8 +1,8 @@
 #include "archive/zstd_stream.h"
 
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "base/mem_stream.h"
 

@@ -42,8 +42,7 @@ void LoginThrottle::RecordFailure(std::string_view account_lower, std::string_vi
   Bump(ClientKey(client), now);
 }
 
-std::optional<int64_t> LoginThrottle::TryAcquire(std::string_view account_lower, std::string_view client,
-                                                 int64_t now) {
+std::optional<int64_t> LoginThrottle::TryAcquire(std::string_view account_lower, std::string_view client, int64_t now) {
   std::lock_guard lock(mu_);
   int64_t wait = std::max(Wait(AccountKey(account_lower), now), Wait(ClientKey(client), now));
   if (wait > 0) return wait;

@@ -1,5 +1,6 @@
 #include "auth/token_store.h"
 
+#include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -8,8 +9,6 @@
 #include <iterator>
 #include <set>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "base/encoding.h"
 #include "base/sha256.h"

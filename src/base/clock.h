@@ -3,13 +3,13 @@
 // and watch the schedule fire without waiting. Thread-safe.
 #pragma once
 
+#include <date/date.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <date/date.h>
 
 namespace keepsake {
 

@@ -1,8 +1,7 @@
 #include "base/encoding.h"
 
-#include <sodium.h>
-
 #include <fmt/format.h>
+#include <sodium.h>
 
 namespace keepsake {
 

@@ -1,14 +1,13 @@
 #include "base/file_io.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 namespace keepsake {
 namespace {

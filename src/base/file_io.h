@@ -6,10 +6,11 @@
 // is therefore always complete. Not thread-safe.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "base/byte_stream.h"
 

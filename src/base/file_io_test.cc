@@ -1,10 +1,9 @@
 #include "base/file_io.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 
 #include "base/test_temp_dir.h"
 

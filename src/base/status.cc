@@ -1,33 +1,46 @@
 #include "base/status.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
-
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
-#include <fmt/format.h>
-
 namespace keepsake {
 
 std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "OK";
-    case ErrorCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case ErrorCode::kNotFound: return "NOT_FOUND";
-    case ErrorCode::kAlreadyExists: return "ALREADY_EXISTS";
-    case ErrorCode::kPermissionDenied: return "PERMISSION_DENIED";
-    case ErrorCode::kUnauthenticated: return "UNAUTHENTICATED";
-    case ErrorCode::kNoSpace: return "NO_SPACE";
-    case ErrorCode::kUnavailable: return "UNAVAILABLE";
-    case ErrorCode::kCorruption: return "CORRUPTION";
-    case ErrorCode::kFailedPrecondition: return "FAILED_PRECONDITION";
-    case ErrorCode::kCancelled: return "CANCELLED";
-    case ErrorCode::kNotSupported: return "NOT_SUPPORTED";
-    case ErrorCode::kIoError: return "IO_ERROR";
-    case ErrorCode::kInternal: return "INTERNAL";
+    case ErrorCode::kOk:
+      return "OK";
+    case ErrorCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case ErrorCode::kNotFound:
+      return "NOT_FOUND";
+    case ErrorCode::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case ErrorCode::kPermissionDenied:
+      return "PERMISSION_DENIED";
+    case ErrorCode::kUnauthenticated:
+      return "UNAUTHENTICATED";
+    case ErrorCode::kNoSpace:
+      return "NO_SPACE";
+    case ErrorCode::kUnavailable:
+      return "UNAVAILABLE";
+    case ErrorCode::kCorruption:
+      return "CORRUPTION";
+    case ErrorCode::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case ErrorCode::kCancelled:
+      return "CANCELLED";
+    case ErrorCode::kNotSupported:
+      return "NOT_SUPPORTED";
+    case ErrorCode::kIoError:
+      return "IO_ERROR";
+    case ErrorCode::kInternal:
+      return "INTERNAL";
   }
   return "UNKNOWN";
 }
@@ -35,10 +48,9 @@ std::string_view ErrorCodeName(ErrorCode code) {
 std::optional<ErrorCode> ErrorCodeFromName(std::string_view name) {
   for (int c = 0; c <= static_cast<int>(ErrorCode::kInternal); ++c) {
     std::string_view known = ErrorCodeName(static_cast<ErrorCode>(c));
-    if (known.size() == name.size() &&
-        std::equal(known.begin(), known.end(), name.begin(),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                               std::tolower(static_cast<unsigned char>(b)); })) {
+    if (known.size() == name.size() && std::equal(known.begin(), known.end(), name.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
       return static_cast<ErrorCode>(c);
     }
   }
@@ -60,18 +72,24 @@ std::string Status::ToString() const {
 namespace {
 Status StatusForErrno(int err, std::string msg) {
   switch (err) {
-    case ENOENT: return Status::NotFound(std::move(msg));
+    case ENOENT:
+      return Status::NotFound(std::move(msg));
     case EACCES:
     case EPERM:
-    case EROFS: return Status::PermissionDenied(std::move(msg));
+    case EROFS:
+      return Status::PermissionDenied(std::move(msg));
     case ENOSPC:
-    case EDQUOT: return Status::NoSpace(std::move(msg));
+    case EDQUOT:
+      return Status::NoSpace(std::move(msg));
     case ETIMEDOUT:
     case EHOSTUNREACH:
     case ESTALE:
-    case ENODEV: return Status::Unavailable(std::move(msg));
-    case EEXIST: return Status::AlreadyExists(std::move(msg));
-    default: return Status::IoError(std::move(msg));
+    case ENODEV:
+      return Status::Unavailable(std::move(msg));
+    case EEXIST:
+      return Status::AlreadyExists(std::move(msg));
+    default:
+      return Status::IoError(std::move(msg));
   }
 }
 }  // namespace

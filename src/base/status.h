@@ -17,11 +17,11 @@ namespace keepsake {
 
 enum class ErrorCode : uint8_t {
   kOk,
-  kInvalidArgument,     // bad input from a user or caller
+  kInvalidArgument,  // bad input from a user or caller
   kNotFound,
   kAlreadyExists,
-  kPermissionDenied,    // file system or storage refuses access
-  kUnauthenticated,     // wrong DMS, another domain, no domain keys on this device
+  kPermissionDenied,  // file system or storage refuses access
+  kUnauthenticated,   // wrong DMS, another domain, no domain keys on this device
   kNoSpace,
   kUnavailable,         // retry may help: server down, timeout, drive gone
   kCorruption,          // magic, MAC, signature or digest check failed
@@ -90,7 +90,7 @@ Status StatusFromErrno(int err, std::string_view context);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: must not be OK
 
   bool ok() const { return status_.ok(); }
@@ -114,10 +114,10 @@ class [[nodiscard]] Result {
 #define KS_CONCAT_INNER(a, b) a##b
 #define KS_CONCAT(a, b) KS_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                         \
-  do {                                                \
-    ::keepsake::Status ks_status_ = (expr);           \
-    if (!ks_status_.ok()) return ks_status_;          \
+#define RETURN_IF_ERROR(expr)                \
+  do {                                       \
+    ::keepsake::Status ks_status_ = (expr);  \
+    if (!ks_status_.ok()) return ks_status_; \
   } while (0)
 
 #define KS_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
@@ -129,8 +129,8 @@ class [[nodiscard]] Result {
 #define ASSIGN_OR_RETURN(lhs, expr) KS_ASSIGN_OR_RETURN_IMPL(KS_CONCAT(ks_result_, __LINE__), lhs, expr)
 
 // A broken REQUIRES: is a bug, not an error: abort with file:line.
-#define KS_CHECK(cond)                                                 \
-  do {                                                                 \
+#define KS_CHECK(cond)                                                         \
+  do {                                                                         \
     if (!(cond)) ::keepsake::internal::CheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 

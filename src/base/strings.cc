@@ -1,8 +1,8 @@
 #include "base/strings.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace keepsake {
 namespace {

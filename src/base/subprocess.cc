@@ -1,6 +1,7 @@
 #include "base/subprocess.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -12,8 +13,6 @@
 #include <cerrno>
 #include <chrono>
 #include <thread>
-
-#include <fmt/format.h>
 
 extern char** environ;
 

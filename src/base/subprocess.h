@@ -35,8 +35,8 @@ struct ProcessOptions {
 struct ProcessResult {
   static constexpr size_t kMaxStderrBytes = 64 * 1024;
 
-  int exit_code = 0;    // the exit status, or 128 + signal when killed by a signal
-  int term_signal = 0;  // the signal that ended the program, 0 if it exited
+  int exit_code = 0;              // the exit status, or 128 + signal when killed by a signal
+  int term_signal = 0;            // the signal that ended the program, 0 if it exited
   std::string stderr_text;        // the first kMaxStderrBytes of stderr
   bool stderr_truncated = false;  // more was written and dropped
 
@@ -55,8 +55,8 @@ Result<ProcessResult> RunProcessAnyExit(const std::vector<std::string>& argv, co
 // As RunProcessAnyExit, and also kIoError "<program>: <first stderr line>" when the program
 // exits non-zero or is killed by a signal.
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const ProcessOptions& options);
-Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& extra_env = {}, int timeout_ms = 0);
+Result<ProcessResult> RunProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {},
+                                 int timeout_ms = 0);
 
 // The message RunProcess uses for a failed run: "<program>: <first stderr line>", with
 // the program's own "<program>: " prefix on that line not repeated, or the exit status

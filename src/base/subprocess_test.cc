@@ -1,13 +1,12 @@
 #include "base/subprocess.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
-
-#include <gtest/gtest.h>
 
 #include "base/file_io.h"
 #include "base/test_temp_dir.h"
@@ -127,9 +126,10 @@ TEST_F(SubprocessTest, StderrIsBoundedAndDrained) {
 TEST_F(SubprocessTest, ExtraEnvSetsReplacesAndRemoves) {
   setenv("KS_SUBPROCESS_TEST_OLD", "old", 1);
   setenv("KS_SUBPROCESS_TEST_GONE", "here", 1);
-  std::string out = Stdout("printf '%s|%s|%s' \"$KS_SUBPROCESS_TEST_NEW\" \"$KS_SUBPROCESS_TEST_OLD\" "
-                           "\"${KS_SUBPROCESS_TEST_GONE-unset}\"",
-                           {"KS_SUBPROCESS_TEST_NEW=a=b", "KS_SUBPROCESS_TEST_OLD=new", "KS_SUBPROCESS_TEST_GONE"});
+  std::string out = Stdout(
+      "printf '%s|%s|%s' \"$KS_SUBPROCESS_TEST_NEW\" \"$KS_SUBPROCESS_TEST_OLD\" "
+      "\"${KS_SUBPROCESS_TEST_GONE-unset}\"",
+      {"KS_SUBPROCESS_TEST_NEW=a=b", "KS_SUBPROCESS_TEST_OLD=new", "KS_SUBPROCESS_TEST_GONE"});
   EXPECT_EQ(out, "a=b|new|unset");
   unsetenv("KS_SUBPROCESS_TEST_OLD");
   unsetenv("KS_SUBPROCESS_TEST_GONE");

@@ -12,8 +12,8 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <span>
+#include <thread>
 #include <vector>
 
 #include "base/byte_stream.h"

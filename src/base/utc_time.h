@@ -2,10 +2,10 @@
 // (backup headers, the audit log, the API, the journal). Pure functions: any thread.
 #pragma once
 
+#include <date/date.h>
+
 #include <ctime>
 #include <string>
-
-#include <date/date.h>
 
 namespace keepsake {
 

@@ -1,8 +1,7 @@
 #include "cli/api_client.h"
 
-#include <httplib.h>
-
 #include <fmt/format.h>
+#include <httplib.h>
 
 namespace keepsake::cli {
 
@@ -49,7 +48,8 @@ Result<nlohmann::json> ApiClient::Send(const std::string& method, const std::str
 
 Status ApiClient::RefreshSession() {
   int http_status = 0;
-  std::string form = "grant_type=refresh_token&refresh_token=" + httplib::detail::encode_query_param(session_->refresh_token);
+  std::string form =
+      "grant_type=refresh_token&refresh_token=" + httplib::detail::encode_query_param(session_->refresh_token);
   auto answer = SendOnce("POST", "/oauth/token", form, "application/x-www-form-urlencoded", http_status);
   if (!answer.ok()) return std::move(answer).status();
   session_->access_token = answer->value("access_token", "");
@@ -57,9 +57,8 @@ Status ApiClient::RefreshSession() {
   return SaveSession(*session_);
 }
 
-Result<nlohmann::json> ApiClient::SendOnce(const std::string& method, const std::string& path,
-                                           const std::string& body, const std::string& content_type,
-                                           int& http_status) {
+Result<nlohmann::json> ApiClient::SendOnce(const std::string& method, const std::string& path, const std::string& body,
+                                           const std::string& content_type, int& http_status) {
   http_status = 0;
   if (!client_->is_valid()) {
     return Status::InvalidArgument(fmt::format("server \"{}\": not a valid URL", options_.server));
@@ -87,8 +86,8 @@ Result<nlohmann::json> ApiClient::SendOnce(const std::string& method, const std:
   if (!j.is_discarded() && j.contains("error") && j["error"].is_object()) {
     const auto& e = j["error"];
     std::string code = e.value("code", "");
-    ErrorCode parsed = ErrorCodeFromName(code).value_or(res->status >= 500 ? ErrorCode::kInternal
-                                                                            : ErrorCode::kInvalidArgument);
+    ErrorCode parsed =
+        ErrorCodeFromName(code).value_or(res->status >= 500 ? ErrorCode::kInternal : ErrorCode::kInvalidArgument);
     if (res->status == 401) parsed = ErrorCode::kUnauthenticated;
     if (parsed == ErrorCode::kOk) parsed = ErrorCode::kInternal;
     return Status::FromCode(parsed, e.value("message", fmt::format("HTTP {}", res->status)));

@@ -6,10 +6,9 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "cli/session_file.h"
@@ -22,8 +21,8 @@ namespace keepsake::cli {
 
 struct ApiClientOptions {
   std::string server = "https://127.0.0.1:8443";  // --server, KEEPSAKE_SERVER
-  std::string ca_file;  // PEM file of trusted certificates (--ca-file, KEEPSAKE_CA_FILE)
-  bool use_session = true;  // send the stored session's token
+  std::string ca_file;                            // PEM file of trusted certificates (--ca-file, KEEPSAKE_CA_FILE)
+  bool use_session = true;                        // send the stored session's token
 };
 
 class ApiClient {

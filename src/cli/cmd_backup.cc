@@ -1,8 +1,8 @@
 // `keepsake backup --out DIR [--prefix P] [--source DIR]`: seal the appliance (its
 // components, the database as a consistent snapshot) or, with --source, any directory tree.
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "appliance/device_identity.h"
 #include "archive/backup_name.h"

@@ -1,11 +1,10 @@
 // `keepsake backup-now [--wait]`: "Create Backup Now" through keepsaked, optionally
 // waiting for the result with a progress bar on a terminal.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
@@ -46,7 +45,7 @@ Status BackupNow(const CliContext& ctx, bool wait) {
       return Status();
     }
     return Status::FromCode(ErrorCode::kIoError, fmt::format("backup {}: {}", job["result"].get<std::string>(),
-                                                              job["error"].get<std::string>()));
+                                                             job["error"].get<std::string>()));
   }
   return Status::Internal(fmt::format("job {} is not in the history", id));
 }

@@ -30,8 +30,9 @@ Status RunSet(const CliContext& ctx, const SetOptions& opt) {
   }
   ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::CreateKeystore(ctx.state_dir, dms, confirmation, opt.kdf));
   fmt::print("Domain Master Secret set. Domain fingerprint: {}\n", crypto::DomainFingerprint(keys.public_key));
-  fmt::print("Keep the Domain Master Secret safe: restoring a backup on another appliance needs it, "
-             "and it cannot be recovered or changed.\n");
+  fmt::print(
+      "Keep the Domain Master Secret safe: restoring a backup on another appliance needs it, "
+      "and it cannot be recovered or changed.\n");
   return Status();
 }
 
@@ -51,7 +52,8 @@ void AddDmsCommands(CLI::App& app, const CliContext& ctx, Runner& run) {
 
   auto opt = std::make_shared<SetOptions>();
   CLI::App* set = dms->add_subcommand("set", "Set the Domain Master Secret (once; it can never be changed)");
-  set->add_option("--dms-file", opt->dms_file, "Read the secret from the first line of this file instead of the terminal");
+  set->add_option("--dms-file", opt->dms_file,
+                  "Read the secret from the first line of this file instead of the terminal");
   set->add_option("--kdf-ops", opt->kdf.opslimit, "Argon2id passes (default 3)");
   set->add_option("--kdf-mem-kib", opt->kdf.memlimit_kib, "Argon2id memory in KiB (default 262144)");
   set->callback([&ctx, &run, opt] { run = [&ctx, opt] { return RunSet(ctx, *opt); }; });

@@ -1,10 +1,9 @@
 // `keepsake extract FILE --to DIR [--dms-file F]`: verify and unpack into a new directory.
+#include <fmt/format.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "archive/backup_file.h"
 #include "base/file_io.h"
@@ -24,7 +23,8 @@ Status RunExtract(const CliContext& ctx, const ExtractOptions& opt) {
   std::error_code ec;
   fs::path target = fs::absolute(opt.to, ec);
   if (fs::exists(target, ec) && !(fs::is_directory(target, ec) && fs::is_empty(target, ec))) {
-    return Status::AlreadyExists(fmt::format("{}: exists and is not an empty directory; nothing was extracted", opt.to));
+    return Status::AlreadyExists(
+        fmt::format("{}: exists and is not an empty directory; nothing was extracted", opt.to));
   }
   ASSIGN_OR_RETURN(auto keys, UnlockKeys::Load(ctx, opt.dms_file));
   ASSIGN_OR_RETURN(auto source, FileSource::Open(opt.file));

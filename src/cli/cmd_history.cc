@@ -24,8 +24,8 @@ Status PrintHistory(const CliContext& ctx, int limit, bool json) {
       if (!text.empty()) detail += (detail.empty() ? "" : ": ") + text;
     }
     fmt::print("{:>5}  {:<8} {:<9} {:<21} {:<12} {:>12}  {}\n", job["id"].get<int64_t>(),
-               job["kind"].get<std::string>(), job["trigger"].get<std::string>(),
-               job["started_at"].get<std::string>(), job["result"].get<std::string>(), size, detail);
+               job["kind"].get<std::string>(), job["trigger"].get<std::string>(), job["started_at"].get<std::string>(),
+               job["result"].get<std::string>(), size, detail);
   }
   return Status();
 }

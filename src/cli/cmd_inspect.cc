@@ -1,5 +1,6 @@
 // `keepsake inspect FILE [--json]`: the Backup Details, readable without the DMS.
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "archive/backup_file.h"
@@ -21,9 +22,12 @@ struct InspectOptions {
 // The human wording of the domain verdict (the JSON carries web's words for the same).
 std::string_view TrustText(service::DomainTrust trust) {
   switch (trust) {
-    case service::DomainTrust::kThisDomain: return "valid, made in this device's domain";
-    case service::DomainTrust::kOtherDomain: return "valid, but made in ANOTHER domain than this device's";
-    case service::DomainTrust::kUnknown: break;
+    case service::DomainTrust::kThisDomain:
+      return "valid, made in this device's domain";
+    case service::DomainTrust::kOtherDomain:
+      return "valid, but made in ANOTHER domain than this device's";
+    case service::DomainTrust::kUnknown:
+      break;
   }
   return "consistent, not checked against a trusted key (this device has no Domain Master Secret)";
 }
@@ -62,8 +66,8 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
                c.note.empty() ? "" : "  (" + c.note + ")");
   }
   fmt::print("Input size:         {} ({} bytes)\n", HumanBytes(h.InputBytes()), h.InputBytes());
-  fmt::print("Sealed size:        {} ({} bytes), zstd level {}, XChaCha20-Poly1305\n", HumanBytes(file_size),
-             file_size, h.compression_level);
+  fmt::print("Sealed size:        {} ({} bytes), zstd level {}, XChaCha20-Poly1305\n", HumanBytes(file_size), file_size,
+             h.compression_level);
   return Status();
 }
 

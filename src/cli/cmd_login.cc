@@ -1,12 +1,11 @@
 // `keepsake login [--username U] [--password-file F]` and `keepsake logout`: a session with
 // keepsaked for the client commands (status, backup-now, history, schedule, users). The
 // password is read from the terminal without echo, or from a file; never from argv.
+#include <fmt/format.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <iostream>
-
-#include <fmt/format.h>
-#include <httplib.h>
 
 #include "cli/commands.h"
 #include "cli/secret_input.h"
@@ -48,10 +47,10 @@ Status Login(const CliContext& ctx, const LoginOptions& opt) {
   ApiClientOptions options = ClientOptions(ctx);
   options.use_session = false;
   ApiClient api(options);
-  std::string form = fmt::format(
-      "grant_type=password&username={}&password={}", httplib::detail::encode_query_param(username),
-      httplib::detail::encode_query_param(
-          std::string(reinterpret_cast<const char*>(password.data()), password.size())));
+  std::string form =
+      fmt::format("grant_type=password&username={}&password={}", httplib::detail::encode_query_param(username),
+                  httplib::detail::encode_query_param(
+                      std::string(reinterpret_cast<const char*>(password.data()), password.size())));
   auto answer = api.PostForm("/oauth/token", form);
   if (!answer.ok()) return std::move(answer).status();
   RETURN_IF_ERROR(SaveSession({ctx.server, answer->value("access_token", ""), answer->value("refresh_token", "")}));

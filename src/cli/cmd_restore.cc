@@ -60,7 +60,8 @@ Status RunRestore(const CliContext& ctx, const RestoreOptions& opt) {
   }
   fmt::print("{}: restored {} (backup of {} made {}). The previous state is kept: 'keepsake rollback' returns to it.\n",
              opt.file, names, report->header.device.hostname, report->header.created_at);
-  if (!report->superseded_removed.empty()) fmt::print("The Initial OTP User was removed: log in with the restored accounts.\n");
+  if (!report->superseded_removed.empty())
+    fmt::print("The Initial OTP User was removed: log in with the restored accounts.\n");
   return Status();
 }
 

@@ -23,12 +23,15 @@ Status PrintStatus(const CliContext& ctx, bool json) {
   if (s["job"].is_object()) {
     const auto& job = s["job"];
     std::string percent = job["percent"].is_number() ? fmt::format("{}%", job["percent"].get<int>()) : "-";
-    std::string eta = job["eta_seconds"].is_number() ? fmt::format(", about {} s left", job["eta_seconds"].get<int64_t>()) : "";
-    fmt::print("  Job {} ({}): {} {}{}\n", job["id"].get<int64_t>(), Str(job, "trigger"), Str(job, "phase"), percent, eta);
+    std::string eta =
+        job["eta_seconds"].is_number() ? fmt::format(", about {} s left", job["eta_seconds"].get<int64_t>()) : "";
+    fmt::print("  Job {} ({}): {} {}{}\n", job["id"].get<int64_t>(), Str(job, "trigger"), Str(job, "phase"), percent,
+               eta);
   }
   const auto& last = s["last_successful_backup"];
-  fmt::print("Last Successful Backup:           {}\n",
-             last.is_object() ? fmt::format("{} ({}) {}", Str(last, "time"), Str(last, "ago"), Str(last, "file")) : "never");
+  fmt::print(
+      "Last Successful Backup:           {}\n",
+      last.is_object() ? fmt::format("{} ({}) {}", Str(last, "time"), Str(last, "ago"), Str(last, "file")) : "never");
   const auto& next = s["next_scheduled_backup"];
   if (next.is_object()) {
     fmt::print("Next Scheduled Backup Execution:  {} ({})\n", Str(next, "local"), Str(next, "in"));

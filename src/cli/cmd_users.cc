@@ -15,7 +15,8 @@ Status ListUsers(const CliContext& ctx) {
   for (const auto& u : answer["users"]) {
     std::string note = u.value("otp_user", false) ? " (Initial OTP User)" : "";
     std::string refusal = u.value("remove_refusal", "");
-    fmt::print("{}{}{}\n", u.value("username", ""), note, refusal.empty() ? "" : "  [cannot be removed: " + refusal + "]");
+    fmt::print("{}{}{}\n", u.value("username", ""), note,
+               refusal.empty() ? "" : "  [cannot be removed: " + refusal + "]");
   }
   return Status();
 }
@@ -37,18 +38,16 @@ Status AddUser(const CliContext& ctx, const AddOptions& opt) {
     ASSIGN_OR_RETURN(confirmation, ReadSecretFromTerminal("The same password again: "));
   }
   ApiClient api(ClientOptions(ctx));
-  ASSIGN_OR_RETURN(nlohmann::json answer,
-                   api.Post("/api/v1/users", {{"username", opt.username},
-                                              {"password", Text(password)},
-                                              {"confirmation", Text(confirmation)}}));
+  ASSIGN_OR_RETURN(nlohmann::json answer, api.Post("/api/v1/users", {{"username", opt.username},
+                                                                     {"password", Text(password)},
+                                                                     {"confirmation", Text(confirmation)}}));
   fmt::print("{}\n", answer.value("message", "added"));
   return Status();
 }
 
 Status RemoveUser(const CliContext& ctx, const std::string& username) {
   ApiClient api(ClientOptions(ctx));
-  ASSIGN_OR_RETURN(nlohmann::json answer,
-                   api.Delete("/api/v1/users/" + httplib::detail::encode_query_param(username)));
+  ASSIGN_OR_RETURN(nlohmann::json answer, api.Delete("/api/v1/users/" + httplib::detail::encode_query_param(username)));
   fmt::print("{}\n", answer.value("message", "removed"));
   return Status();
 }

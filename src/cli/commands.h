@@ -3,10 +3,9 @@
 // after parsing. Runners return a Status; main() prints it and maps it to an exit code.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "archive/unlock.h"
 #include "cli/api_client.h"

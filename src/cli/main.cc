@@ -1,10 +1,9 @@
 // keepsake: the command-line tool. Backups and restores of the appliance, offline work on
 // backup files (inspect, verify, decrypt, extract) and this device's domain (dms set/show).
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "base/harden_process.h"
 #include "cli/commands.h"

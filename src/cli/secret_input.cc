@@ -1,10 +1,9 @@
 #include "cli/secret_input.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <termios.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "base/file_io.h"
 
@@ -24,7 +23,8 @@ Result<SecureBuffer> ReadLine(int fd, const std::string& what) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return StatusFromErrno(errno, what);
     if (n == 0 || c == '\n') break;
-    if (len == buf.size()) return Status::InvalidArgument(fmt::format("{}: longer than {} bytes", what, kMaxSecretFile));
+    if (len == buf.size())
+      return Status::InvalidArgument(fmt::format("{}: longer than {} bytes", what, kMaxSecretFile));
     buf.data()[len++] = static_cast<uint8_t>(c);
   }
   if (len > 0 && buf.data()[len - 1] == '\r') --len;

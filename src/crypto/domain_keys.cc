@@ -1,8 +1,7 @@
 #include "crypto/domain_keys.h"
 
-#include <sodium.h>
-
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "base/encoding.h"
 
@@ -35,8 +34,7 @@ long CountCharsIfClean(std::string_view s) {
 
 Status ValidateKdfParams(const KdfParams& params) {
   if (params.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN || params.opslimit > 32) {
-    return Status::InvalidArgument(
-        fmt::format("KDF opslimit {} is outside the allowed range 1..32", params.opslimit));
+    return Status::InvalidArgument(fmt::format("KDF opslimit {} is outside the allowed range 1..32", params.opslimit));
   }
   if (params.memlimit_kib < 8 || params.memlimit_kib > 4ull * 1024 * 1024) {
     return Status::InvalidArgument(
@@ -51,22 +49,19 @@ Status ValidateNewDms(const SecureBuffer& dms, const SecureBuffer& confirmation)
   }
   long chars = CountCharsIfClean(dms.view());
   if (chars < 0) {
-    return Status::InvalidArgument(
-        "The Domain Master Secret must be valid UTF-8 text without control characters");
+    return Status::InvalidArgument("The Domain Master Secret must be valid UTF-8 text without control characters");
   }
   if (static_cast<size_t>(chars) < kMinDmsChars) {
     return Status::InvalidArgument(
         fmt::format("The Domain Master Secret must be at least {} characters long", kMinDmsChars));
   }
-  if (dms.size() != confirmation.size() ||
-      sodium_memcmp(dms.data(), confirmation.data(), dms.size()) != 0) {
+  if (dms.size() != confirmation.size() || sodium_memcmp(dms.data(), confirmation.data(), dms.size()) != 0) {
     return Status::InvalidArgument("The Domain Master Secret and its confirmation do not match");
   }
   return Status();
 }
 
-DomainKeys KeysFromSeed(const Salt& salt, const KdfParams& params, const SecureBuffer& seed,
-                        const SecureBuffer& kek) {
+DomainKeys KeysFromSeed(const Salt& salt, const KdfParams& params, const SecureBuffer& seed, const SecureBuffer& kek) {
   KS_CHECK(seed.size() == crypto_sign_SEEDBYTES && kek.size() == kKeySize);
   DomainKeys keys;
   keys.salt = salt;
@@ -81,11 +76,10 @@ Result<DomainKeys> DeriveDomainKeys(const SecureBuffer& dms, const Salt& salt, c
   RETURN_IF_ERROR(ValidateKdfParams(params));
   KS_CHECK(sodium_init() >= 0);
   SecureBuffer root(kKeySize);
-  if (crypto_pwhash(root.data(), root.size(), reinterpret_cast<const char*>(dms.data()), dms.size(),
-                    salt.data(), params.opslimit, params.memlimit_kib * 1024,
-                    crypto_pwhash_ALG_ARGON2ID13) != 0) {
-    return Status::Internal(fmt::format(
-        "not enough memory for the key derivation ({} KiB); free memory and try again", params.memlimit_kib));
+  if (crypto_pwhash(root.data(), root.size(), reinterpret_cast<const char*>(dms.data()), dms.size(), salt.data(),
+                    params.opslimit, params.memlimit_kib * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+    return Status::Internal(fmt::format("not enough memory for the key derivation ({} KiB); free memory and try again",
+                                        params.memlimit_kib));
   }
   SecureBuffer seed(crypto_sign_SEEDBYTES);
   SecureBuffer kek(kKeySize);

@@ -30,8 +30,8 @@ inline constexpr size_t kMaxDmsBytes = 1024;
 // Argon2id cost. Recorded in the keystore and in every backup header, so a device reading a
 // backup uses the parameters it was made with. The defaults are libsodium's MODERATE level.
 struct KdfParams {
-  uint64_t opslimit = 3;            // passes over memory
-  uint64_t memlimit_kib = 262144;   // 256 MiB
+  uint64_t opslimit = 3;           // passes over memory
+  uint64_t memlimit_kib = 262144;  // 256 MiB
 };
 
 // Bounds for parameters read from a file: at least libsodium's minimum, at most 4 GiB and
@@ -59,8 +59,7 @@ struct DomainKeys {
 Result<DomainKeys> DeriveDomainKeys(const SecureBuffer& dms, const Salt& salt, const KdfParams& params);
 
 // Rebuilds keys from a stored signing seed and KEK (the keystore).
-DomainKeys KeysFromSeed(const Salt& salt, const KdfParams& params, const SecureBuffer& seed,
-                        const SecureBuffer& kek);
+DomainKeys KeysFromSeed(const Salt& salt, const KdfParams& params, const SecureBuffer& seed, const SecureBuffer& kek);
 
 // "1a2b:3c4d:...": what the UI calls the domain fingerprint.
 std::string DomainFingerprint(const PublicKey& public_key);

@@ -52,7 +52,8 @@ TEST(DomainKeysTest, DmsRulesNameTheBrokenRule) {
   Status mismatch = ValidateNewDms(Secret("12345678"), Secret("12345679"));
   EXPECT_NE(mismatch.message().find("do not match"), std::string::npos);
   EXPECT_FALSE(ValidateNewDms(Secret("1234\n5678"), Secret("1234\n5678")).ok());
-  EXPECT_FALSE(ValidateNewDms(Secret("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"), Secret("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8")).ok());
+  EXPECT_FALSE(
+      ValidateNewDms(Secret("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"), Secret("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8")).ok());
 }
 
 TEST(DomainKeysTest, KdfParametersFromFilesAreBounded) {

@@ -20,29 +20,28 @@ SecureBuffer NewFileKey() {
 }
 
 std::vector<uint8_t> WrapFileKey(const SecureBuffer& kek, const SecureBuffer& file_key, std::string_view backup_id) {
-  static_assert(kWrappedKeySize == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + kKeySize +
-                                       crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  static_assert(kWrappedKeySize ==
+                crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + kKeySize + crypto_aead_xchacha20poly1305_ietf_ABYTES);
   KS_CHECK(file_key.size() == kKeySize && kek.size() == kKeySize);
   std::vector<uint8_t> out(kWrappedKeySize);
   uint8_t* nonce = out.data();
   randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   std::string ad = AdFor(backup_id);
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, nullptr,
-                                             file_key.data(), file_key.size(),
-                                             reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), nullptr,
-                                             nonce, kek.data());
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      out.data() + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, nullptr, file_key.data(), file_key.size(),
+      reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), nullptr, nonce, kek.data());
   return out;
 }
 
-Result<SecureBuffer> UnwrapFileKey(const SecureBuffer& kek, std::span<const uint8_t> wrapped, std::string_view backup_id) {
+Result<SecureBuffer> UnwrapFileKey(const SecureBuffer& kek, std::span<const uint8_t> wrapped,
+                                   std::string_view backup_id) {
   if (wrapped.size() != kWrappedKeySize) return Status::Corruption("wrapped file key has the wrong size");
   SecureBuffer key(kKeySize);
   std::string ad = AdFor(backup_id);
   const size_t nonce_size = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(key.data(), nullptr, nullptr, wrapped.data() + nonce_size,
-                                                 wrapped.size() - nonce_size,
-                                                 reinterpret_cast<const uint8_t*>(ad.data()), ad.size(),
-                                                 wrapped.data(), kek.data()) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          key.data(), nullptr, nullptr, wrapped.data() + nonce_size, wrapped.size() - nonce_size,
+          reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), wrapped.data(), kek.data()) != 0) {
     return Status::Unauthenticated("the backup's file key cannot be unwrapped with this domain's key");
   }
   return key;

@@ -21,6 +21,7 @@ SecureBuffer NewFileKey();
 std::vector<uint8_t> WrapFileKey(const SecureBuffer& kek, const SecureBuffer& file_key, std::string_view backup_id);
 
 // kUnauthenticated when the KEK is not the one that wrapped it (or the wrapping was altered).
-Result<SecureBuffer> UnwrapFileKey(const SecureBuffer& kek, std::span<const uint8_t> wrapped, std::string_view backup_id);
+Result<SecureBuffer> UnwrapFileKey(const SecureBuffer& kek, std::span<const uint8_t> wrapped,
+                                   std::string_view backup_id);
 
 }  // namespace keepsake::crypto

@@ -1,12 +1,11 @@
 #include "crypto/keystore.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "base/encoding.h"
@@ -67,9 +66,7 @@ Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
 
 std::string KeystorePath(const std::string& state_dir) { return state_dir + "/keystore.json"; }
 
-bool KeystoreExists(const std::string& state_dir) {
-  return access(KeystorePath(state_dir).c_str(), F_OK) == 0;
-}
+bool KeystoreExists(const std::string& state_dir) { return access(KeystorePath(state_dir).c_str(), F_OK) == 0; }
 
 Result<std::optional<DomainKeys>> LoadKeystoreIfSet(const std::string& state_dir) {
   if (!KeystoreExists(state_dir)) return std::optional<DomainKeys>();
@@ -123,8 +120,8 @@ Result<DomainKeys> AdoptDomain(const std::string& state_dir, const SecureBuffer&
   if (KeystoreExists(state_dir)) return Status::AlreadyExists(kAlreadySet);
   ASSIGN_OR_RETURN(DomainKeys keys, DeriveDomainKeys(dms, salt, params));
   if (keys.public_key != expected_public_key) {
-    return Status::Unauthenticated(fmt::format("wrong Domain Master Secret: it does not open domain {}",
-                                               DomainFingerprint(expected_public_key)));
+    return Status::Unauthenticated(
+        fmt::format("wrong Domain Master Secret: it does not open domain {}", DomainFingerprint(expected_public_key)));
   }
   return StoreKeys(state_dir, std::move(keys));
 }

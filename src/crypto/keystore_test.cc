@@ -1,8 +1,7 @@
 #include "crypto/keystore.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "base/test_temp_dir.h"
 

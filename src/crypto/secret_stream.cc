@@ -34,7 +34,8 @@ Result<bool> StreamDecryptor::Pull(std::span<const uint8_t> cipher, std::span<co
                                                  ad.data(), ad.size()) != 0) {
     return Status::Corruption("failed authentication");
   }
-  if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE && tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
+  if (tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE &&
+      tag != crypto_secretstream_xchacha20poly1305_TAG_FINAL) {
     return Status::Corruption("unexpected chunk tag");
   }
   return tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;

@@ -4,11 +4,11 @@
 // thread-safe.
 #pragma once
 
+#include <sodium.h>
+
 #include <array>
 #include <span>
 #include <vector>
-
-#include <sodium.h>
 
 #include "base/secure_buffer.h"
 #include "base/status.h"

@@ -1,10 +1,10 @@
 // Ed25519 signatures by the domain key. Thread-safe.
 #pragma once
 
+#include <sodium.h>
+
 #include <array>
 #include <span>
-
-#include <sodium.h>
 
 #include "crypto/domain_keys.h"
 
@@ -14,6 +14,5 @@ using Signature = std::array<uint8_t, kSignatureSize>;
 
 Signature Sign(const DomainKeys& keys, std::span<const uint8_t> message);
 bool VerifySignature(const PublicKey& key, std::span<const uint8_t> message, const Signature& sig);
-
 
 }  // namespace keepsake::crypto

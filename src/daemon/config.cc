@@ -1,11 +1,11 @@
 #include "daemon/config.h"
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
 
 namespace keepsake::daemon {
 namespace {
@@ -52,26 +52,46 @@ Status LoadConfigFile(const std::string& path, DaemonConfig& config) {
   for (const auto& [key, node] : table) {
     const std::string name(key.str());
     Status st;
-    if (name == "state_dir") st = Read(path, key, node, config.state_dir);
-    else if (name == "appliance_root") st = Read(path, key, node, config.appliance_root);
-    else if (name == "listen") st = Read(path, key, node, config.listen);
-    else if (name == "log_level") st = Read(path, key, node, config.log_level);
-    else if (name == "http_threads") st = Read(path, key, node, config.http_threads);
-    else if (name == "zstd_level") st = Read(path, key, node, config.zstd_level);
-    else if (name == "job_nice") st = Read(path, key, node, config.job_nice);
-    else if (name == "kdf_ops") st = Read(path, key, node, config.kdf.opslimit);
-    else if (name == "kdf_mem_kib") st = Read(path, key, node, config.kdf.memlimit_kib);
-    else if (name == "tls_cert") st = Read(path, key, node, config.tls_cert);
-    else if (name == "tls_key") st = Read(path, key, node, config.tls_key);
-    else if (name == "plain_http") st = Read(path, key, node, config.plain_http);
-    else if (name == "password_hash_ops") st = Read(path, key, node, config.password_hash_ops);
-    else if (name == "password_hash_mem_kib") st = Read(path, key, node, config.password_hash_mem_kib);
-    else if (name == "access_token_seconds") st = Read(path, key, node, config.access_token_seconds);
-    else if (name == "session_seconds") st = Read(path, key, node, config.session_seconds);
-    else if (name == "usb_poll_seconds") st = Read(path, key, node, config.usb_poll_seconds);
-    else if (name == "usb_mount_dir") st = Read(path, key, node, config.usb_mount_dir);
-    else if (name == "usb_admit_loop_devices") st = Read(path, key, node, config.usb_admit_loop_devices);
-    else st = Bad(path, key.source(), fmt::format("unknown setting \"{}\"", name));
+    if (name == "state_dir")
+      st = Read(path, key, node, config.state_dir);
+    else if (name == "appliance_root")
+      st = Read(path, key, node, config.appliance_root);
+    else if (name == "listen")
+      st = Read(path, key, node, config.listen);
+    else if (name == "log_level")
+      st = Read(path, key, node, config.log_level);
+    else if (name == "http_threads")
+      st = Read(path, key, node, config.http_threads);
+    else if (name == "zstd_level")
+      st = Read(path, key, node, config.zstd_level);
+    else if (name == "job_nice")
+      st = Read(path, key, node, config.job_nice);
+    else if (name == "kdf_ops")
+      st = Read(path, key, node, config.kdf.opslimit);
+    else if (name == "kdf_mem_kib")
+      st = Read(path, key, node, config.kdf.memlimit_kib);
+    else if (name == "tls_cert")
+      st = Read(path, key, node, config.tls_cert);
+    else if (name == "tls_key")
+      st = Read(path, key, node, config.tls_key);
+    else if (name == "plain_http")
+      st = Read(path, key, node, config.plain_http);
+    else if (name == "password_hash_ops")
+      st = Read(path, key, node, config.password_hash_ops);
+    else if (name == "password_hash_mem_kib")
+      st = Read(path, key, node, config.password_hash_mem_kib);
+    else if (name == "access_token_seconds")
+      st = Read(path, key, node, config.access_token_seconds);
+    else if (name == "session_seconds")
+      st = Read(path, key, node, config.session_seconds);
+    else if (name == "usb_poll_seconds")
+      st = Read(path, key, node, config.usb_poll_seconds);
+    else if (name == "usb_mount_dir")
+      st = Read(path, key, node, config.usb_mount_dir);
+    else if (name == "usb_admit_loop_devices")
+      st = Read(path, key, node, config.usb_admit_loop_devices);
+    else
+      st = Bad(path, key.source(), fmt::format("unknown setting \"{}\"", name));
     if (!st.ok() && (first.ok() || key.source().begin.line < first_line)) {
       first = st;
       first_line = key.source().begin.line;

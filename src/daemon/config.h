@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "crypto/domain_keys.h"
 #include "base/status.h"
+#include "crypto/domain_keys.h"
 
 namespace keepsake::daemon {
 
@@ -19,17 +19,17 @@ struct DaemonConfig {
   int zstd_level = 2;                                 // 1..19
   int job_nice = 10;                                  // 0..19: CPU priority of backup threads
   crypto::KdfParams kdf;                              // Argon2id cost for a DMS set via the API
-  std::string tls_cert;      // PEM certificate for HTTPS; with tls_key replaces the generated one
-  std::string tls_key;       // PEM private key (keep it 0600)
-  bool plain_http = false;   // serve plain HTTP instead of HTTPS: only allowed on loopback
+  std::string tls_cert;                // PEM certificate for HTTPS; with tls_key replaces the generated one
+  std::string tls_key;                 // PEM private key (keep it 0600)
+  bool plain_http = false;             // serve plain HTTP instead of HTTPS: only allowed on loopback
   uint64_t password_hash_ops = 0;      // Argon2id cost of account passwords (0: libsodium's
   uint64_t password_hash_mem_kib = 0;  // "interactive" defaults); tests lower it
   int access_token_seconds = 900;      // life of an access token (a refresh renews it)
   int session_seconds = 8 * 3600;      // life of a login (refresh tokens end then)
-  std::string test_clock_file;                        // tests only: read the time from this file
-  int usb_poll_seconds = 180;                         // 1..86400: how often to look for USB drives
-  std::string usb_mount_dir = "/run/keepsake/usb";    // private (0700) directory for USB mounts
-  bool usb_admit_loop_devices = false;  // tests only: loop devices over image files count as USB drives
+  std::string test_clock_file;         // tests only: read the time from this file
+  int usb_poll_seconds = 180;          // 1..86400: how often to look for USB drives
+  std::string usb_mount_dir = "/run/keepsake/usb";  // private (0700) directory for USB mounts
+  bool usb_admit_loop_devices = false;              // tests only: loop devices over image files count as USB drives
 };
 
 // Reads `path` over the defaults in `config`. kInvalidArgument "<path>:<line>: <what>" for a

@@ -1,9 +1,9 @@
 #include "daemon/config.h"
 
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 #include "base/test_temp_dir.h"
 

@@ -1,20 +1,19 @@
 // keepsaked: the backup service of the appliance. Reads its TOML configuration, opens the
 // state directory, serves the REST API and runs scheduled backups until SIGTERM/SIGINT.
+#include <fmt/format.h>
 #include <signal.h>
 #include <sodium.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <thread>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include "auth/account_store.h"
+#include "auth/login_throttle.h"
+#include "auth/token_store.h"
 #include "base/harden_process.h"
 #include "base/log.h"
 #include "crypto/keystore.h"
-#include "auth/login_throttle.h"
-#include "auth/token_store.h"
 #include "daemon/config.h"
 #include "service/backup_service.h"
 #include "state/audit_log.h"
@@ -77,7 +76,8 @@ int Serve(const daemon::DaemonConfig& config) {
   usb.poll_seconds = config.usb_poll_seconds;
   usb.admit_loop_devices = config.usb_admit_loop_devices;
   usb.report = [](const std::string& what) { log::info("{}", what); };
-  if (config.usb_admit_loop_devices) log::warn("usb_admit_loop_devices is on: loop devices count as USB drives (tests only)");
+  if (config.usb_admit_loop_devices)
+    log::warn("usb_admit_loop_devices is on: loop devices count as USB drives (tests only)");
   if (Status st = storage::UsbDrives::Global().Start(usb); !st.ok()) {
     log::error("USB drives cannot be used: {}", st.message());  // the rest of the service works
   }
@@ -96,9 +96,9 @@ int Serve(const daemon::DaemonConfig& config) {
   if (!otp.ok()) return stop_usb(), Fail(otp.status());
   if (*otp) {
     AnnounceOtpUser(**otp, config.state_dir);
-    Status st = (*audit)->Append(clock_ref.Now().time_since_epoch().count(), "account.added",
-                                 state::Actor{"keepsaked", ""}, "succeeded",
-                                 {{"username", auth::kOtpUsername}, {"otp_user", true}});
+    Status st =
+        (*audit)->Append(clock_ref.Now().time_since_epoch().count(), "account.added", state::Actor{"keepsaked", ""},
+                         "succeeded", {{"username", auth::kOtpUsername}, {"otp_user", true}});
     if (!st.ok()) log::error("audit log: {}", st.message());
   }
 
@@ -172,8 +172,7 @@ int main(int argc, char** argv) {
   app.add_option("--appliance-root", appliance_root, "The appliance state that is backed up and restored");
   app.add_option("--listen", listen, "HOST:PORT to serve the API on (default 127.0.0.1:8443)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
-  app.add_option("--test-clock-file", clock_file, "Tests only: read the current time from this file")
-      ->group("");
+  app.add_option("--test-clock-file", clock_file, "Tests only: read the current time from this file")->group("");
   app.add_flag("--list-routes", list_routes, "Print the API routes (METHOD PATH) and exit");
   try {
     app.parse(argc, argv);

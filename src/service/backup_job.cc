@@ -1,9 +1,8 @@
 #include "service/backup_job.h"
 
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "appliance/backup_plan.h"
 #include "appliance/restore.h"
@@ -89,9 +88,10 @@ Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backe
   }
   if (written.code() == ErrorCode::kNoSpace) {
     writer.reset();  // removes the partial
-    return Status::NoSpace(fmt::format("Insufficient storage space: the storage ran out of space during the "
-                                       "backup; the partial file was removed ({})",
-                                       written.message()));
+    return Status::NoSpace(
+        fmt::format("Insufficient storage space: the storage ran out of space during the "
+                    "backup; the partial file was removed ({})",
+                    written.message()));
   }
   RETURN_IF_ERROR(written);
   ASSIGN_OR_RETURN(storage::Entry entry, storage.Stat(storage::JoinPath(req.dir, name)));

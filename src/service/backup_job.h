@@ -43,8 +43,9 @@ struct BackupJobResult {
 };
 
 // kCancelled when `cancel` became true; kNoSpace ("Insufficient storage space: ..." before
-// starting, or the storage filled up: the partial is removed); errors of the snapshot, the scan and the storage as they come.
-Result<BackupJobResult> RunBackupJob(const BackupJobRequest& request, storage::Backend& storage,
-                                     JobProgress& progress, const std::atomic<bool>& cancel);
+// starting, or the storage filled up: the partial is removed); errors of the snapshot, the scan and the storage as they
+// come.
+Result<BackupJobResult> RunBackupJob(const BackupJobRequest& request, storage::Backend& storage, JobProgress& progress,
+                                     const std::atomic<bool>& cancel);
 
 }  // namespace keepsake::service

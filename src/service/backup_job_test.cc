@@ -5,6 +5,8 @@
 #include "service/backup_job.h"
 
 #include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -14,9 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "archive/backup_name.h"
 #include "base/strings.h"

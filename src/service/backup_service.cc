@@ -1,8 +1,8 @@
 #include "service/backup_service.h"
 
-#include <cerrno>
-
 #include <fmt/format.h>
+
+#include <cerrno>
 
 #include "appliance/device_identity.h"
 #include "appliance/restore.h"
@@ -187,15 +187,15 @@ Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const R
   std::unique_lock lock(mu_);
   // Account changes are short (one password hash): let those under way finish first.
   wake_.wait(lock, [this] { return account_changes_ == 0 || stopping_; });
-  ASSIGN_OR_RETURN(JobRecord job, BeginJob(JobKind::kRestore, options.dry_run ? JobTrigger::kDryRun : JobTrigger::kManual,
-                                           requester));
+  ASSIGN_OR_RETURN(JobRecord job,
+                   BeginJob(JobKind::kRestore, options.dry_run ? JobTrigger::kDryRun : JobTrigger::kManual, requester));
   job.file = options.file;
   job.size = entry.size;
   progress_.bytes_total = entry.size;
-  job_thread_ = std::thread([this, job, requester, settings,
-                             opts = std::make_shared<RestoreJobOptions>(std::move(options))] {
-    RunRestore(job, requester, settings, std::move(*opts));
-  });
+  job_thread_ =
+      std::thread([this, job, requester, settings, opts = std::make_shared<RestoreJobOptions>(std::move(options))] {
+        RunRestore(job, requester, settings, std::move(*opts));
+      });
   return job;
 }
 
@@ -297,7 +297,7 @@ ServiceStatus BackupService::GetStatus() {
   s.now = ports_.clock->Now();
   s.next_run = scheduler_->NextRun();
   std::lock_guard lock(mu_);
-  s.state = !current_                              ? ServiceState::kIdle
+  s.state = !current_                            ? ServiceState::kIdle
             : current_->kind == JobKind::kBackup ? ServiceState::kBackupRunning
                                                  : ServiceState::kRestoreRunning;
   if (current_) {

@@ -45,8 +45,8 @@ struct ServiceOptions {
   std::string appliance_root = "/var/lib/appliance";  // what is backed up and restored
   archive::SealOptions seal;                          // compression and chunking
   crypto::KdfParams kdf;                              // for a DMS set through the API
-  int job_nice = 10;  // CPU priority of job threads: the API stays responsive during a backup
-  std::chrono::seconds readiness_interval{30};        // how often storage readiness is re-checked
+  int job_nice = 10;                            // CPU priority of job threads: the API stays responsive during a backup
+  std::chrono::seconds readiness_interval{30};  // how often storage readiness is re-checked
 };
 
 // Who asks for a job, and how they are logged in.
@@ -60,7 +60,7 @@ struct RestoreJobOptions {
   std::vector<std::string> components;  // empty: all
   std::vector<std::string> keep;        // components left as they are
   bool dry_run = false;
-  std::optional<SecureBuffer> dms;      // for a backup of another device's domain (fresh appliance)
+  std::optional<SecureBuffer> dms;  // for a backup of another device's domain (fresh appliance)
 };
 
 struct DmsState {

@@ -1,10 +1,9 @@
 // The jobs themselves, on the job thread: a backup (then retention) and a restore, and
 // how each ends (history, audit log, status). Started by backup_service.cc.
+#include <fmt/format.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 #include "appliance/device_identity.h"
 #include "appliance/restore.h"
@@ -30,7 +29,8 @@ void LowerThreadPriority(int nice) {
 // The bytes a restore has read of its backup file, for the progress of the status.
 class CountingSource final : public ByteSource {
  public:
-  CountingSource(std::unique_ptr<ByteSource> inner, std::atomic<uint64_t>& done) : inner_(std::move(inner)), done_(done) {
+  CountingSource(std::unique_ptr<ByteSource> inner, std::atomic<uint64_t>& done)
+      : inner_(std::move(inner)), done_(done) {
     done_ = 0;
   }
   Result<size_t> Read(std::span<std::byte> buf) override {
@@ -144,7 +144,8 @@ std::string BackupService::Retain(storage::Backend& backend, const BackupSetting
 
 void BackupService::RunRestore(JobRecord job, Requester requester, BackupSettings settings, RestoreJobOptions options) {
   LowerThreadPriority(options_.job_nice);
-  Audit("restore.started", requester.actor, "started", {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
+  Audit("restore.started", requester.actor, "started",
+        {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
   int64_t started_ms = SteadyMillis();
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));

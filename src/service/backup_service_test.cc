@@ -1,23 +1,23 @@
 #include "service/backup_service.h"
 
-#include <cerrno>
-#include <filesystem>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cerrno>
+#include <filesystem>
 
 #include "service/engine_test_env.h"
 
 namespace keepsake::service {
 namespace {
 
-using ::testing::Contains;
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
 using state::JobKind;
 using state::JobResult;
 using state::JobTrigger;
+using ::testing::Contains;
 using testing::EngineTestEnv;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 const Requester kAdmin{{"admin", "192.0.2.1"}, false};
 
@@ -201,10 +201,13 @@ TEST_F(BackupServiceTest, ADrivePulledMidWriteFailsTheJobAndRetentionDeletesNoth
   auto service = env_.Open();
   EngineTestEnv::MakeReady(*service);
   env_.ConfigureStorage(*service);
-  ASSERT_TRUE(service->ChangeSettings("settings.changed", kAdmin.actor, [](BackupSettings& s) {
-                        s.retention.keep_last = 1;
-                        return Status();
-                      }).ok());
+  ASSERT_TRUE(service
+                  ->ChangeSettings("settings.changed", kAdmin.actor,
+                                   [](BackupSettings& s) {
+                                     s.retention.keep_last = 1;
+                                     return Status();
+                                   })
+                  .ok());
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   WaitIdle(*service);
   std::vector<std::string> before = env_.store().Paths();
@@ -223,10 +226,13 @@ TEST_F(BackupServiceTest, RetentionRunsOnlyAfterASuccess) {
   auto service = env_.Open();
   EngineTestEnv::MakeReady(*service);
   env_.ConfigureStorage(*service);
-  ASSERT_TRUE(service->ChangeSettings("settings.changed", kAdmin.actor, [](BackupSettings& s) {
-                        s.retention.keep_last = 2;
-                        return Status();
-                      }).ok());
+  ASSERT_TRUE(service
+                  ->ChangeSettings("settings.changed", kAdmin.actor,
+                                   [](BackupSettings& s) {
+                                     s.retention.keep_last = 2;
+                                     return Status();
+                                   })
+                  .ok());
   for (int day = 0; day < 3; ++day) {
     ASSERT_TRUE(service->StartBackup(kAdmin).ok());
     WaitIdle(*service);

@@ -9,9 +9,8 @@
 // codecs rather than keeping a second copy of the validation).
 #pragma once
 
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "service/retention.h"
 #include "service/schedule.h"

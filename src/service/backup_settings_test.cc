@@ -83,7 +83,8 @@ TEST_F(StorageJsonTest, PathBelowAUrlIsJoined) {
 }
 
 TEST_F(StorageJsonTest, PathBelowAUrlMayNotClimbOut) {
-  ExpectError(Refused({{"url", "file:///srv"}, {"path", "../etc"}}), ErrorCode::kInvalidArgument, "\"..\" is not allowed");
+  ExpectError(Refused({{"url", "file:///srv"}, {"path", "../etc"}}), ErrorCode::kInvalidArgument,
+              "\"..\" is not allowed");
   ExpectError(Refused({{"url", "usb://BACKUPS"}, {"path", "/etc"}}), ErrorCode::kInvalidArgument,
               "absolute paths are not allowed");
 }
@@ -122,8 +123,7 @@ TEST_F(StorageJsonTest, NetworkTypeWithoutUrlIsRefused) {
 }
 
 TEST_F(StorageJsonTest, UnknownTypeIsRefused) {
-  ExpectError(Refused({{"type", "smb"}, {"path", "/x"}}), ErrorCode::kInvalidArgument,
-              "type \"smb\" is not supported");
+  ExpectError(Refused({{"type", "smb"}, {"path", "/x"}}), ErrorCode::kInvalidArgument, "type \"smb\" is not supported");
 }
 
 TEST_F(StorageJsonTest, UnknownSchemeIsRefused) {
@@ -206,9 +206,7 @@ class SettingsStoreTest : public ::testing::Test {
   }
 
   // Writes `value` under `key` behind SettingsStore's back, as an older or broken build might.
-  void PutRaw(const std::string& key, const std::string& value) {
-    ASSERT_TRUE(db_->PutSettings({{key, value}}).ok());
-  }
+  void PutRaw(const std::string& key, const std::string& value) { ASSERT_TRUE(db_->PutSettings({{key, value}}).ok()); }
 
   static void ExpectSame(const BackupSettings& got, const BackupSettings& want) {
     EXPECT_EQ(got.prefix, want.prefix);
@@ -224,9 +222,7 @@ class SettingsStoreTest : public ::testing::Test {
   std::unique_ptr<SettingsStore> store_;
 };
 
-TEST_F(SettingsStoreTest, LoadOfFreshDatabaseGivesDefaults) {
-  ExpectSame(LoadOk(), BackupSettings{});
-}
+TEST_F(SettingsStoreTest, LoadOfFreshDatabaseGivesDefaults) { ExpectSame(LoadOk(), BackupSettings{}); }
 
 TEST_F(SettingsStoreTest, SaveThenLoadRoundTripsEveryPart) {
   ASSERT_TRUE(store_->Save(Custom()).ok());

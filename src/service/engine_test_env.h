@@ -72,8 +72,9 @@ class EngineTestEnv {
     Write(root() + "/config/pki/ca.conf", "name = Test CA\n");
     sqlite3* db = nullptr;
     KS_CHECK(sqlite3_open((root() + "/db/internal.sqlite").c_str(), &db) == SQLITE_OK);
-    KS_CHECK(sqlite3_exec(db, "CREATE TABLE certificates(serial TEXT PRIMARY KEY, der BLOB);"
-                              "INSERT INTO certificates VALUES ('01', zeroblob(2048));",
+    KS_CHECK(sqlite3_exec(db,
+                          "CREATE TABLE certificates(serial TEXT PRIMARY KEY, der BLOB);"
+                          "INSERT INTO certificates VALUES ('01', zeroblob(2048));",
                           nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(db);
     auto audit = state::AuditLog::Open(tmp_.path() + "/audit.log");

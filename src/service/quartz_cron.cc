@@ -1,10 +1,11 @@
 #include "service/quartz_cron.h"
-#include "base/strings.h"
 
 #include <fmt/format.h>
 
 #include <cctype>
 #include <vector>
+
+#include "base/strings.h"
 
 namespace keepsake::service {
 namespace {

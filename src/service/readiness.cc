@@ -46,7 +46,8 @@ Readiness CheckReadiness(const std::string& state_dir, const BackupSettings& set
     return r;
   }
   r.access = *access;
-  if (!access->can_write) r.blockers.push_back(Status::PermissionDenied(fmt::format("The backup storage {} is read-only.", url)));
+  if (!access->can_write)
+    r.blockers.push_back(Status::PermissionDenied(fmt::format("The backup storage {} is read-only.", url)));
   auto capacity = (*backend)->GetCapacity();
   if (!capacity.ok()) {
     r.blockers.push_back(unreachable(capacity.status()));

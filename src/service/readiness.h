@@ -16,7 +16,7 @@
 namespace keepsake::service {
 
 struct Readiness {
-  std::vector<Status> blockers;  // empty: a backup can start now
+  std::vector<Status> blockers;               // empty: a backup can start now
   std::optional<storage::Capacity> capacity;  // of a reachable storage
   std::optional<storage::Access> access;
 };

@@ -1,11 +1,11 @@
 #include "service/retention.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "archive/backup_name.h"
 

@@ -10,12 +10,12 @@
 // Pure functions over values: safe to call from any thread. The caller owns the deletion.
 #pragma once
 
+#include <date/tz.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <date/tz.h>
-#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 

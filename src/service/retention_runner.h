@@ -4,11 +4,11 @@
 // without one and can never do anything else to it.
 #pragma once
 
+#include <date/tz.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <date/tz.h>
 
 #include "archive/header.h"
 #include "service/retention.h"

@@ -1,9 +1,9 @@
 #include "service/retention_runner.h"
 
-#include <map>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "archive/backup_name.h"
 

@@ -9,12 +9,12 @@
 // any thread.
 #pragma once
 
+#include <date/date.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
-
-#include <date/date.h>
 
 #include "base/clock.h"
 #include "base/status.h"
@@ -41,7 +41,8 @@ class ScheduledJobs {
 
 class Scheduler {
  public:
-  Scheduler(const Clock& clock, AnchorStore& anchors, ScheduledJobs& jobs) : clock_(clock), anchors_(anchors), jobs_(jobs) {}
+  Scheduler(const Clock& clock, AnchorStore& anchors, ScheduledJobs& jobs)
+      : clock_(clock), anchors_(anchors), jobs_(jobs) {}
   ~Scheduler() { Stop(); }
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;

@@ -1,10 +1,10 @@
 #include "service/scheduler.h"
 
+#include <gtest/gtest.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace keepsake::service {
 namespace {

@@ -2,11 +2,11 @@
 // into the API's JSON (and the Webconf's words); the CLI prints that JSON.
 #pragma once
 
+#include <date/tz.h>
+
 #include <cstdint>
 #include <optional>
 #include <vector>
-
-#include <date/tz.h>
 
 #include "base/status.h"
 #include "service/job_progress.h"
@@ -22,8 +22,8 @@ struct RunningJob {
   state::JobRecord job;
   JobPhase phase = JobPhase::kIdle;
   uint64_t bytes_done = 0;
-  uint64_t bytes_total = 0;                // 0 while unknown
-  std::optional<int64_t> eta_seconds;      // once the pace is known
+  uint64_t bytes_total = 0;            // 0 while unknown
+  std::optional<int64_t> eta_seconds;  // once the pace is known
 };
 
 struct ServiceStatus {

@@ -46,8 +46,8 @@ Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<
   BackupDetails details;
   details.header = std::move(sealed.header);
   if (keys) {
-    details.trust = archive::CheckSameDomain(details.header, *keys).ok() ? DomainTrust::kThisDomain
-                                                                          : DomainTrust::kOtherDomain;
+    details.trust =
+        archive::CheckSameDomain(details.header, *keys).ok() ? DomainTrust::kThisDomain : DomainTrust::kOtherDomain;
   }
   return details;
 }

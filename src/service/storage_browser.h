@@ -26,7 +26,7 @@ struct StorageInfo {
 
 struct StorageListing {
   StorageInfo info;
-  std::optional<std::string> parent;   // one level up; nullopt at the root
+  std::optional<std::string> parent;    // one level up; nullopt at the root
   std::vector<storage::Entry> entries;  // directories first; no partial files
 };
 

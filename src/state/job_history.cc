@@ -48,11 +48,11 @@ Result<JobRecord> JobHistory::Start(JobKind kind, JobTrigger trigger, const std:
   job.trigger = trigger;
   job.requester = requester;
   job.started_at = started_at;
-  RETURN_IF_ERROR(db_.Query("INSERT INTO jobs(kind, trigger, requester, started_at, result) "
-                            "VALUES(?, ?, ?, ?, 'running') RETURNING id",
-                            {Kind(kind), std::string(JobTriggerName(trigger)), requester,
-                             std::to_string(Unix(started_at))},
-                            [&](const auto& r) { job.id = std::stoll(r[0]); }));
+  RETURN_IF_ERROR(
+      db_.Query("INSERT INTO jobs(kind, trigger, requester, started_at, result) "
+                "VALUES(?, ?, ?, ?, 'running') RETURNING id",
+                {Kind(kind), std::string(JobTriggerName(trigger)), requester, std::to_string(Unix(started_at))},
+                [&](const auto& r) { job.id = std::stoll(r[0]); }));
   return job;
 }
 
@@ -68,12 +68,11 @@ Status JobHistory::Finish(const JobRecord& done) {
 }
 
 Result<std::vector<JobRecord>> JobHistory::Select(const std::string& where,
-                                                  const std::vector<std::optional<std::string>>& params,
-                                                  int limit) {
+                                                  const std::vector<std::optional<std::string>>& params, int limit) {
   std::vector<JobRecord> jobs;
-  RETURN_IF_ERROR(db_.Query(fmt::format("SELECT {} FROM jobs WHERE {} ORDER BY id DESC LIMIT {}", kColumns, where,
-                                        limit),
-                            params, [&](const auto& r) { jobs.push_back(FromRow(r)); }));
+  RETURN_IF_ERROR(
+      db_.Query(fmt::format("SELECT {} FROM jobs WHERE {} ORDER BY id DESC LIMIT {}", kColumns, where, limit), params,
+                [&](const auto& r) { jobs.push_back(FromRow(r)); }));
   return jobs;
 }
 
@@ -103,10 +102,11 @@ Result<int64_t> JobHistory::CountFailed(JobKind kind) {
 
 Result<int> JobHistory::MarkInterrupted(date::sys_seconds now) {
   int n = 0;
-  RETURN_IF_ERROR(db_.Query("UPDATE jobs SET result = 'interrupted', ended_at = ?, "
-                            "error = 'interrupted: the service stopped unexpectedly during this job' "
-                            "WHERE result = 'running' RETURNING id",
-                            {std::to_string(Unix(now))}, [&](const auto&) { ++n; }));
+  RETURN_IF_ERROR(
+      db_.Query("UPDATE jobs SET result = 'interrupted', ended_at = ?, "
+                "error = 'interrupted: the service stopped unexpectedly during this job' "
+                "WHERE result = 'running' RETURNING id",
+                {std::to_string(Unix(now))}, [&](const auto&) { ++n; }));
   return n;
 }
 

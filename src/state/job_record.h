@@ -2,12 +2,12 @@
 // ended. The state layer stores it; the engine fills it; web/ turns it into the API's JSON.
 #pragma once
 
+#include <date/date.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <date/date.h>
 
 namespace keepsake::state {
 

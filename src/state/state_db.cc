@@ -1,10 +1,9 @@
 #include "state/state_db.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
 
 namespace keepsake::state {
 namespace {
@@ -58,12 +57,12 @@ Result<std::unique_ptr<StateDb>> StateDb::Open(const std::string& path) {
   RETURN_IF_ERROR(state->Query("PRAGMA user_version", {}, [&](const auto& r) { version = std::stoi(r[0]); }));
   constexpr int kLatest = std::size(kMigrations);
   if (version > kLatest) {
-    return Status::NotSupported(fmt::format("{}: made by a newer Keepsake (schema {}, this one knows {})",
-                                            path, version, kLatest));
+    return Status::NotSupported(
+        fmt::format("{}: made by a newer Keepsake (schema {}, this one knows {})", path, version, kLatest));
   }
   for (int v = version; v < kLatest; ++v) {
-    RETURN_IF_ERROR(state->Exec(fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;",
-                                            kMigrations[v], v + 1)));
+    RETURN_IF_ERROR(
+        state->Exec(fmt::format("BEGIN IMMEDIATE; {} PRAGMA user_version={}; COMMIT;", kMigrations[v], v + 1)));
   }
   return state;
 }
@@ -90,8 +89,7 @@ Status StateDb::Exec(const std::string& sql) {
   return Status();
 }
 
-Status StateDb::Query(const std::string& sql, const std::vector<std::optional<std::string>>& params,
-                      const RowFn& row) {
+Status StateDb::Query(const std::string& sql, const std::vector<std::optional<std::string>>& params, const RowFn& row) {
   std::lock_guard lock(mu_);
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) return Error("prepare");
@@ -126,8 +124,9 @@ Status StateDb::PutSettings(const std::vector<std::pair<std::string, std::string
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   for (const auto& [key, value] : values) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, "INSERT INTO settings(key, value) VALUES(?, ?) "
-                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO settings(key, value) VALUES(?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                            -1, &stmt, nullptr) != SQLITE_OK) {
       Status st = Error("prepare");
       (void)Exec("ROLLBACK");

@@ -35,8 +35,7 @@ class StateDb {
   // Runs `sql` with text parameters bound in order and calls `row` for each result row
   // (column values as text, NULL as ""). For the history table; SQL is never built from input.
   using RowFn = std::function<void(const std::vector<std::string>&)>;
-  Status Query(const std::string& sql, const std::vector<std::optional<std::string>>& params,
-               const RowFn& row = {});
+  Status Query(const std::string& sql, const std::vector<std::optional<std::string>>& params, const RowFn& row = {});
 
  private:
   StateDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

@@ -1,14 +1,13 @@
 #include "state/state_db.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <set>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "base/test_temp_dir.h"
 
@@ -88,9 +87,9 @@ TEST_F(StateDbTest, OpenCreatesEveryTableAtTheLatestSchemaVersion) {
   auto db = OpenOk();
   ASSERT_NE(db, nullptr);
   std::set<std::string> tables;
-  ASSERT_TRUE(db->Query("SELECT name FROM sqlite_master WHERE type = 'table'", {},
-                        [&](const auto& r) { tables.insert(r[0]); })
-                  .ok());
+  ASSERT_TRUE(db->Query("SELECT name FROM sqlite_master WHERE type = 'table'", {}, [&](const auto& r) {
+                  tables.insert(r[0]);
+                }).ok());
   EXPECT_TRUE(tables.count("settings"));
   EXPECT_TRUE(tables.count("jobs"));
   EXPECT_TRUE(tables.count("tokens"));

@@ -138,7 +138,8 @@ bool MatchesFilter(std::string_view name, std::string_view filter);
 
 // Checks a storage URL and returns it in canonical form: lower-case scheme, no trailing
 // '/', and the scheme's own rules (nfs: lower-case host, default port and version left
-// out). No percent-decoding is done: the path is taken literally. kInvalidArgument naming the URL if it is malformed or its scheme unknown.
+// out). No percent-decoding is done: the path is taken literally. kInvalidArgument naming the URL if it is malformed or
+// its scheme unknown.
 Result<std::string> NormalizeStorageUrl(std::string_view url);
 
 // The URL of directory `path` below the root of storage `url` (the storage browser's "Use

@@ -19,8 +19,18 @@
 namespace keepsake::storage {
 
 enum class StorageOp : uint8_t {
-  kList, kStat, kGetCapacity, kGetAccess, kMakeDir, kNewWriter, kNewReader, kRename, kRemove,
-  kAppend, kCommit, kRead,
+  kList,
+  kStat,
+  kGetCapacity,
+  kGetAccess,
+  kMakeDir,
+  kNewWriter,
+  kNewReader,
+  kRename,
+  kRemove,
+  kAppend,
+  kCommit,
+  kRead,
   kCount  // the number of operations
 };
 

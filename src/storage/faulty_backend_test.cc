@@ -1,9 +1,9 @@
 #include "storage/faulty_backend.h"
 
-#include <cerrno>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cerrno>
 
 #include "storage/mem_backend.h"
 

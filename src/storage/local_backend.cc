@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -14,8 +15,6 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace keepsake::storage {
 namespace {
@@ -60,7 +59,6 @@ std::pair<std::string_view, std::string_view> SplitParent(std::string_view path)
   if (slash == std::string_view::npos) return {std::string_view(), path};
   return {path.substr(0, slash), path.substr(slash + 1)};
 }
-
 
 Status WriteAll(int fd, std::span<const std::byte> data, const std::string& url) {
   const std::byte* p = data.data();
@@ -342,7 +340,8 @@ class LocalBackend final : public Backend {
       }
       return StatusFromErrno(err, fmt::format("{} -> {}", Url(from), Url(to)));
     };
-    if (int err = RenameNoReplace(from_dir.get(), from_leaf.c_str(), to_dir.get(), to_leaf.c_str(), S_ISDIR(st.st_mode));
+    if (int err =
+            RenameNoReplace(from_dir.get(), from_leaf.c_str(), to_dir.get(), to_leaf.c_str(), S_ISDIR(st.st_mode));
         err != 0) {
       return rename_error(err);
     }
@@ -366,7 +365,7 @@ class LocalBackend final : public Backend {
     return SyncDir(dir_fd.get(), Url(split.first));
   }
 
- // The backend of directory `rel` below this root, reached without leaving the root (no
+  // The backend of directory `rel` below this root, reached without leaving the root (no
   // "..", no symlink out): a storage URL's path below a mount point is content of the drive.
   Result<std::unique_ptr<Backend>> Below(std::string_view rel, std::string url) const {
     RETURN_IF_ERROR(CheckPath(rel));
@@ -448,7 +447,7 @@ class LocalBackend final : public Backend {
 }  // namespace
 
 Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, const std::string& display_url,
-                                                   std::string_view below) {
+                                                  std::string_view below) {
   std::string root = root_dir;
   while (root.size() > 1 && root.back() == '/') root.pop_back();
   std::string url = display_url.empty() ? fmt::format("file://{}", root) : display_url;

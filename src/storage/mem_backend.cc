@@ -1,10 +1,10 @@
 #include "storage/mem_backend.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-
-#include <fmt/format.h>
 
 namespace keepsake::storage {
 namespace {
@@ -156,7 +156,8 @@ Result<std::vector<Entry>> MemBackend::List(std::string_view dir, std::string_vi
   std::string d = Canonical(dir);
   std::lock_guard lock(store_->mu_);
   auto it = store_->nodes_.find(d);
-  if (it == store_->nodes_.end()) return Status::NotFound(store_->Url(d) + ": No such file or directory").WithErrno(ENOENT);
+  if (it == store_->nodes_.end())
+    return Status::NotFound(store_->Url(d) + ": No such file or directory").WithErrno(ENOENT);
   if (!it->second.is_dir) return Status::InvalidArgument(store_->Url(d) + ": Not a directory").WithErrno(ENOTDIR);
   std::vector<Entry> out;
   for (const auto& [path, node] : store_->nodes_) {
@@ -173,7 +174,8 @@ Result<Entry> MemBackend::Stat(std::string_view path) {
   std::string p = Canonical(path);
   std::lock_guard lock(store_->mu_);
   auto it = store_->nodes_.find(p);
-  if (it == store_->nodes_.end()) return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
+  if (it == store_->nodes_.end())
+    return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
   return Entry{LeafOf(p), it->second.is_dir, it->second.is_dir ? 0 : it->second.data->size(), it->second.mtime};
 }
 
@@ -188,7 +190,8 @@ Result<Access> MemBackend::GetAccess(std::string_view dir) {
   std::string d = Canonical(dir);
   std::lock_guard lock(store_->mu_);
   auto it = store_->nodes_.find(d);
-  if (it == store_->nodes_.end()) return Status::NotFound(store_->Url(d) + ": No such file or directory").WithErrno(ENOENT);
+  if (it == store_->nodes_.end())
+    return Status::NotFound(store_->Url(d) + ": No such file or directory").WithErrno(ENOENT);
   if (!it->second.is_dir) return Status::InvalidArgument(store_->Url(d) + ": Not a directory").WithErrno(ENOTDIR);
   return Access{true, !store_->options_.read_only};
 }
@@ -207,7 +210,8 @@ Status MemBackend::MakeDir(std::string_view path) {
     }
   }
   if (missing.empty()) return Status();
-  if (store_->options_.read_only) return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
+  if (store_->options_.read_only)
+    return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
   for (const std::string& d : missing) store_->nodes_[d] = MemStore::Node{true, nullptr, Now()};
   return Status();
 }
@@ -223,10 +227,12 @@ Result<std::unique_ptr<Writer>> MemBackend::NewWriter(std::string_view path) {
   if (parent == store_->nodes_.end() || !parent->second.is_dir) {
     return Status::NotFound(store_->Url(ParentOf(p)) + ": No such file or directory").WithErrno(ENOENT);
   }
-  if (store_->options_.read_only) return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
+  if (store_->options_.read_only)
+    return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
   if (store_->nodes_.count(p)) return Status::AlreadyExists(store_->Url(p) + ": File exists").WithErrno(EEXIST);
   if (store_->nodes_.count(partial)) {
-    return Status::AlreadyExists(fmt::format("{}: another writer is creating this file", store_->Url(p))).WithErrno(EEXIST);
+    return Status::AlreadyExists(fmt::format("{}: another writer is creating this file", store_->Url(p)))
+        .WithErrno(EEXIST);
   }
   store_->nodes_[partial] = MemStore::Node{false, std::make_shared<std::string>(), Now()};
   return std::unique_ptr<Writer>(new MemWriter(store_, p, partial));
@@ -237,11 +243,12 @@ Result<std::unique_ptr<Reader>> MemBackend::NewReader(std::string_view path, uin
   std::string p = Canonical(path);
   std::lock_guard lock(store_->mu_);
   auto it = store_->nodes_.find(p);
-  if (it == store_->nodes_.end()) return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
+  if (it == store_->nodes_.end())
+    return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
   if (it->second.is_dir) return Status::InvalidArgument(store_->Url(p) + ": Is a directory").WithErrno(EISDIR);
   if (offset > it->second.data->size()) {
-    return Status::InvalidArgument(fmt::format("{}: offset {} is past the end ({} bytes)", store_->Url(p), offset,
-                                               it->second.data->size()));
+    return Status::InvalidArgument(
+        fmt::format("{}: offset {} is past the end ({} bytes)", store_->Url(p), offset, it->second.data->size()));
   }
   // A copy of the content as it is now: a partial may still grow, a reader sees a snapshot.
   return std::unique_ptr<Reader>(new MemReader(std::make_shared<const std::string>(*it->second.data), offset));
@@ -255,14 +262,17 @@ Status MemBackend::Rename(std::string_view from, std::string_view to) {
   RETURN_IF_ERROR(CheckNewFileName(LeafOf(t), store_->Url(t)));
   std::lock_guard lock(store_->mu_);
   auto src = store_->nodes_.find(f);
-  if (src == store_->nodes_.end()) return Status::NotFound(store_->Url(f) + ": No such file or directory").WithErrno(ENOENT);
+  if (src == store_->nodes_.end())
+    return Status::NotFound(store_->Url(f) + ": No such file or directory").WithErrno(ENOENT);
   auto parent = store_->nodes_.find(ParentOf(t));
   if (parent == store_->nodes_.end() || !parent->second.is_dir) {
     return Status::NotFound(store_->Url(ParentOf(t)) + ": No such file or directory").WithErrno(ENOENT);
   }
   if (store_->nodes_.count(t)) return Status::AlreadyExists(store_->Url(t) + ": File exists").WithErrno(EEXIST);
-  if (store_->options_.read_only) return Status::PermissionDenied(store_->Url(f) + ": Read-only file system").WithErrno(EROFS);
-  if (src->second.is_dir && IsBelow(t, f)) return Status::InvalidArgument(store_->Url(t) + ": inside the directory moved");
+  if (store_->options_.read_only)
+    return Status::PermissionDenied(store_->Url(f) + ": Read-only file system").WithErrno(EROFS);
+  if (src->second.is_dir && IsBelow(t, f))
+    return Status::InvalidArgument(store_->Url(t) + ": inside the directory moved");
   std::vector<std::pair<std::string, MemStore::Node>> moved;
   for (auto it = store_->nodes_.begin(); it != store_->nodes_.end();) {
     if (it->first == f || IsBelow(it->first, f)) {
@@ -282,14 +292,16 @@ Status MemBackend::Remove(std::string_view path) {
   if (p.empty()) return Status::InvalidArgument(store_->Url(p) + ": the root cannot be removed");
   std::lock_guard lock(store_->mu_);
   auto it = store_->nodes_.find(p);
-  if (it == store_->nodes_.end()) return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
+  if (it == store_->nodes_.end())
+    return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
   if (it->second.is_dir) {
     auto child = store_->nodes_.lower_bound(p + "/");  // every descendant starts with "p/"
     if (child != store_->nodes_.end() && IsBelow(child->first, p)) {
       return Status::FailedPrecondition(store_->Url(p) + ": Directory not empty").WithErrno(ENOTEMPTY);
     }
   }
-  if (store_->options_.read_only) return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
+  if (store_->options_.read_only)
+    return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
   store_->nodes_.erase(it);
   return Status();
 }

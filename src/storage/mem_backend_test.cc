@@ -37,7 +37,8 @@ class MemStoreUnderTest final : public conformance::BackendUnderTest {
 conformance::BackendFixture MemFixture() {
   conformance::BackendFixture fixture;
   fixture.name = "Mem";
-  fixture.open = [](const conformance::StoreOptions& options) -> Result<std::unique_ptr<conformance::BackendUnderTest>> {
+  fixture.open =
+      [](const conformance::StoreOptions& options) -> Result<std::unique_ptr<conformance::BackendUnderTest>> {
     return std::unique_ptr<conformance::BackendUnderTest>(new MemStoreUnderTest(options));
   };
   fixture.can_make_read_only = true;
@@ -45,8 +46,7 @@ conformance::BackendFixture MemFixture() {
   return fixture;
 }
 
-INSTANTIATE_TEST_SUITE_P(Mem, BackendConformanceTest, ::testing::Values(MemFixture()),
-                         conformance::BackendFixtureName);
+INSTANTIATE_TEST_SUITE_P(Mem, BackendConformanceTest, ::testing::Values(MemFixture()), conformance::BackendFixtureName);
 
 TEST(MemBackendTest, BackendsOfOneStoreSeeTheSameFiles) {
   auto store = std::make_shared<MemStore>();

@@ -1,6 +1,7 @@
 #include "storage/nfs_backend.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <nfsc/libnfs.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,8 +14,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "storage/nfs_io.h"
 #include "storage/nfs_session.h"
@@ -53,8 +52,8 @@ class NfsBackend final : public Backend {
       // the daemon's memory.
       if (entries.size() >= kMaxListEntries) {
         nfs_closedir(s_->nfs, handle);
-        return Status::IoError(fmt::format("{}: more than {} entries; choose a directory with fewer", Url(dir),
-                                           kMaxListEntries));
+        return Status::IoError(
+            fmt::format("{}: more than {} entries; choose a directory with fewer", Url(dir), kMaxListEntries));
       }
       std::string_view name = e->name != nullptr ? e->name : "";
       // Names come from the server: one holding '/' would address another path.
@@ -243,14 +242,12 @@ class NfsBackend final : public Backend {
  private:
   // A path relative to the root, and what is there.
   struct Resolved {
-    std::string path;   // "" for the root
+    std::string path;  // "" for the root
     bool exists = false;
-    nfs_stat_64 st{};   // when `exists`
+    nfs_stat_64 st{};  // when `exists`
   };
 
-  std::string Url(std::string_view rel) const {
-    return rel.empty() ? location_ : fmt::format("{}/{}", location_, rel);
-  }
+  std::string Url(std::string_view rel) const { return rel.empty() ? location_ : fmt::format("{}/{}", location_, rel); }
 
   Status NotFound(std::string_view rel) const {
     return Status::NotFound(fmt::format("{}: no such file or directory", Url(rel)));
@@ -283,9 +280,9 @@ class NfsBackend final : public Backend {
       if (S_ISLNK(r.st.nfs_mode)) {
         // Not followed: libnfs 4.0's READLINK copies the server's answer with strdup()
         // although it has no terminating NUL, reading past its buffer (found by ASan).
-        return Status::InvalidArgument(fmt::format(
-            "{}: {} is a symlink; symlinks on NFS storage are not followed: use the directory it points to",
-            Url(path), Url(r.path)));
+        return Status::InvalidArgument(
+            fmt::format("{}: {} is a symlink; symlinks on NFS storage are not followed: use the directory it points to",
+                        Url(path), Url(r.path)));
       }
       if (last) {
         r.exists = true;
@@ -313,7 +310,6 @@ class NfsBackend final : public Backend {
   std::unique_ptr<Session> s_;
   std::string location_;  // "nfs://host[:port]/path": how messages name the root
 };
-
 
 }  // namespace
 

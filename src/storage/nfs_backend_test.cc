@@ -1,8 +1,11 @@
 #include "storage/nfs_backend.h"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,10 +13,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "storage/backend.h"
 #include "storage/conformance/backend_conformance.h"
@@ -68,12 +67,12 @@ Result<Export> ChooseExport(const conformance::StoreOptions& options) {
 // A fresh subdirectory of an export as a store, made and removed on the server side.
 Result<std::unique_ptr<conformance::BackendUnderTest>> OpenNfsStore(const conformance::StoreOptions& options) {
   ASSIGN_OR_RETURN(Export exp, ChooseExport(options));
-  return conformance::DirectoryStore::Create(
-      exp.dir, options, [&](const std::string& name) -> Result<std::unique_ptr<Backend>> {
-        ASSIGN_OR_RETURN(NfsUrl url, ParseNfsUrl(exp.url));
-        url.path += "/" + name;
-        return OpenBackend(url.ToString());
-      });
+  return conformance::DirectoryStore::Create(exp.dir, options,
+                                             [&](const std::string& name) -> Result<std::unique_ptr<Backend>> {
+                                               ASSIGN_OR_RETURN(NfsUrl url, ParseNfsUrl(exp.url));
+                                               url.path += "/" + name;
+                                               return OpenBackend(url.ToString());
+                                             });
 }
 
 conformance::BackendFixture NfsFixture() {
@@ -89,8 +88,7 @@ conformance::BackendFixture NfsFixture() {
 
 using conformance::BackendConformanceTest;
 
-INSTANTIATE_TEST_SUITE_P(Nfs, BackendConformanceTest, ::testing::Values(NfsFixture()),
-                         conformance::BackendFixtureName);
+INSTANTIATE_TEST_SUITE_P(Nfs, BackendConformanceTest, ::testing::Values(NfsFixture()), conformance::BackendFixtureName);
 
 // ---------------------------------------------------------------------------------------
 // NFS-only behaviour that needs no server

@@ -1,5 +1,6 @@
 #include "storage/nfs_io.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <functional>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace keepsake::storage::nfs {
 namespace {
@@ -315,7 +314,6 @@ class NfsReader final : public Reader {
   uint64_t offset_;
   std::string url_;
 };
-
 
 }  // namespace
 

@@ -1,8 +1,8 @@
 #include "storage/nfs_session.h"
 
-#include <fstream>
-
 #include <fmt/format.h>
+
+#include <fstream>
 
 #include "base/strings.h"
 
@@ -18,14 +18,12 @@ bool KernelHasNfs4() {
   return false;
 }
 
-
 }  // namespace
 
 std::string NfsText(const char* text) {
   if (text == nullptr) return "no details";
   return keepsake::Printable(text, 200, /*ascii_only=*/true);
 }
-
 
 // "" for the root, the path itself otherwise (CheckPath() has accepted it).
 std::string_view Canonical(std::string_view path) { return path == "." ? std::string_view() : path; }
@@ -55,8 +53,8 @@ Status NfsErrorWithDetail(const Session& s, int rc, std::string_view object, con
           "appliance",
           object));
     case EROFS:
-      return Status::PermissionDenied(fmt::format(
-          "{}: the NFS export is read-only; export it read-write to store backups there", object));
+      return Status::PermissionDenied(
+          fmt::format("{}: the NFS export is read-only; export it read-write to store backups there", object));
     case ENOSPC:
     case EDQUOT:
       return Status::NoSpace(fmt::format("{}: no space left on the NFS server (or the quota is exhausted)", object));
@@ -75,9 +73,9 @@ Status NfsErrorWithDetail(const Session& s, int rc, std::string_view object, con
           object, s.server));
     case EINTR:  // how libnfs's synchronous calls report their timeout
     case ETIMEDOUT:
-      return Status::Unavailable(fmt::format(
-          "{}: the NFS server {} did not answer within {} s; check that it is running and reachable", object,
-          s.server, kNfsTimeoutSeconds));
+      return Status::Unavailable(
+          fmt::format("{}: the NFS server {} did not answer within {} s; check that it is running and reachable",
+                      object, s.server, kNfsTimeoutSeconds));
     case ECONNREFUSED:
     case ECONNRESET:
     case EPIPE:
@@ -106,8 +104,7 @@ Status NfsError(const Session& s, int rc, std::string_view object, nfs_context* 
 
 // Publishes `from` as `to` without replacing `to`: LINK fails with EEXIST if `to` exists,
 // unlike RENAME. True if linked (the caller removes `from`), false if renamed instead.
-Result<bool> LinkNoReplace(const Session& s, const std::string& from, const std::string& to,
-                           std::string_view to_url) {
+Result<bool> LinkNoReplace(const Session& s, const std::string& from, const std::string& to, std::string_view to_url) {
   int rc = nfs_link(s.nfs, from.c_str(), to.c_str());
   if (rc == 0) return true;
   if (rc == -EEXIST) return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", to_url));
@@ -125,7 +122,6 @@ Result<bool> LinkNoReplace(const Session& s, const std::string& from, const std:
   }
   return NfsError(s, rc, to_url);
 }
-
 
 std::string VersionMessage(const NfsUrl& url) {
   return fmt::format(
@@ -150,8 +146,8 @@ Status MountError(const Session& s, const NfsUrl& url, int rc) {
     case EACCES:
     case EPERM:
       return Status::PermissionDenied(fmt::format(
-          "{}: the NFS server {} refused access to {}; check that the export allows this appliance's address",
-          location, s.server, url.path));
+          "{}: the NFS server {} refused access to {}; check that the export allows this appliance's address", location,
+          s.server, url.path));
     case ENOTDIR:
       return Status::InvalidArgument(fmt::format("{}: not a directory", location));
     case EINTR:
@@ -164,9 +160,8 @@ Status MountError(const Session& s, const NfsUrl& url, int rc) {
       break;
   }
   if (detail.find("resolv") != std::string::npos) {
-    return Status::Unavailable(
-        fmt::format("{}: cannot resolve the NFS server's name {}; check the name and the DNS settings", location,
-                    url.host));
+    return Status::Unavailable(fmt::format(
+        "{}: cannot resolve the NFS server's name {}; check the name and the DNS settings", location, url.host));
   }
   if (detail.find("MINOR_VERS") != std::string::npos) {
     return Status::NotSupported(fmt::format(
@@ -202,6 +197,5 @@ Status Session::Connect() {
   if (int rc = nfs_mount(nfs, url.host.c_str(), url.path.c_str()); rc != 0) return MountError(*this, url, rc);
   return Status();
 }
-
 
 }  // namespace keepsake::storage::nfs

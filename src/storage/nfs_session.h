@@ -46,8 +46,8 @@ std::string Remote(std::string_view rel);
 struct Session {
   NfsUrl url;
   NfsOptions options;
-  std::string server;           // "host:port", for messages
-  nfs_context* nfs = nullptr;   // the context for new calls
+  std::string server;          // "host:port", for messages
+  nfs_context* nfs = nullptr;  // the context for new calls
   std::vector<nfs_context*> retired;
 
   Session() = default;
@@ -72,7 +72,6 @@ struct Session {
     }
   }
 };
-
 
 // "lost the connection to the NFS server ...; check the server, then retry".
 std::string ConnectionLost(const Session& s);

@@ -1,10 +1,10 @@
 #include "storage/nfs_url.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-
-#include <fmt/format.h>
 
 namespace keepsake::storage {
 namespace {
@@ -44,9 +44,9 @@ Result<NfsUrl> ParseNfsUrl(std::string_view url) {
   auto invalid = [&](std::string_view why) {
     return Status::InvalidArgument(fmt::format("NFS storage URL {}: {}", Quoted(url), why));
   };
-  if (url.size() < kScheme.size() ||
-      !std::equal(kScheme.begin(), kScheme.end(), url.begin(),
-                  [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+  if (url.size() < kScheme.size() || !std::equal(kScheme.begin(), kScheme.end(), url.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      })) {
     return invalid("expected nfs://server[:port]/export/path[?version=4|4.1|4.2]");
   }
   std::string_view rest = url.substr(kScheme.size());

@@ -1,11 +1,11 @@
 #include "storage/usb_backend.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "storage/local_backend.h"
 
@@ -48,7 +48,8 @@ class UsbReader final : public Reader {
 
 class UsbBackend final : public Backend {
  public:
-  UsbBackend(std::unique_ptr<Backend> local, std::string volume) : local_(std::move(local)), volume_(std::move(volume)) {}
+  UsbBackend(std::unique_ptr<Backend> local, std::string volume)
+      : local_(std::move(local)), volume_(std::move(volume)) {}
 
   Result<std::vector<Entry>> List(std::string_view dir, std::string_view filter) override {
     return Mapped(local_->List(dir, filter), volume_);
@@ -114,8 +115,9 @@ Result<std::unique_ptr<Backend>> OpenUsbBackend(std::string_view url, const UsbD
   ASSIGN_OR_RETURN(std::string mount_point, drives.MountPointFor(parsed.volume));
   // The directory is content of the drive: resolved beneath the mount point, so that a
   // symlink on the drive cannot make the appliance's own files the storage.
-  ASSIGN_OR_RETURN(auto local, Mapped(OpenLocalBackend(mount_point, fmt::format("usb://{}", parsed.volume), parsed.path),
-                                      parsed.volume));
+  ASSIGN_OR_RETURN(
+      auto local,
+      Mapped(OpenLocalBackend(mount_point, fmt::format("usb://{}", parsed.volume), parsed.path), parsed.volume));
   return std::unique_ptr<Backend>(new UsbBackend(std::move(local), parsed.volume));
 }
 
@@ -130,9 +132,9 @@ Status DriveGoneStatus(Status status, std::string_view volume) {
   std::string_view what = status.message();
   std::string suffix = fmt::format(": {}", std::strerror(err));
   if (what.ends_with(suffix)) what.remove_suffix(suffix.size());
-  return Status::Unavailable(fmt::format(
-                                 "{}: the USB drive \"{}\" was removed or failed ({}); reattach it, check it, and try again",
-                                 what, volume, std::strerror(err)))
+  return Status::Unavailable(
+             fmt::format("{}: the USB drive \"{}\" was removed or failed ({}); reattach it, check it, and try again",
+                         what, volume, std::strerror(err)))
       .WithErrno(err);
 }
 

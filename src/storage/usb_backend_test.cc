@@ -1,5 +1,8 @@
 #include "storage/usb_backend.h"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -8,10 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "storage/backend.h"
 #include "storage/conformance/backend_conformance.h"
@@ -141,7 +140,8 @@ TEST(UsbErrorTest, VanishedDriveErrorsBecomeUnavailable) {
   for (int err : {EIO, ENOTCONN, ENODEV, ENXIO}) {
     Status s = DriveGoneStatus(StatusFromErrno(err, "usb://BACKUP/kp/a.ksb"), "BACKUP");
     EXPECT_EQ(s.code(), ErrorCode::kUnavailable) << err;
-    EXPECT_THAT(s.message(), ::testing::StartsWith("usb://BACKUP/kp/a.ksb: the USB drive \"BACKUP\" was removed or failed ("));
+    EXPECT_THAT(s.message(),
+                ::testing::StartsWith("usb://BACKUP/kp/a.ksb: the USB drive \"BACKUP\" was removed or failed ("));
     EXPECT_THAT(s.message(), HasSubstr(std::strerror(err)));
   }
 }

@@ -1,8 +1,8 @@
 #include "storage/usb_discovery.h"
-#include "base/strings.h"
 
 #include <blkid/blkid.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 #include <fstream>
 #include <memory>
 
-#include <fmt/format.h>
+#include "base/strings.h"
 
 namespace keepsake::storage {
 namespace {
@@ -61,11 +61,10 @@ std::string Value(blkid_probe pr, const char* name) {
 }
 
 // Reads the file system in [offset, offset + size) of `fd`. 1: none found; -2: several.
-int ProbeFileSystem(int fd, uint64_t offset, uint64_t size, std::string& type, std::string& label,
-                    std::string& uuid) {
+int ProbeFileSystem(int fd, uint64_t offset, uint64_t size, std::string& type, std::string& label, std::string& uuid) {
   Probe pr(blkid_new_probe());
-  if (!pr || blkid_probe_set_device(pr.get(), fd, static_cast<blkid_loff_t>(offset),
-                                    static_cast<blkid_loff_t>(size)) != 0) {
+  if (!pr ||
+      blkid_probe_set_device(pr.get(), fd, static_cast<blkid_loff_t>(offset), static_cast<blkid_loff_t>(size)) != 0) {
     return -1;
   }
   blkid_probe_enable_superblocks(pr.get(), 1);
@@ -96,15 +95,14 @@ std::string PartitionReason(const PartitionProbe& p) {
         p.number);
   }
   if (p.fs_type.empty()) {
-    return fmt::format("partition {}: no file system found (unformatted?); format it with ext4 or exFAT",
-                       p.number);
+    return fmt::format("partition {}: no file system found (unformatted?); format it with ext4 or exFAT", p.number);
   }
   if (!IsSupportedFs(p.fs_type)) {
     return fmt::format("partition {}: {} file system: only ext4 and exFAT are supported", p.number, p.fs_type);
   }
   if (!IsSafeUuid(p.uuid)) {
-    return fmt::format("partition {}: {} file system without a usable UUID (\"{}\"); reformat it", p.number,
-                       p.fs_type, p.uuid);
+    return fmt::format("partition {}: {} file system without a usable UUID (\"{}\"); reformat it", p.number, p.fs_type,
+                       p.uuid);
   }
   return "";
 }
@@ -120,9 +118,8 @@ Result<std::vector<DiskInfo>> ListDisks(const DiscoveryOptions& options, std::st
     DiskInfo disk;
     disk.name = entry.path().filename().string();
     disk.device = "/dev/" + disk.name;
-    if (!options.only_devices.empty() &&
-        std::find(options.only_devices.begin(), options.only_devices.end(), disk.device) ==
-            options.only_devices.end()) {
+    if (!options.only_devices.empty() && std::find(options.only_devices.begin(), options.only_devices.end(),
+                                                   disk.device) == options.only_devices.end()) {
       continue;
     }
     if (disk.name.starts_with("loop")) {
@@ -208,13 +205,14 @@ UsbDrive Classify(const DiskInfo& disk, const DiskProbe& probe) {
   };
   if (probe.partition_table.empty()) {
     if (!probe.whole_disk_fs.empty()) {
-      return all_unsupported(fmt::format(
-          "no partition table: the whole drive holds a {} file system; only GPT-partitioned drives are "
-          "supported: back up its data and repartition it with a GPT table",
-          probe.whole_disk_fs));
+      return all_unsupported(
+          fmt::format("no partition table: the whole drive holds a {} file system; only GPT-partitioned drives are "
+                      "supported: back up its data and repartition it with a GPT table",
+                      probe.whole_disk_fs));
     }
-    return all_unsupported("no partition table: only GPT-partitioned drives with an ext4 or exFAT partition "
-                           "are supported; partition it with a GPT table");
+    return all_unsupported(
+        "no partition table: only GPT-partitioned drives with an ext4 or exFAT partition "
+        "are supported; partition it with a GPT table");
   }
   if (probe.partition_table == "dos") {
     return all_unsupported(
@@ -222,10 +220,10 @@ UsbDrive Classify(const DiskInfo& disk, const DiskProbe& probe) {
         "repartition it with a GPT table");
   }
   if (probe.partition_table != "gpt") {
-    return all_unsupported(fmt::format(
-        "{} partition table: only GPT-partitioned drives are supported; back up its data and repartition "
-        "it with a GPT table",
-        probe.partition_table));
+    return all_unsupported(
+        fmt::format("{} partition table: only GPT-partitioned drives are supported; back up its data and repartition "
+                    "it with a GPT table",
+                    probe.partition_table));
   }
   bool any = false;
   for (size_t i = 0; i < drive.volumes.size(); ++i) {
@@ -236,9 +234,8 @@ UsbDrive Classify(const DiskInfo& disk, const DiskProbe& probe) {
   }
   drive.supported = any;
   if (!any) {
-    drive.reason = drive.volumes.empty()
-                       ? "GPT partition table without partitions: create an ext4 or exFAT partition"
-                       : "no ext4 or exFAT partition: only ext4 and exFAT are supported";
+    drive.reason = drive.volumes.empty() ? "GPT partition table without partitions: create an ext4 or exFAT partition"
+                                         : "no ext4 or exFAT partition: only ext4 and exFAT are supported";
   }
   return drive;
 }

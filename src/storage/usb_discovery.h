@@ -40,9 +40,9 @@ struct DiskInfo {
 // One partition as libblkid read it.
 struct PartitionProbe {
   int number = 0;
-  uint64_t offset = 0;      // bytes from the start of the disk
-  uint64_t size = 0;        // bytes
-  std::string fs_type;      // "" if no file system was recognised
+  uint64_t offset = 0;  // bytes from the start of the disk
+  uint64_t size = 0;    // bytes
+  std::string fs_type;  // "" if no file system was recognised
   std::string label;
   std::string uuid;
   bool ambivalent = false;  // signatures of several file systems were found

@@ -1,12 +1,11 @@
 #include "storage/usb_discovery.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "base/test_temp_dir.h"
 #include "storage/usb_drives.h"
@@ -147,9 +146,9 @@ TEST_F(ListDisksTest, OnlyDisksOnAUsbBusCount) {
 
 TEST_F(ListDisksTest, LoopsOnlyWithTheTestSwitchAndNeverOurOwn) {
   AddLoop("loop0", "/tmp/usb.img");
-  AddLoop("loop1", "/dev/loop0");                  // a partition loop over a disk node
-  AddLoop("loop2", "/tmp/usb.img", "1048576");     // a partition loop at an offset
-  AddLoop("loop3", "/tmp/usb.img", "0", "1");      // clears itself: ours, or being detached
+  AddLoop("loop1", "/dev/loop0");               // a partition loop over a disk node
+  AddLoop("loop2", "/tmp/usb.img", "1048576");  // a partition loop at an offset
+  AddLoop("loop3", "/tmp/usb.img", "0", "1");   // clears itself: ours, or being detached
   EXPECT_TRUE(Names({}).empty());
   EXPECT_EQ(Names({true, {}}), std::vector<std::string>{"loop0"});
   EXPECT_TRUE(Names({true, {"/dev/loop9"}}).empty());

@@ -1,5 +1,6 @@
 #include "storage/usb_drives.h"
 
+#include <fmt/format.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 #include <cerrno>
 #include <chrono>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "storage/usb_discovery.h"
 #include "storage/usb_mounter.h"
@@ -34,11 +33,16 @@ std::string VolumeName(const UsbDrive& drive, const UsbVolume& v) {
 
 std::string_view UsbVolumeStateName(UsbVolumeState state) {
   switch (state) {
-    case UsbVolumeState::kPending: return "pending";
-    case UsbVolumeState::kMounted: return "mounted";
-    case UsbVolumeState::kFull: return "full";
-    case UsbVolumeState::kUnsupported: return "unsupported";
-    case UsbVolumeState::kMountFailed: return "mount_failed";
+    case UsbVolumeState::kPending:
+      return "pending";
+    case UsbVolumeState::kMounted:
+      return "mounted";
+    case UsbVolumeState::kFull:
+      return "full";
+    case UsbVolumeState::kUnsupported:
+      return "unsupported";
+    case UsbVolumeState::kMountFailed:
+      return "mount_failed";
   }
   return "unknown";
 }
@@ -132,8 +136,8 @@ Result<std::string> UsbDrives::MountPointFor(std::string_view name) const {
     std::string uuids;
     for (const UsbVolume* v : by_label) uuids += (uuids.empty() ? "" : ", ") + v->uuid;
     return Status::FailedPrecondition(fmt::format(
-        "usb://{}: {} attached USB volumes are labelled (or have the UUID) \"{}\"; name one by its UUID ({})", name, by_label.size(),
-        name, uuids));
+        "usb://{}: {} attached USB volumes are labelled (or have the UUID) \"{}\"; name one by its UUID ({})", name,
+        by_label.size(), name, uuids));
   }
   return Status::Unavailable(fmt::format(
       "usb://{}: no USB drive with label or UUID \"{}\" is attached; attach it (see docs/STORAGE.md) or pick another",
@@ -184,8 +188,8 @@ Status UsbDrives::Scan() {
       std::string mp = fmt::format("{}/{}", o.mount_dir, v.uuid);
       if (!seen.insert(mp).second) {
         v.state = UsbVolumeState::kMountFailed;
-        v.reason = fmt::format(
-            "another attached volume has the same UUID {} (a cloned drive?); detach one of them", v.uuid);
+        v.reason =
+            fmt::format("another attached volume has the same UUID {} (a cloned drive?); detach one of them", v.uuid);
         continue;
       }
       auto it = mounted_.find(mp);
@@ -251,7 +255,8 @@ Status UsbDrives::Scan() {
   // Tell of unusable drives and volumes once, not at every poll.
   std::vector<std::string> events;
   for (const UsbDrive& d : drives) {
-    if (d.volumes.empty() && !d.reason.empty()) events.push_back(fmt::format("USB drive {}: unsupported: {}", d.device, d.reason));
+    if (d.volumes.empty() && !d.reason.empty())
+      events.push_back(fmt::format("USB drive {}: unsupported: {}", d.device, d.reason));
     for (const UsbVolume& v : d.volumes) {
       if (v.state == UsbVolumeState::kMounted) continue;
       events.push_back(fmt::format("{}: {}: {}", VolumeName(d, v), UsbVolumeStateName(v.state), v.reason));

@@ -45,17 +45,17 @@ std::string_view UsbVolumeStateName(UsbVolumeState state);  // "mounted", "full"
 
 // One partition of a USB drive.
 struct UsbVolume {
-  int number = 0;            // partition number, 1-based
-  uint64_t offset = 0;       // bytes from the start of the disk
-  uint64_t size = 0;         // bytes
-  std::string fs_type;       // "ext4", "exfat", "vfat", ... ("" if none was found)
-  std::string label;         // file system label, may be empty
-  std::string uuid;          // file system UUID (exFAT: the volume serial "ABCD-1234")
-  std::string device;        // the block device mounted (partition node or a loop), once mounted
-  std::string mount_point;   // <mount_dir>/<uuid>, once mounted
+  int number = 0;           // partition number, 1-based
+  uint64_t offset = 0;      // bytes from the start of the disk
+  uint64_t size = 0;        // bytes
+  std::string fs_type;      // "ext4", "exfat", "vfat", ... ("" if none was found)
+  std::string label;        // file system label, may be empty
+  std::string uuid;         // file system UUID (exFAT: the volume serial "ABCD-1234")
+  std::string device;       // the block device mounted (partition node or a loop), once mounted
+  std::string mount_point;  // <mount_dir>/<uuid>, once mounted
   UsbVolumeState state = UsbVolumeState::kPending;
-  std::string reason;        // why unsupported, full or not mounted; "" when mounted
-  Capacity capacity;         // of the mounted file system; zeros when not mounted
+  std::string reason;  // why unsupported, full or not mounted; "" when mounted
+  Capacity capacity;   // of the mounted file system; zeros when not mounted
 };
 
 // One USB disk.
@@ -77,8 +77,8 @@ std::optional<std::string> OfferedUrl(const UsbVolume& volume);
 struct UsbOptions {
   std::string mount_dir = "/run/keepsake/usb";  // private (0700) directory for the mounts
   int poll_seconds = 180;                       // between scans; 0: no poller, RescanNow() only
-  bool admit_loop_devices = false;  // tests only: loop devices over image files count as USB
-  std::vector<std::string> only_devices;  // tests only: consider just these disks; empty: all
+  bool admit_loop_devices = false;              // tests only: loop devices over image files count as USB
+  std::vector<std::string> only_devices;        // tests only: consider just these disks; empty: all
   uint64_t min_free_bytes = kUsbMinFreeBytes;
   // Told about every change (mounted, unmounted, unsupported, failed) in words for an
   // administrator, e.g. to log it; called on the scanning thread. May be empty.
@@ -135,10 +135,10 @@ class UsbDrives {
   std::vector<UsbDrive> drives_;
   bool started_ = false;
 
-  std::mutex start_mu_;  // one Start() or Stop() at a time
-  std::mutex scan_mu_;                       // one scan at a time; guards mounted_, last_events_
-  std::map<std::string, Mounted> mounted_;   // by mount point
-  std::vector<std::string> last_events_;     // what the previous scan reported
+  std::mutex start_mu_;                     // one Start() or Stop() at a time
+  std::mutex scan_mu_;                      // one scan at a time; guards mounted_, last_events_
+  std::map<std::string, Mounted> mounted_;  // by mount point
+  std::vector<std::string> last_events_;    // what the previous scan reported
 
   std::mutex poll_mu_;  // guards stop_
   std::condition_variable poll_cv_;

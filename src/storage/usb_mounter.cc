@@ -1,6 +1,7 @@
 #include "storage/usb_mounter.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -15,8 +16,6 @@
 #include <fstream>
 #include <sstream>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "base/subprocess.h"
 
@@ -130,7 +129,8 @@ Result<std::pair<std::string, Fd>> AttachLoop(const DiskInfo& disk, uint64_t off
     config.info.lo_sizelimit = size;
     config.info.lo_flags = LO_FLAGS_AUTOCLEAR;
     if (ioctl(loop.get(), LOOP_CONFIGURE, &config) == 0) return std::make_pair(path, std::move(loop));
-    if (errno != EBUSY) return StatusFromErrno(errno, fmt::format("{}: attaching {} at offset {}", path, backing, offset));
+    if (errno != EBUSY)
+      return StatusFromErrno(errno, fmt::format("{}: attaching {} at offset {}", path, backing, offset));
   }
   return Status::Unavailable(fmt::format("{}: no loop device could be attached (all taken meanwhile)", backing));
 }
@@ -235,7 +235,8 @@ Result<std::string> MountVolume(const MountRequest& r) {
 
 Status UnmountVolume(const std::string& mount_dir, const std::string& mount_point) {
   if (!IsDirectlyBelow(mount_dir, mount_point)) {
-    return Status::InvalidArgument(fmt::format("{}: not a USB mount point below {}; left alone", mount_point, mount_dir));
+    return Status::InvalidArgument(
+        fmt::format("{}: not a USB mount point below {}; left alone", mount_point, mount_dir));
   }
   if (IsMountPoint(mount_point) && umount2(mount_point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL) {
     return StatusFromErrno(errno, fmt::format("unmounting {}", mount_point));

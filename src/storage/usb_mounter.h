@@ -33,10 +33,10 @@ Status CleanMountDir(const std::string& mount_dir);
 
 struct MountRequest {
   DiskInfo disk;
-  int number = 0;        // partition number
-  uint64_t offset = 0;   // bytes
-  uint64_t size = 0;     // bytes
-  std::string fs_type;   // "ext4" or "exfat"
+  int number = 0;           // partition number
+  uint64_t offset = 0;      // bytes
+  uint64_t size = 0;        // bytes
+  std::string fs_type;      // "ext4" or "exfat"
   std::string mount_point;  // <mount_dir>/<uuid>, created here
 };
 

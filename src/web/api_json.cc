@@ -1,8 +1,8 @@
 #include "web/api_json.h"
 
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "archive/backup_name.h"
 #include "base/strings.h"
@@ -24,21 +24,30 @@ std::string IsoTime(date::sys_seconds t) { return FormatUtc(t); }
 
 std::string_view JobPhaseName(service::JobPhase phase) {
   switch (phase) {
-    case service::JobPhase::kIdle: return "idle";
-    case service::JobPhase::kPreparing: return "preparing";
-    case service::JobPhase::kWriting: return "writing";
-    case service::JobPhase::kCommitting: return "committing";
-    case service::JobPhase::kRetention: return "retention";
-    case service::JobPhase::kApplying: return "applying";
+    case service::JobPhase::kIdle:
+      return "idle";
+    case service::JobPhase::kPreparing:
+      return "preparing";
+    case service::JobPhase::kWriting:
+      return "writing";
+    case service::JobPhase::kCommitting:
+      return "committing";
+    case service::JobPhase::kRetention:
+      return "retention";
+    case service::JobPhase::kApplying:
+      return "applying";
   }
   return "unknown";
 }
 
 std::string_view ServiceStateText(service::ServiceState state) {
   switch (state) {
-    case service::ServiceState::kIdle: return "NOT RUNNING";
-    case service::ServiceState::kBackupRunning: return "BACKUP IN PROGRESS";
-    case service::ServiceState::kRestoreRunning: return "RESTORE IN PROGRESS";
+    case service::ServiceState::kIdle:
+      return "NOT RUNNING";
+    case service::ServiceState::kBackupRunning:
+      return "BACKUP IN PROGRESS";
+    case service::ServiceState::kRestoreRunning:
+      return "RESTORE IN PROGRESS";
   }
   return "NOT RUNNING";
 }
@@ -138,15 +147,16 @@ std::string MetricsText(const service::ServiceStatus& s) {
     out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", name, help, type, value);
   };
   const auto& last = s.last_success;
-  gauge("keepsake_last_success_timestamp_seconds", "Unix time the last successful backup finished (0: never).",
-        "gauge", last && last->ended_at ? static_cast<double>(last->ended_at->time_since_epoch().count()) : 0);
+  gauge("keepsake_last_success_timestamp_seconds", "Unix time the last successful backup finished (0: never).", "gauge",
+        last && last->ended_at ? static_cast<double>(last->ended_at->time_since_epoch().count()) : 0);
   gauge("keepsake_last_backup_duration_seconds", "Duration of the last successful backup.", "gauge",
         last ? last->duration_ms.value_or(0) / 1000.0 : 0);
   gauge("keepsake_last_backup_size_bytes", "Size of the last successful backup file.", "gauge",
         last ? static_cast<double>(last->size.value_or(0)) : 0);
   gauge("keepsake_backup_failures_total", "Backups that failed or were interrupted.", "counter",
         static_cast<double>(s.failures_total));
-  gauge("keepsake_backup_in_progress", "1 while a backup runs.", "gauge", s.state == service::ServiceState::kBackupRunning);
+  gauge("keepsake_backup_in_progress", "1 while a backup runs.", "gauge",
+        s.state == service::ServiceState::kBackupRunning);
   gauge("keepsake_restore_in_progress", "1 while a restore runs.", "gauge",
         s.state == service::ServiceState::kRestoreRunning);
   gauge("keepsake_schedule_disabled", "1 when no scheduled backup will run.", "gauge",
@@ -240,8 +250,12 @@ nlohmann::json BackupDetailsToJson(const service::BackupDetails& details) {
   nlohmann::json j = nlohmann::json::parse(archive::SerializeHeader(details.header));
   j["signature"] = "valid";
   switch (details.trust) {
-    case service::DomainTrust::kThisDomain: j["domain_check"] = "this appliance's domain"; break;
-    case service::DomainTrust::kOtherDomain: j["domain_check"] = "another domain"; break;
+    case service::DomainTrust::kThisDomain:
+      j["domain_check"] = "this appliance's domain";
+      break;
+    case service::DomainTrust::kOtherDomain:
+      j["domain_check"] = "another domain";
+      break;
     case service::DomainTrust::kUnknown:
       j["domain_check"] = "unknown: this appliance has no Domain Master Secret";
       break;

@@ -5,12 +5,12 @@
 // Pure functions: safe from any thread.
 #pragma once
 
+#include <date/tz.h>
+
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <date/tz.h>
-#include <nlohmann/json.hpp>
 
 #include "service/backup_service.h"
 #include "service/schedule.h"

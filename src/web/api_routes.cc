@@ -1,8 +1,8 @@
 #include "web/api_routes.h"
 
-#include <regex>
-
 #include <fmt/format.h>
+
+#include <regex>
 
 #include "base/log.h"
 #include "web/api_json.h"
@@ -18,7 +18,9 @@ Result<ApiResponse> ScheduleResponse(service::BackupService& svc, const service:
   return Json(ScheduleAnswerToJson(schedule, runs));
 }
 
-Result<ApiResponse> GetStatus(ApiContext& ctx, const ApiRequest&) { return Json(StatusToJson(ctx.service.GetStatus())); }
+Result<ApiResponse> GetStatus(ApiContext& ctx, const ApiRequest&) {
+  return Json(StatusToJson(ctx.service.GetStatus()));
+}
 
 Result<ApiResponse> Health(ApiContext&, const ApiRequest&) { return Json({{"status", "ok"}}); }
 
@@ -63,7 +65,9 @@ nlohmann::json SettingsJson(const service::BackupSettings& s) {
   return {{"prefix", s.prefix}, {"retention", service::RetentionToJson(s.retention)}};
 }
 
-Result<ApiResponse> GetSettings(ApiContext& ctx, const ApiRequest&) { return Json(SettingsJson(ctx.service.settings())); }
+Result<ApiResponse> GetSettings(ApiContext& ctx, const ApiRequest&) {
+  return Json(SettingsJson(ctx.service.settings()));
+}
 
 Result<ApiResponse> PutSettings(ApiContext& ctx, const ApiRequest& req) {
   RETURN_IF_ERROR(RequireObject(req.body, {"prefix", "retention"}));
@@ -150,22 +154,22 @@ std::string PathRegex(const std::string& path) {
 const std::vector<Route>& ApiRoutes() {
   static const std::vector<Route> routes = [] {
     std::vector<Route> all = {
-      {"GET", "/api/v1/health", Health, Access::kPublic},
-      {"GET", "/metrics", Metrics},
-      {"GET", "/api/v1/status", GetStatus},
-      {"POST", "/api/v1/backups", StartBackup},
-      {"GET", "/api/v1/backups", ListBackups},
-      {"GET", "/api/v1/backups/{name}", BackupDetails},
-      {"GET", "/api/v1/jobs", ListJobs},
-      {"GET", "/api/v1/settings", GetSettings},
-      {"PUT", "/api/v1/settings", PutSettings},
-      {"GET", "/api/v1/schedule", GetSchedule},
-      {"PUT", "/api/v1/schedule", PutSchedule},
-      {"POST", "/api/v1/schedule/preview", PreviewSchedule},
-      {"GET", "/api/v1/dms", GetDms},
-      {"POST", "/api/v1/dms", SetDms},
-      {"POST", "/api/v1/restore", StartRestore},
-      {"GET", "/api/v1/restore", GetRestore},
+        {"GET", "/api/v1/health", Health, Access::kPublic},
+        {"GET", "/metrics", Metrics},
+        {"GET", "/api/v1/status", GetStatus},
+        {"POST", "/api/v1/backups", StartBackup},
+        {"GET", "/api/v1/backups", ListBackups},
+        {"GET", "/api/v1/backups/{name}", BackupDetails},
+        {"GET", "/api/v1/jobs", ListJobs},
+        {"GET", "/api/v1/settings", GetSettings},
+        {"PUT", "/api/v1/settings", PutSettings},
+        {"GET", "/api/v1/schedule", GetSchedule},
+        {"PUT", "/api/v1/schedule", PutSchedule},
+        {"POST", "/api/v1/schedule/preview", PreviewSchedule},
+        {"GET", "/api/v1/dms", GetDms},
+        {"POST", "/api/v1/dms", SetDms},
+        {"POST", "/api/v1/restore", StartRestore},
+        {"GET", "/api/v1/restore", GetRestore},
     };
     for (const auto* more : {&StorageRoutes(), &AuthRoutes()}) all.insert(all.end(), more->begin(), more->end());
     return all;

@@ -4,12 +4,12 @@
 // JSON to service calls and back; the service does the work. Thread-safe.
 #pragma once
 
+#include <httplib.h>
+
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "auth/account_store.h"
 #include "auth/login_throttle.h"
@@ -39,7 +39,7 @@ struct ApiRequest {
   const httplib::Request& http;
   nlohmann::json body;              // parsed JSON body (null when empty or a form)
   std::vector<std::string> params;  // path parameters in order
-  state::Actor actor;             // who asks (account, client address): audit log, history
+  state::Actor actor;               // who asks (account, client address): audit log, history
   std::optional<Caller> caller;     // the session; set on every route that is not public
 
   // Who asks, for the engine's rules (the OTP User may not start backups).
@@ -49,8 +49,8 @@ struct ApiRequest {
 struct ApiResponse {
   int status = 200;
   nlohmann::json body;
-  std::string text;          // a non-JSON body (metrics) when not empty
-  std::string content_type;  // for `text`
+  std::string text;                                          // a non-JSON body (metrics) when not empty
+  std::string content_type;                                  // for `text`
   std::vector<std::pair<std::string, std::string>> headers;  // extra: Set-Cookie, Retry-After
 };
 

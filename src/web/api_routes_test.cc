@@ -2,18 +2,18 @@
 // appliance state, real account and token stores in a temporary directory.
 #include "web/api_routes.h"
 
-#include <set>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <set>
 
 #include "service/engine_test_env.h"
 
 namespace keepsake::web {
 namespace {
 
-using ::testing::HasSubstr;
 using service::testing::EngineTestEnv;
+using ::testing::HasSubstr;
 
 const Route& Find(const std::string& method, const std::string& path) {
   for (const Route& r : ApiRoutes()) {
@@ -58,7 +58,10 @@ class ApiRoutesTest : public ::testing::Test {
     http_.method = method;
     http_.remote_addr = "192.0.2.7";
     http_.params = std::move(params);
-    ApiRequest req{http_, std::move(body), {}, state::Actor{otp ? "otp-admin" : "admin", "192.0.2.7"},
+    ApiRequest req{http_,
+                   std::move(body),
+                   {},
+                   state::Actor{otp ? "otp-admin" : "admin", "192.0.2.7"},
                    Caller{otp ? "otp-admin" : "admin", otp, false, "token"}};
     return Find(method, path).handler(*ctx_, req);
   }

@@ -1,9 +1,8 @@
 #include "web/api_server.h"
 
 #include <arpa/inet.h>
-#include <httplib.h>
-
 #include <fmt/format.h>
+#include <httplib.h>
 
 #include "base/log.h"
 #include "web/api_routes.h"
@@ -157,8 +156,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options,
     port = 0;
   }
   if (port == 0) {
-    return Status::Unavailable(fmt::format("{}:{}: cannot listen: address already in use or not available",
-                                           options.host, options.port));
+    return Status::Unavailable(
+        fmt::format("{}:{}: cannot listen: address already in use or not available", options.host, options.port));
   }
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
   api->url_ = fmt::format("{}://{}:{}", options.tls ? "https" : "http", host, port);

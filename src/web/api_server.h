@@ -23,7 +23,7 @@ struct ServerOptions {
   int port = 8443;                 // 0: any free port (tests)
   int threads = 16;                // worker threads; each keep-alive connection holds one
   size_t max_body_bytes = 64 * 1024;
-  std::optional<TlsFiles> tls;     // HTTPS with this certificate; unset: plain HTTP (loopback only)
+  std::optional<TlsFiles> tls;  // HTTPS with this certificate; unset: plain HTTP (loopback only)
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".

@@ -2,10 +2,9 @@
 // grants), logout, the caller's session, and the account list of the Internal OAuth
 // Provider. Passwords arrive in the request body only and go to locked memory at once.
 #include <arpa/inet.h>
+#include <fmt/format.h>
 
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "base/strings.h"
 #include "web/api_routes.h"
@@ -36,8 +35,7 @@ std::string ClientKey(const std::string& address) {
   return std::string(text) + "/64";
 }
 
-std::string Cookie(const ApiContext& ctx, const char* name, const std::string& value, int64_t max_age,
-                   bool http_only) {
+std::string Cookie(const ApiContext& ctx, const char* name, const std::string& value, int64_t max_age, bool http_only) {
   return fmt::format("{}={}; Path=/; Max-Age={}; SameSite=Strict{}{}", name, value, max_age,
                      ctx.https ? "; Secure" : "", http_only ? "; HttpOnly" : "");
 }
@@ -88,11 +86,10 @@ Result<ApiResponse> IssueToken(ApiContext& ctx, const ApiRequest& req) {
   std::string account_key = Lower(shown);
   if (auto wait = ctx.throttle.TryAcquire(account_key, ClientKey(client), now)) {
     Audit(ctx, "login", Actor{shown, client}, "throttled");
-    ApiResponse res = Json(
-        {{"error",
-          {{"code", "too_many_attempts"},
-           {"message", fmt::format("too many failed logins: try again in {} seconds", *wait)}}}},
-        429);
+    ApiResponse res = Json({{"error",
+                             {{"code", "too_many_attempts"},
+                              {"message", fmt::format("too many failed logins: try again in {} seconds", *wait)}}}},
+                           429);
     res.headers.emplace_back("Retry-After", std::to_string(*wait));
     return res;
   }
@@ -148,8 +145,8 @@ Result<ApiResponse> AddUser(ApiContext& ctx, const ApiRequest& req) {
   Status added = ctx.service.WhileNoRestore(
       [&] { return ctx.accounts.Add(*username, Secret(*password), Secret(*confirmation), Now(ctx)); });
   Audit(ctx, "account.added", req.actor, added.ok() ? "succeeded" : "refused",
-                    added.ok() ? nlohmann::json{{"username", *username}}
-                               : nlohmann::json{{"username", *username}, {"error", added.message()}});
+        added.ok() ? nlohmann::json{{"username", *username}}
+                   : nlohmann::json{{"username", *username}, {"error", added.message()}});
   RETURN_IF_ERROR(added);
   return Json({{"username", *username}, {"message", fmt::format("Account {} added.", *username)}}, 201);
 }
@@ -158,8 +155,8 @@ Result<ApiResponse> RemoveUser(ApiContext& ctx, const ApiRequest& req) {
   const std::string& username = req.params.at(0);
   Status removed = ctx.service.WhileNoRestore([&] { return ctx.accounts.Remove(username, req.caller->username); });
   Audit(ctx, "account.removed", req.actor, removed.ok() ? "succeeded" : "refused",
-                    removed.ok() ? nlohmann::json{{"username", username}}
-                                 : nlohmann::json{{"username", username}, {"error", removed.message()}});
+        removed.ok() ? nlohmann::json{{"username", username}}
+                     : nlohmann::json{{"username", username}, {"error", removed.message()}});
   RETURN_IF_ERROR(removed);
   RETURN_IF_ERROR(ctx.tokens.RevokeUser(username));
   return Json({{"message", fmt::format("Account {} removed.", username)}});

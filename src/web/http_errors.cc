@@ -6,20 +6,33 @@ namespace keepsake::web {
 
 int HttpStatusFor(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return 200;
-    case ErrorCode::kInvalidArgument: return 400;
-    case ErrorCode::kUnauthenticated: return 403;  // wrong DMS or another domain, not a login
-    case ErrorCode::kPermissionDenied: return 403;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kAlreadyExists: return 409;
-    case ErrorCode::kFailedPrecondition: return 409;  // a job is running, no DMS, no storage
-    case ErrorCode::kCancelled: return 409;
-    case ErrorCode::kCorruption: return 422;
-    case ErrorCode::kNotSupported: return 422;
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kNoSpace: return 507;
+    case ErrorCode::kOk:
+      return 200;
+    case ErrorCode::kInvalidArgument:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 403;  // wrong DMS or another domain, not a login
+    case ErrorCode::kPermissionDenied:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kAlreadyExists:
+      return 409;
+    case ErrorCode::kFailedPrecondition:
+      return 409;  // a job is running, no DMS, no storage
+    case ErrorCode::kCancelled:
+      return 409;
+    case ErrorCode::kCorruption:
+      return 422;
+    case ErrorCode::kNotSupported:
+      return 422;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kNoSpace:
+      return 507;
     case ErrorCode::kIoError:
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }

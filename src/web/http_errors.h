@@ -2,9 +2,8 @@
 // code, and the error body {"error": {"code": "...", "message": "..."}}. Thread-safe.
 #pragma once
 
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "base/status.h"
 

@@ -48,7 +48,8 @@ TEST(HttpErrorsTableTest, CoversEveryErrorCodeInOrder) {
 
 TEST(HttpErrorsBodyTest, ErrorBodyHasCodeAndMessageUnderError) {
   nlohmann::json body = ErrorBody("not_found", "file:///srv/a.ksb: No such file");
-  EXPECT_EQ(body, nlohmann::json::parse(R"({"error":{"code":"not_found","message":"file:///srv/a.ksb: No such file"}})"));
+  EXPECT_EQ(body,
+            nlohmann::json::parse(R"({"error":{"code":"not_found","message":"file:///srv/a.ksb: No such file"}})"));
 }
 
 TEST(HttpErrorsBodyTest, ErrorBodyOfStatusUsesApiCodeAndVerbatimMessage) {

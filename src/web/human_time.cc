@@ -1,8 +1,8 @@
 #include "web/human_time.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
+
+#include <ctime>
 
 #include "base/utc_time.h"
 

@@ -9,9 +9,9 @@
 // Pure functions: safe to call from any thread.
 #pragma once
 
-#include <string>
-
 #include <date/tz.h>
+
+#include <string>
 
 namespace keepsake::web {
 

@@ -1,8 +1,8 @@
 #include "web/human_time.h"
 
-#include "base/utc_time.h"
-
 #include <gtest/gtest.h>
+
+#include "base/utc_time.h"
 
 namespace keepsake::web {
 namespace {

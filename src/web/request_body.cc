@@ -1,8 +1,8 @@
 #include "web/request_body.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace keepsake::web {
 namespace {

@@ -3,14 +3,14 @@
 // Thread-safe (pure functions over the request).
 #pragma once
 
+#include <httplib.h>
+
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "base/secure_buffer.h"
 #include "base/status.h"

@@ -5,10 +5,10 @@
 // stops another site from acting with the administrator's session. Thread-safe.
 #pragma once
 
+#include <httplib.h>
+
 #include <optional>
 #include <string>
-
-#include <httplib.h>
 
 #include "auth/account_store.h"
 #include "auth/token_store.h"
@@ -22,9 +22,9 @@ inline constexpr const char* kCsrfHeader = "X-CSRF-Token";
 
 struct Caller {
   std::string username;
-  bool otp = false;       // the Initial OTP User
+  bool otp = false;  // the Initial OTP User
   bool via_cookie = false;
-  std::string token;      // the access token presented (to log out)
+  std::string token;  // the access token presented (to log out)
 };
 
 // The CSRF token that goes with an access token: SHA-256("keepsake-csrf:" || token), hex.

@@ -62,7 +62,9 @@ Result<ApiResponse> Details(ApiContext& ctx, const ApiRequest& req) {
 }
 
 // The USB drives attached now, usable or not (with the reason), as the last scan found them.
-Result<ApiResponse> UsbDrives(ApiContext& ctx, const ApiRequest&) { return Json(UsbDrivesToJson(ctx.service.UsbDrives())); }
+Result<ApiResponse> UsbDrives(ApiContext& ctx, const ApiRequest&) {
+  return Json(UsbDrivesToJson(ctx.service.UsbDrives()));
+}
 
 // "Rescan": an administrator who just attached a drive need not wait for the next poll.
 Result<ApiResponse> RescanUsb(ApiContext& ctx, const ApiRequest&) {

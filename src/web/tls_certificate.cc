@@ -1,16 +1,8 @@
 #include "web/tls_certificate.h"
 
 #include <arpa/inet.h>
-#include <limits.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <memory>
-#include <string_view>
-
 #include <fmt/format.h>
+#include <limits.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -20,6 +12,13 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <memory>
+#include <string_view>
 
 #include "base/file_io.h"
 
@@ -256,8 +255,8 @@ Result<NewPair> MakeSelfSigned(const std::vector<std::string>& extra_names) {
   }
 
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(host.c_str()),
-                                 -1, -1, 0) != 1 ||
+  if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(host.c_str()), -1,
+                                 -1, 0) != 1 ||
       X509_set_issuer_name(cert.get(), subject) != 1 || X509_set_pubkey(cert.get(), key.get()) != 1) {
     return OpenSslFailure("certificate subject");
   }
@@ -291,8 +290,8 @@ Result<NewPair> MakeSelfSigned(const std::vector<std::string>& extra_names) {
   }
   // A secure-memory BIO is wiped when freed, so the PEM key leaves no copy in the heap.
   out.key_pem.reset(BIO_new(BIO_s_secmem()));
-  if (!out.key_pem || PEM_write_bio_PrivateKey(out.key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr,
-                                               nullptr) != 1) {
+  if (!out.key_pem ||
+      PEM_write_bio_PrivateKey(out.key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return OpenSslFailure("private key PEM");
   }
   return out;
@@ -322,9 +321,9 @@ Status RemoveIfPresent(const std::string& path) {
 
 Result<TlsIdentity> UseConfigured(const TlsFiles& files) {
   if (files.cert_path.empty() || files.key_path.empty()) {
-    return Status::InvalidArgument(fmt::format(
-        "TLS certificate and key must be configured together (certificate: \"{}\", key: \"{}\")", files.cert_path,
-        files.key_path));
+    return Status::InvalidArgument(
+        fmt::format("TLS certificate and key must be configured together (certificate: \"{}\", key: \"{}\")",
+                    files.cert_path, files.key_path));
   }
   TlsIdentity id;
   id.files = files;

@@ -1,5 +1,11 @@
 #include "web/tls_certificate.h"
 
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -8,13 +14,6 @@
 #include <regex>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <httplib.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "base/file_io.h"
 #include "base/test_temp_dir.h"
@@ -277,14 +276,12 @@ TEST_F(TlsCertificateTest, EncryptedConfiguredKeyIsRefused) {
   FILE* f = fopen(encrypted.c_str(), "w");
   ASSERT_NE(f, nullptr);
   static const char kPass[] = "secret";
-  ASSERT_EQ(PEM_write_PKCS8PrivateKey(f, key.get(), EVP_aes_256_cbc(), kPass, sizeof(kPass) - 1, nullptr, nullptr),
-            1);
+  ASSERT_EQ(PEM_write_PKCS8PrivateKey(f, key.get(), EVP_aes_256_cbc(), kPass, sizeof(kPass) - 1, nullptr, nullptr), 1);
   fclose(f);
   auto id = LoadOrCreateTlsIdentity(StateDir("state"), {good.files.cert_path, encrypted});
   ASSERT_FALSE(id.ok());
   EXPECT_EQ(id.status().code(), ErrorCode::kInvalidArgument);
-  EXPECT_TRUE(id.status().message().starts_with(encrypted + ": the private key is encrypted"))
-      << id.status().message();
+  EXPECT_TRUE(id.status().message().starts_with(encrypted + ": the private key is encrypted")) << id.status().message();
 }
 
 TEST_F(TlsCertificateTest, OnlyOneConfiguredPathIsRefused) {

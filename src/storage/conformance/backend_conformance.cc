@@ -1,5 +1,7 @@
 #include "storage/conformance/backend_conformance.h"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,9 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-
-#include <fmt/format.h>
-#include <gmock/gmock.h>
 
 #include "base/byte_stream.h"
 
@@ -678,9 +677,8 @@ TEST_P(BackendConformanceTest, NameIsFreeAgainAfterRemovePartials) {
 // ---------------------------------------------------------------------------------------
 // DirectoryStore
 
-Result<std::unique_ptr<BackendUnderTest>> DirectoryStore::Create(const std::string& parent,
-                                                                  const StoreOptions& options,
-                                                                  const BackendOpener& open_backend) {
+Result<std::unique_ptr<BackendUnderTest>> DirectoryStore::Create(const std::string& parent, const StoreOptions& options,
+                                                                 const BackendOpener& open_backend) {
   auto store = std::unique_ptr<DirectoryStore>(new DirectoryStore());
   std::string tmpl = parent + "/store-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) return StatusFromErrno(errno, tmpl);

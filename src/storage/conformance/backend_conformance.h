@@ -13,6 +13,8 @@
 // drop the cases of a static library (STYLE.md §3). Not thread-safe.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,8 +23,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "base/status.h"
 #include "storage/backend.h"
