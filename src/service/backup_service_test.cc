@@ -37,6 +37,20 @@ std::vector<std::string> Messages(const std::vector<Status>& statuses) {
 
 class BackupServiceTest : public ::testing::Test {
  protected:
+  // An engine that can back up now: DMS set, storage configured, retention keeping the
+  // `keep_last` newest (0: all).
+  std::unique_ptr<BackupService> ReadyService(int keep_last = 0) {
+    auto service = env_.Open();
+    EngineTestEnv::MakeReady(*service);
+    env_.ConfigureStorage(*service);
+    Status st = service->ChangeSettings("settings.changed", kAdmin.actor, [keep_last](BackupSettings& s) {
+      s.retention.keep_last = keep_last;
+      return Status();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return service;
+  }
+
   EngineTestEnv env_;
 };
 
@@ -60,9 +74,7 @@ TEST_F(BackupServiceTest, AFreshApplianceSaysEveryReasonABackupCannotRun) {
 }
 
 TEST_F(BackupServiceTest, TheOtpUserMayNotStartABackup) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   auto started = service->StartBackup({{"otp-admin", ""}, /*otp_session=*/true});
   ASSERT_FALSE(started.ok());
   EXPECT_THAT(started.status().message(), HasSubstr("Initial OTP User"));
@@ -72,9 +84,7 @@ TEST_F(BackupServiceTest, TheOtpUserMayNotStartABackup) {
 }
 
 TEST_F(BackupServiceTest, ABackupRunsToTheStorageAndIsReported) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   // The status is refreshed in the background (GET /status never waits on a storage).
   for (int i = 0; i < 500 && !service->GetStatus().blockers.empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -108,9 +118,7 @@ TEST_F(BackupServiceTest, ABackupRunsToTheStorageAndIsReported) {
 }
 
 TEST_F(BackupServiceTest, ASecondJobWhileOneRunsIsBusyByErrno) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   env_.gate().Close();
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   ASSERT_TRUE(env_.gate().WaitUntilHeld());
@@ -130,9 +138,7 @@ TEST_F(BackupServiceTest, ASecondJobWhileOneRunsIsBusyByErrno) {
 }
 
 TEST_F(BackupServiceTest, AScheduledRunThatFindsAJobRunningIsSkippedNotFailed) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   ASSERT_TRUE(service
                   ->ChangeSettings("schedule.changed", kAdmin.actor,
                                    [](BackupSettings& s) {
@@ -163,9 +169,7 @@ TEST_F(BackupServiceTest, AScheduledRunThatFindsAJobRunningIsSkippedNotFailed) {
 }
 
 TEST_F(BackupServiceTest, StopAbortsARunningBackupAndLeavesNoFile) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   env_.gate().Close();
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   ASSERT_TRUE(env_.gate().WaitUntilHeld());
@@ -181,9 +185,7 @@ TEST_F(BackupServiceTest, StopAbortsARunningBackupAndLeavesNoFile) {
 }
 
 TEST_F(BackupServiceTest, AStorageThatFillsUpFailsTheJobAndLeavesNothing) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   env_.faults().FailWritesAfter(1000, StatusFromErrno(ENOSPC, "file:///srv/backups/x.ksb"));
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   WaitIdle(*service);
@@ -198,16 +200,7 @@ TEST_F(BackupServiceTest, AStorageThatFillsUpFailsTheJobAndLeavesNothing) {
 }
 
 TEST_F(BackupServiceTest, ADrivePulledMidWriteFailsTheJobAndRetentionDeletesNothing) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
-  ASSERT_TRUE(service
-                  ->ChangeSettings("settings.changed", kAdmin.actor,
-                                   [](BackupSettings& s) {
-                                     s.retention.keep_last = 1;
-                                     return Status();
-                                   })
-                  .ok());
+  auto service = ReadyService(/*keep_last=*/1);
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   WaitIdle(*service);
   std::vector<std::string> before = env_.store().Paths();
@@ -223,16 +216,7 @@ TEST_F(BackupServiceTest, ADrivePulledMidWriteFailsTheJobAndRetentionDeletesNoth
 }
 
 TEST_F(BackupServiceTest, RetentionRunsOnlyAfterASuccess) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
-  ASSERT_TRUE(service
-                  ->ChangeSettings("settings.changed", kAdmin.actor,
-                                   [](BackupSettings& s) {
-                                     s.retention.keep_last = 2;
-                                     return Status();
-                                   })
-                  .ok());
+  auto service = ReadyService(/*keep_last=*/2);
   for (int day = 0; day < 3; ++day) {
     ASSERT_TRUE(service->StartBackup(kAdmin).ok());
     WaitIdle(*service);
@@ -255,9 +239,7 @@ TEST_F(BackupServiceTest, AStorageThatIsNotWritableIsNotSaved) {
 }
 
 TEST_F(BackupServiceTest, ADryRunRestoreReportsWhatItWouldDoWithTrueProgress) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   WaitIdle(*service);
   std::string file = service->GetStatus().last_success->file;
@@ -275,9 +257,7 @@ TEST_F(BackupServiceTest, ADryRunRestoreReportsWhatItWouldDoWithTrueProgress) {
 }
 
 TEST_F(BackupServiceTest, AccountsCannotChangeWhileARestoreRuns) {
-  auto service = env_.Open();
-  EngineTestEnv::MakeReady(*service);
-  env_.ConfigureStorage(*service);
+  auto service = ReadyService();
   int changes = 0;
   EXPECT_TRUE(service->WhileNoRestore([&] { return ++changes, Status(); }).ok());
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());

@@ -38,6 +38,22 @@ std::string MemStore::Url(std::string_view path) const {
   return path.empty() ? options_.url : fmt::format("{}/{}", options_.url, path);
 }
 
+Status MemStore::Missing(std::string_view path) const {
+  return Status::NotFound(Url(path) + ": No such file or directory").WithErrno(ENOENT);
+}
+
+Status MemStore::ReadOnly(std::string_view path) const {
+  return Status::PermissionDenied(Url(path) + ": Read-only file system").WithErrno(EROFS);
+}
+
+Result<MemStore::Node*> MemStore::FindLocked(const std::string& path, bool want_dir) {
+  auto it = nodes_.find(path);
+  if (it == nodes_.end()) return Missing(path);
+  if (want_dir && !it->second.is_dir)
+    return Status::InvalidArgument(Url(path) + ": Not a directory").WithErrno(ENOTDIR);
+  return &it->second;
+}
+
 uint64_t MemStore::TotalBytes() const { return options_.capacity_bytes ? options_.capacity_bytes : kDefaultCapacity; }
 
 uint64_t MemStore::UsedLocked() const {
@@ -155,10 +171,7 @@ Result<std::vector<Entry>> MemBackend::List(std::string_view dir, std::string_vi
   RETURN_IF_ERROR(CheckPath(dir));
   std::string d = Canonical(dir);
   std::lock_guard lock(store_->mu_);
-  auto it = store_->nodes_.find(d);
-  if (it == store_->nodes_.end())
-    return Status::NotFound(store_->Url(d) + ": No such file or directory").WithErrno(ENOENT);
-  if (!it->second.is_dir) return Status::InvalidArgument(store_->Url(d) + ": Not a directory").WithErrno(ENOTDIR);
+  RETURN_IF_ERROR(store_->FindLocked(d, /*want_dir=*/true).status());
   std::vector<Entry> out;
   for (const auto& [path, node] : store_->nodes_) {
     if (!IsBelow(path, d) || ParentOf(path) != d) continue;
@@ -173,10 +186,8 @@ Result<Entry> MemBackend::Stat(std::string_view path) {
   RETURN_IF_ERROR(CheckPath(path));
   std::string p = Canonical(path);
   std::lock_guard lock(store_->mu_);
-  auto it = store_->nodes_.find(p);
-  if (it == store_->nodes_.end())
-    return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
-  return Entry{LeafOf(p), it->second.is_dir, it->second.is_dir ? 0 : it->second.data->size(), it->second.mtime};
+  ASSIGN_OR_RETURN(MemStore::Node * node, store_->FindLocked(p));
+  return Entry{LeafOf(p), node->is_dir, node->is_dir ? 0 : node->data->size(), node->mtime};
 }
 
 Result<Capacity> MemBackend::GetCapacity() {
@@ -189,10 +200,7 @@ Result<Access> MemBackend::GetAccess(std::string_view dir) {
   RETURN_IF_ERROR(CheckPath(dir));
   std::string d = Canonical(dir);
   std::lock_guard lock(store_->mu_);
-  auto it = store_->nodes_.find(d);
-  if (it == store_->nodes_.end())
-    return Status::NotFound(store_->Url(d) + ": No such file or directory").WithErrno(ENOENT);
-  if (!it->second.is_dir) return Status::InvalidArgument(store_->Url(d) + ": Not a directory").WithErrno(ENOTDIR);
+  RETURN_IF_ERROR(store_->FindLocked(d, /*want_dir=*/true).status());
   return Access{true, !store_->options_.read_only};
 }
 
@@ -210,8 +218,7 @@ Status MemBackend::MakeDir(std::string_view path) {
     }
   }
   if (missing.empty()) return Status();
-  if (store_->options_.read_only)
-    return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
+  if (store_->options_.read_only) return store_->ReadOnly(p);
   for (const std::string& d : missing) store_->nodes_[d] = MemStore::Node{true, nullptr, Now()};
   return Status();
 }
@@ -225,10 +232,9 @@ Result<std::unique_ptr<Writer>> MemBackend::NewWriter(std::string_view path) {
   std::lock_guard lock(store_->mu_);
   auto parent = store_->nodes_.find(ParentOf(p));
   if (parent == store_->nodes_.end() || !parent->second.is_dir) {
-    return Status::NotFound(store_->Url(ParentOf(p)) + ": No such file or directory").WithErrno(ENOENT);
+    return store_->Missing(ParentOf(p));
   }
-  if (store_->options_.read_only)
-    return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
+  if (store_->options_.read_only) return store_->ReadOnly(p);
   if (store_->nodes_.count(p)) return Status::AlreadyExists(store_->Url(p) + ": File exists").WithErrno(EEXIST);
   if (store_->nodes_.count(partial)) {
     return Status::AlreadyExists(fmt::format("{}: another writer is creating this file", store_->Url(p)))
@@ -243,8 +249,7 @@ Result<std::unique_ptr<Reader>> MemBackend::NewReader(std::string_view path, uin
   std::string p = Canonical(path);
   std::lock_guard lock(store_->mu_);
   auto it = store_->nodes_.find(p);
-  if (it == store_->nodes_.end())
-    return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
+  if (it == store_->nodes_.end()) return store_->Missing(p);
   if (it->second.is_dir) return Status::InvalidArgument(store_->Url(p) + ": Is a directory").WithErrno(EISDIR);
   if (offset > it->second.data->size()) {
     return Status::InvalidArgument(
@@ -262,15 +267,13 @@ Status MemBackend::Rename(std::string_view from, std::string_view to) {
   RETURN_IF_ERROR(CheckNewFileName(LeafOf(t), store_->Url(t)));
   std::lock_guard lock(store_->mu_);
   auto src = store_->nodes_.find(f);
-  if (src == store_->nodes_.end())
-    return Status::NotFound(store_->Url(f) + ": No such file or directory").WithErrno(ENOENT);
+  if (src == store_->nodes_.end()) return store_->Missing(f);
   auto parent = store_->nodes_.find(ParentOf(t));
   if (parent == store_->nodes_.end() || !parent->second.is_dir) {
-    return Status::NotFound(store_->Url(ParentOf(t)) + ": No such file or directory").WithErrno(ENOENT);
+    return store_->Missing(ParentOf(t));
   }
   if (store_->nodes_.count(t)) return Status::AlreadyExists(store_->Url(t) + ": File exists").WithErrno(EEXIST);
-  if (store_->options_.read_only)
-    return Status::PermissionDenied(store_->Url(f) + ": Read-only file system").WithErrno(EROFS);
+  if (store_->options_.read_only) return store_->ReadOnly(f);
   if (src->second.is_dir && IsBelow(t, f))
     return Status::InvalidArgument(store_->Url(t) + ": inside the directory moved");
   std::vector<std::pair<std::string, MemStore::Node>> moved;
@@ -292,16 +295,14 @@ Status MemBackend::Remove(std::string_view path) {
   if (p.empty()) return Status::InvalidArgument(store_->Url(p) + ": the root cannot be removed");
   std::lock_guard lock(store_->mu_);
   auto it = store_->nodes_.find(p);
-  if (it == store_->nodes_.end())
-    return Status::NotFound(store_->Url(p) + ": No such file or directory").WithErrno(ENOENT);
+  if (it == store_->nodes_.end()) return store_->Missing(p);
   if (it->second.is_dir) {
     auto child = store_->nodes_.lower_bound(p + "/");  // every descendant starts with "p/"
     if (child != store_->nodes_.end() && IsBelow(child->first, p)) {
       return Status::FailedPrecondition(store_->Url(p) + ": Directory not empty").WithErrno(ENOTEMPTY);
     }
   }
-  if (store_->options_.read_only)
-    return Status::PermissionDenied(store_->Url(p) + ": Read-only file system").WithErrno(EROFS);
+  if (store_->options_.read_only) return store_->ReadOnly(p);
   store_->nodes_.erase(it);
   return Status();
 }

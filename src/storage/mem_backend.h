@@ -48,6 +48,11 @@ class MemStore {
   };
 
   std::string Url(std::string_view path) const;
+  Status Missing(std::string_view path) const;   // kNotFound, ENOENT
+  Status ReadOnly(std::string_view path) const;  // kPermissionDenied, EROFS
+  // The node at canonical `path` (a directory if `want_dir`), or the error a file system
+  // would give. REQUIRES: mu_ held
+  Result<Node*> FindLocked(const std::string& path, bool want_dir = false);
   uint64_t UsedLocked() const;
   uint64_t TotalBytes() const;
 
