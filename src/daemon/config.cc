@@ -88,6 +88,8 @@ Status LoadConfigFile(const std::string& path, DaemonConfig& config) {
       st = Read(path, key, node, config.usb_poll_seconds);
     else if (name == "usb_mount_dir")
       st = Read(path, key, node, config.usb_mount_dir);
+    else if (name == "webconf_dir")
+      st = Read(path, key, node, config.webconf_dir);
     else if (name == "usb_admit_loop_devices")
       st = Read(path, key, node, config.usb_admit_loop_devices);
     else

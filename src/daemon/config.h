@@ -30,6 +30,8 @@ struct DaemonConfig {
   int usb_poll_seconds = 180;          // 1..86400: how often to look for USB drives
   std::string usb_mount_dir = "/run/keepsake/usb";  // private (0700) directory for USB mounts
   bool usb_admit_loop_devices = false;              // tests only: loop devices over image files count as USB drives
+  // The Webconf's pages (installed with the program); served at "/". "" serves the API only.
+  std::string webconf_dir = "/usr/share/keepsake/webconf";
 };
 
 // Reads `path` over the defaults in `config`. kInvalidArgument "<path>:<line>: <what>" for a

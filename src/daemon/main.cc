@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "auth/account_store.h"
@@ -48,6 +49,12 @@ int Serve(const daemon::DaemonConfig& config) {
     return Fail(st);
   }
   server_options.threads = config.http_threads;
+  server_options.webconf_dir = config.webconf_dir;
+  if (std::error_code ec; !config.webconf_dir.empty() && !std::filesystem::is_directory(config.webconf_dir, ec)) {
+    log::warn("{}: the Webconf is not installed there (config key webconf_dir); serving the API only",
+              config.webconf_dir);
+    server_options.webconf_dir.clear();
+  }
   service::ServiceOptions options;
   options.state_dir = config.state_dir;
   options.appliance_root = config.appliance_root;
@@ -146,6 +153,7 @@ int Serve(const daemon::DaemonConfig& config) {
   // Printed whatever the log level: scripts and tests wait for this line.
   fmt::print(stderr, "keepsaked: listening on {} (state {}, appliance {})\n", (*server)->url(), config.state_dir,
              config.appliance_root);
+  if (!server_options.webconf_dir.empty()) fmt::print(stderr, "keepsaked: Webconf at {}/\n", (*server)->url());
   Status ran = (*server)->Run();
   if (!ran.ok()) {
     log::error("{}", ran.message());

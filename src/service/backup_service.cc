@@ -27,6 +27,7 @@ BackupService::BackupService(ServiceOptions options, EnginePorts ports)
   if (!ports_.open_backend) ports_.open_backend = [](std::string_view url) { return storage::OpenBackend(url); };
   if (!ports_.usb_drives) ports_.usb_drives = [] { return std::vector<storage::UsbDrive>(); };
   if (!ports_.rescan_usb) ports_.rescan_usb = [] { return Status(); };
+  if (!ports_.keys) ports_.keys = NewKeystoreKeySource(options_.state_dir, options_.kdf);
 }
 
 BackupService::~BackupService() { Stop(); }
@@ -139,7 +140,7 @@ Result<JobRecord> BackupService::StartBackupJob(JobTrigger trigger, const Reques
   }
   // Checked fresh, not from the cache: the administrator may just have fixed something.
   // Space is checked by the job itself, against the last backup's size.
-  Readiness ready = CheckReadiness(options_.state_dir, settings, ports_, 0);
+  Readiness ready = CheckReadiness(settings, ports_, 0);
   std::unique_lock lock(mu_);
   readiness_ = ready;
   if (!ready.blockers.empty()) {
@@ -270,7 +271,7 @@ void BackupService::RefreshReadiness() {
     std::lock_guard lock(mu_);
     if (last_success_ && last_success_->size) estimate = *last_success_->size;
   }
-  Readiness r = CheckReadiness(options_.state_dir, s, ports_, estimate);
+  Readiness r = CheckReadiness(s, ports_, estimate);
   std::lock_guard lock(mu_);
   readiness_ = std::move(r);
   readiness_stale_ = false;
@@ -329,14 +330,14 @@ Result<std::vector<JobRecord>> BackupService::History(int limit, std::optional<J
 }
 
 DmsState BackupService::Dms() {
-  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
+  auto keys = ports_.keys->Load();
   if (!keys.ok()) return {true, "", keys.status().message()};
   if (!*keys) return {};
   return {true, crypto::DomainFingerprint((*keys)->public_key), ""};
 }
 
 Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const state::Actor& actor) {
-  auto keys = crypto::CreateKeystore(options_.state_dir, dms, confirmation, options_.kdf);
+  auto keys = ports_.keys->Create(dms, confirmation);
   if (!keys.ok()) {
     Audit("dms.set", actor, "refused", {{"error", keys.status().message()}});
     return std::move(keys).status();

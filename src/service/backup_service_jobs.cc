@@ -54,7 +54,9 @@ void BackupService::RunBackup(JobRecord job, Requester requester, BackupSettings
   BackupJobResult result;
   std::string retention_note;
   Status status = [&]() -> Status {
-    ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::LoadKeystore(options_.state_dir));
+    ASSIGN_OR_RETURN(std::optional<crypto::DomainKeys> loaded, ports_.keys->Load());
+    if (!loaded) return NoDmsSet();
+    const crypto::DomainKeys& keys = *loaded;
     ASSIGN_OR_RETURN(archive::DeviceIdentity device, appliance::LoadDeviceIdentity(options_.state_dir));
     ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
     // One job runs at a time, so any partial file here was left by an earlier job that the
@@ -149,7 +151,7 @@ void BackupService::RunRestore(JobRecord job, Requester requester, BackupSetting
   int64_t started_ms = SteadyMillis();
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
-    ASSIGN_OR_RETURN(std::optional<crypto::DomainKeys> keys, crypto::LoadKeystoreIfSet(options_.state_dir));
+    ASSIGN_OR_RETURN(std::optional<crypto::DomainKeys> keys, ports_.keys->Load());
     appliance::RestoreRequest req;
     req.root = options_.appliance_root;
     req.state_dir = options_.state_dir;

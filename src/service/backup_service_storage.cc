@@ -13,7 +13,7 @@ Result<BackupList> BackupService::ListBackups() {
   ASSIGN_OR_RETURN(auto backend, OpenConfigured(s));
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, backend->List(""));
   // A keystore that cannot be read gives no trust verdict rather than no listing.
-  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
+  auto keys = ports_.keys->Load();
   std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
   BackupList list;
   list.url = s.storage.url();
@@ -61,7 +61,7 @@ Result<OpenedStorage> BackupService::OpenStorage(std::string_view url, std::stri
 }
 
 Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std::string_view path) {
-  auto keys = crypto::LoadKeystoreIfSet(options_.state_dir);
+  auto keys = ports_.keys->Load();
   std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
   return ReadBackupDetails(backend, path, trusted);
 }

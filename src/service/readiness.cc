@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "base/strings.h"
-#include "crypto/keystore.h"
 
 namespace keepsake::service {
 
@@ -11,17 +10,17 @@ bool LowOnSpace(const storage::Capacity& c) {
   return c.total != 0 && static_cast<double>(c.free) < kLowSpaceRatio * static_cast<double>(c.total);
 }
 
+Status NoDmsSet() {
+  return Status::FailedPrecondition("No Domain Master Secret is set: set it in the Backup Settings first.");
+}
+
 Status NoStorageConfigured() {
   return Status::FailedPrecondition("No backup storage is configured: choose where backups go in the Backup Settings.");
 }
 
-Readiness CheckReadiness(const std::string& state_dir, const BackupSettings& settings, const EnginePorts& ports,
-                         uint64_t estimated_size) {
+Readiness CheckReadiness(const BackupSettings& settings, const EnginePorts& ports, uint64_t estimated_size) {
   Readiness r;
-  if (!crypto::KeystoreExists(state_dir)) {
-    r.blockers.push_back(
-        Status::FailedPrecondition("No Domain Master Secret is set: set it in the Backup Settings first."));
-  }
+  if (!ports.keys->IsSet()) r.blockers.push_back(NoDmsSet());
   if (ports.otp_user_present && ports.otp_user_present()) {
     r.blockers.push_back(Status::FailedPrecondition(
         "The Initial OTP User still exists: log in with an OAuth user account and remove the OTP User."));

@@ -1,5 +1,5 @@
 // Whether a backup can be created now, and if not, every reason why (the Backup Status's
-// "Schedule Disabled" reasons), plus what the storage looks like. Touches the keystore and
+// "Schedule Disabled" reasons), plus what the storage looks like. Asks the key source and
 // the storage, so it may take as long as a storage round trip: the engine computes it in
 // the background and status requests read the cached result. Thread-safe (no shared state).
 #pragma once
@@ -28,10 +28,11 @@ constexpr double kLowSpaceRatio = 0.20;
 bool LowOnSpace(const storage::Capacity& capacity);
 
 // `estimated_size`: the space the next backup needs (last backup's size, or 0 if unknown).
-Readiness CheckReadiness(const std::string& state_dir, const BackupSettings& settings, const EnginePorts& ports,
-                         uint64_t estimated_size);
+Readiness CheckReadiness(const BackupSettings& settings, const EnginePorts& ports, uint64_t estimated_size);
 
 // The error every operation that needs the configured storage gives when there is none.
 Status NoStorageConfigured();
+// The error every operation that needs the domain keys gives before a DMS was set.
+Status NoDmsSet();
 
 }  // namespace keepsake::service

@@ -120,6 +120,12 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options,
   };
   if (options.tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
   server.set_default_headers(headers);
+  // The Webconf's pages: files of one directory, looked up before the routes (none of its
+  // names is "api", "oauth" or "metrics"). cpp-httplib refuses paths with "..".
+  if (!options.webconf_dir.empty() && !server.set_mount_point("/", options.webconf_dir)) {
+    return Status::NotFound(fmt::format("{}: the Webconf directory does not exist (config key webconf_dir)",
+                                        options.webconf_dir));
+  }
   for (const Route& route : ApiRoutes()) {
     std::string pattern = PathRegex(route.path);
     auto handler = MakeHandler(route, ctx, *api->gate_);

@@ -24,6 +24,7 @@ struct ServerOptions {
   int threads = 16;                // worker threads; each keep-alive connection holds one
   size_t max_body_bytes = 64 * 1024;
   std::optional<TlsFiles> tls;  // HTTPS with this certificate; unset: plain HTTP (loopback only)
+  std::string webconf_dir;      // static pages served at "/" (index.html); "" for none
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".
