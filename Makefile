@@ -14,6 +14,9 @@ all: build
 
 deps:
 	@scripts/install-deps.sh
+	@# The Webconf's browser tests: playwright-core exactly as package-lock.json pins it.
+	@[ -d node_modules/playwright-core ] && [ node_modules/.package-lock.json -nt package-lock.json ] || \
+	  npm ci --no-audit --no-fund --loglevel=error
 
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)

@@ -49,6 +49,7 @@ cat > "$demo/keepsaked.toml" <<TOML
 state_dir = "$(cd "$state" && pwd)"
 appliance_root = "$(cd "$root" && pwd)"
 listen = "$listen"
+webconf_dir = "$top/webconf"
 TOML
 echo "== Starting keepsaked on the demo appliance (Ctrl-C stops it)"
 "$keepsaked" --config "$demo/keepsaked.toml" &
@@ -86,8 +87,9 @@ ks backup-now --wait
 ks status
 cat <<TXT
 
-keepsaked is serving the API on $KEEPSAKE_SERVER/api/v1 (docs/openapi.yaml), logged in as
-'admin' (password in $demo/admin-password.txt). Try:
+keepsaked is serving the Webconf on $KEEPSAKE_SERVER/ (log in as 'admin', password in
+$demo/admin-password.txt; the certificate is the daemon's own, fingerprint printed above) and
+the API on $KEEPSAKE_SERVER/api/v1 (docs/openapi.yaml), where the CLI is logged in as 'admin'. Try:
   XDG_CONFIG_HOME=$XDG_CONFIG_HOME $keepsake --state-dir $state backup-now --wait
   XDG_CONFIG_HOME=$XDG_CONFIG_HOME $keepsake --state-dir $state history
 Ctrl-C stops it.

@@ -20,7 +20,13 @@ packages=(
   # storage tests: an NFSv4 server (userspace), libnfs's tools, USB-like disk images (GPT,
   # MBR, ext4, exFAT, vfat) and the exFAT FUSE driver for kernels without exFAT
   nfs-ganesha nfs-ganesha-vfs libnfs-utils gdisk fdisk e2fsprogs exfatprogs exfat-fuse dosfstools
+  # the Webconf's end-to-end tests: Debian's Chromium driven by Playwright (npm, package-lock.json)
+  chromium
 )
+
+# Node.js with npm (for Playwright): the machine's own when it has one (a nodesource build
+# includes npm and conflicts with Debian's npm package), else Debian's.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,130 @@
+// End-to-end test of the Webconf in Debian's Chromium, driven by Playwright (playwright-core,
+// pinned in package-lock.json). Run by tests/integration/test_webconf.py, which starts a real
+// keepsaked over HTTPS on a fresh appliance state and passes:
+//   KS_URL          the daemon's https://127.0.0.1:PORT
+//   KS_OTP          the Initial OTP User's one-time password
+//   KS_SHOTS        a directory for screenshots of every page
+// The daemon's certificate is self-signed: the Python side checked that the server is the
+// daemon with that certificate; here HTTPS errors are ignored for that one origin.
+// Exits non-zero, naming the failed step, on the first failure.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const url = process.env.KS_URL;
+const otp = process.env.KS_OTP;
+const shots = process.env.KS_SHOTS;
+const ADMIN_PASSWORD = "a long admin passphrase 42";
+
+let step = "start";
+async function shot(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.KS_CHROMIUM || "/usr/bin/chromium",
+  // As root Chromium needs --no-sandbox; the others keep it from reaching for the network.
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+try {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+  page.on("pageerror", (e) => consoleErrors.push(String(e)));
+
+  step = "the login page is the first page";
+  await page.goto(`${url}/`);
+  await page.getByRole("heading", { name: "Log in" }).waitFor();
+  await shot(page, "login");
+
+  step = "a wrong password shows the API's message";
+  await page.getByLabel("Username").fill("otp-admin");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("alert").filter({ hasText: "invalid username or password" }).waitFor();
+
+  step = "the OTP User logs in and sees the banner and why backups are refused";
+  await page.getByLabel("Password").fill(otp);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.getByRole("heading", { name: "Backup", exact: true }).waitFor();
+  assert.ok(await page.locator("#otp-banner").isVisible(), "the OTP banner is shown");
+  assert.equal(await page.locator("#backup-state").textContent(), "NOT RUNNING");
+  const next = await page.locator("#next-run").textContent();
+  assert.match(next, /Schedule Disabled/);
+  assert.match(next, /Initial OTP User still exists/);
+  assert.ok(await page.getByRole("button", { name: "Create Backup Now" }).isDisabled(), "no backup while blocked");
+  assert.match(await page.locator("#backup-now-why").textContent(), /Domain Master Secret/);
+  await shot(page, "backup-otp-user");
+
+  step = "the OTP User adds an OAuth account";
+  await page.getByRole("link", { name: "Access" }).click();
+  await page.getByRole("heading", { name: "Access" }).waitFor();
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password", { exact: true }).fill(ADMIN_PASSWORD);
+  await page.getByLabel("Repeat Password").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Add User Account" }).click();
+  await page.getByRole("status").filter({ hasText: "Account admin added." }).waitFor();
+  assert.ok(await page.getByRole("button", { name: "Remove otp-admin" }).isDisabled(),
+    "the OTP User cannot remove itself (lock-out prevention, greyed out)");
+  await shot(page, "access");
+
+  step = "log out, log in as the new account, remove the OTP User: the banner goes";
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByRole("status").filter({ hasText: "You are logged out." }).waitFor();
+  await page.getByLabel("Username").fill("admin");
+  await page.getByLabel("Password").fill(ADMIN_PASSWORD);
+  await page.getByRole("button", { name: "Log in" }).click();
+  // Logged in again, the page is the one the administrator was on.
+  await page.getByRole("heading", { name: "Access" }).waitFor();
+  await page.getByRole("button", { name: "Remove otp-admin" }).click();
+  await page.getByRole("status").filter({ hasText: "Account otp-admin removed." }).waitFor();
+  assert.ok(await page.locator("#otp-banner").isHidden(), "the banner is gone with the OTP User");
+
+  step = "with a DMS and a storage set (through the API, with the page's own session), Create Backup Now runs";
+  const setup = await page.evaluate(async (storagePath) => {
+    const csrf = document.cookie.match(/keepsake_csrf=([^;]+)/)[1];
+    const headers = { "Content-Type": "application/json", "X-CSRF-Token": csrf };
+    const dms = await fetch("/api/v1/dms", { method: "POST", headers,
+      body: JSON.stringify({ dms: "correct horse battery staple", confirmation: "correct horse battery staple" }) });
+    const storage = await fetch("/api/v1/storage", { method: "PUT", headers,
+      body: JSON.stringify({ type: "local", path: storagePath }) });
+    return [dms.status, storage.status];
+  }, process.env.KS_STORAGE);
+  assert.deepEqual(setup, [201, 200]);
+  await page.getByRole("link", { name: "Backup" }).click();
+  const button = page.getByRole("button", { name: "Create Backup Now" });
+  for (let i = 0; i < 50 && await button.isDisabled(); ++i) {  // readiness is refreshed in the background
+    await page.waitForTimeout(200);
+    await page.getByRole("link", { name: "Access" }).click();
+    await page.getByRole("link", { name: "Backup" }).click();
+  }
+  await button.click();
+  await page.getByRole("status").filter({ hasText: /Backup \d+ started\./ }).waitFor();
+  await page.locator("#backup-state", { hasText: "NOT RUNNING" }).waitFor({ timeout: 60000 });
+  await page.locator("#last-success time").waitFor({ timeout: 60000 });
+  assert.match(await page.locator("#last-success").textContent(), /\.ksb/);
+  await shot(page, "backup");
+
+  step = "a session that ends returns to the login page with a message";
+  await page.evaluate(async () => {
+    const csrf = document.cookie.match(/keepsake_csrf=([^;]+)/)[1];
+    await fetch("/oauth/revoke", { method: "POST", headers: { "X-CSRF-Token": csrf } });
+  });
+  await page.getByRole("link", { name: "Access" }).click();
+  await page.getByRole("alert").filter({ hasText: "Your session has ended. Log in again." }).waitFor();
+  await page.getByRole("heading", { name: "Log in" }).waitFor();
+
+  step = "a phone-sized window shows the same page";
+  await page.setViewportSize({ width: 390, height: 800 });
+  await shot(page, "login-phone");
+
+  step = "no script errors";
+  assert.deepEqual(consoleErrors.filter((e) => !e.includes("401")), []);
+  console.log("webconf e2e: every step passed");
+} catch (e) {
+  console.error(`webconf e2e failed at: ${step}\n${e.stack || e}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

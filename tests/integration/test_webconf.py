@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""The Webconf end to end in a real browser: Debian's Chromium driven by Playwright
+(tests/e2e/webconf.mjs) against a real keepsaked over HTTPS on a fresh appliance state. The
+first login as the Initial OTP User, adding an OAuth account, removing the OTP User, the
+Backup Status with its reasons, Create Backup Now, and an ended session. Screenshots of every
+page land in $KEEPSAKE_SCREENSHOTS (default: a temporary directory, printed).
+
+Needs chromium and the npm packages of package-lock.json (`make test` installs both);
+without them it skips, printing why, unless KEEPSAKE_TEST_REQUIRE names "browser" (CI)."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import paths  # noqa: E402
+from daemon import Daemon  # noqa: E402
+from requirements import require  # noqa: E402
+
+CHROMIUM = os.environ.get("KS_CHROMIUM", "/usr/bin/chromium")
+SCRIPT = os.path.join(paths.REPO, "tests", "e2e", "webconf.mjs")
+GENERATED = paths.ModuleState()
+
+
+def setUpModule():
+    GENERATED.generate("ks-webconf-gen-", db_mib=2, files=20, seed=1)
+
+
+def tearDownModule():
+    GENERATED.cleanup()
+
+
+def missing():
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"{CHROMIUM} not found (Debian package chromium)"
+    if shutil.which("node") is None:
+        return "node not found"
+    if not os.path.isdir(os.path.join(paths.REPO, "node_modules", "playwright-core")):
+        return "node_modules/playwright-core missing: run `npm ci` at the repository root"
+    return None
+
+
+class WebconfTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require("browser", "Webconf (Chromium)", missing())
+        paths.require_binaries(paths.KEEPSAKED_BIN)
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="ks-webconf-")
+        self.addCleanup(self.tmp.cleanup)
+        base = self.tmp.name
+        self.root = os.path.join(base, "appliance")
+        shutil.copytree(GENERATED.path, self.root, symlinks=True)
+        self.storage = os.path.join(base, "backups")
+        os.mkdir(self.storage)
+        self.daemon = Daemon(base, os.path.join(base, "state"), self.root)
+        self.addCleanup(self.daemon.kill)
+        self.addCleanup(self.daemon.stop)
+        self.daemon.start()
+
+    def test_first_login_accounts_status_and_a_backup_in_the_browser(self):
+        # The browser is told to ignore the self-signed certificate: this checks first that
+        # the server is the daemon with its own certificate (trusted exactly, host checked).
+        status, page = self.daemon.request_full("GET", "/", token=None)[:2]
+        self.assertEqual(status, 200)
+        self.assertIn('<script type="module" src="/app.js">', page)
+        shots = os.environ.get("KEEPSAKE_SCREENSHOTS") or tempfile.mkdtemp(prefix="ks-webconf-shots-")
+        os.makedirs(shots, exist_ok=True)
+        env = dict(os.environ, KS_URL=self.daemon.url, KS_OTP=self.daemon.otp_password(), KS_SHOTS=shots,
+                   KS_STORAGE=self.storage, NODE_PATH=os.path.join(paths.REPO, "node_modules"))
+        proc = subprocess.run(["node", SCRIPT], cwd=paths.REPO, env=env, capture_output=True, text=True, timeout=300)
+        print(f"\n  screenshots: {shots}", file=sys.stderr)
+        self.assertEqual(proc.returncode, 0, f"{proc.stdout}\n{proc.stderr}\n--- daemon log ---\n{self.daemon.log()[-3000:]}")
+        self.assertIn("every step passed", proc.stdout)
+        for name in ("login", "backup-otp-user", "access", "backup", "login-phone"):
+            self.assertTrue(os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name)
+
+    def test_static_files_carry_the_security_headers(self):
+        status, body, headers = self.daemon.request_full("GET", "/app.js", token=None)
+        self.assertEqual(status, 200)
+        self.assertIn("textContent", body)
+        self.assertIn("script-src 'self'", headers["Content-Security-Policy"])
+        self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
+        status, _, _ = self.daemon.request_full("GET", "/../../etc/passwd", token=None)
+        self.assertIn(status, (400, 404))
+
+
+if __name__ == "__main__":
+    unittest.main()
