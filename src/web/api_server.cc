@@ -123,8 +123,8 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options,
   // The Webconf's pages: files of one directory, looked up before the routes (none of its
   // names is "api", "oauth" or "metrics"). cpp-httplib refuses paths with "..".
   if (!options.webconf_dir.empty() && !server.set_mount_point("/", options.webconf_dir)) {
-    return Status::NotFound(fmt::format("{}: the Webconf directory does not exist (config key webconf_dir)",
-                                        options.webconf_dir));
+    return Status::NotFound(
+        fmt::format("{}: the Webconf directory does not exist (config key webconf_dir)", options.webconf_dir));
   }
   for (const Route& route : ApiRoutes()) {
     std::string pattern = PathRegex(route.path);
