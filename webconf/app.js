@@ -196,6 +196,7 @@ async function showBackup(note) {
       }
     },
   });
+  const [dms, storage] = await Promise.all([api("GET", "/api/v1/dms"), api("GET", "/api/v1/storage")]);
   show(
     el("h1", { text: "Backup" }),
     el("h2", { text: "Backup Status" }),
@@ -203,9 +204,189 @@ async function showBackup(note) {
     s.warnings.map((w) => message("error", w)),
     el("div", { class: "actions" }, button, blocked ? el("span", { id: "backup-now-why", class: "muted", text: why }) : ""),
     feedback,
+    dmsSection(dms),
+    storageSection(storage.storage),
   );
   // While a job runs the status changes: look again, at most once a second.
   if (s.state !== "NOT RUNNING") poller = setTimeout(() => showBackup().catch(() => {}), 1000);
+}
+
+// "Set Domain Master Secret": once only; afterwards the fingerprint and no form.
+function dmsSection(dms) {
+  const section = el("section", { "aria-labelledby": "dms-title" }, el("h2", { id: "dms-title", text: "Backup Settings" }));
+  if (dms.set) {
+    section.append(el("p", { id: "dms-set" }, el("strong", { text: "DOMAIN MASTER SECRET IS SET" }),
+      el("br"), el("span", { class: "muted", text: `Domain fingerprint: ${dms.fingerprint || dms.error || ""}` })));
+    return section;
+  }
+  const feedback = el("div");
+  const form = el("form", { class: "card", id: "dms-form" },
+    el("h3", { text: "Set Domain Master Secret" }),
+    el("p", { class: "muted", text: "At least 8 characters. It encrypts and signs every backup, can be set only once and must be kept for the lifetime of the appliance: without it a backup cannot be restored on another appliance." }),
+    el("label", { for: "dms", text: "Domain Master Secret" }),
+    el("input", { id: "dms", name: "dms", type: "password", autocomplete: "new-password", required: true }),
+    el("label", { for: "dms-repeat", text: "Repeat Domain Master Secret" }),
+    el("input", { id: "dms-repeat", name: "confirmation", type: "password", autocomplete: "new-password", required: true }),
+    el("div", { class: "actions" }, el("button", { type: "submit", text: "Set Domain Master Secret" })),
+    feedback);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", "/api/v1/dms", { dms: form.dms.value, confirmation: form.confirmation.value });
+      await showBackup(message("ok", "The Domain Master Secret is set."));
+    } catch (e) {
+      feedback.replaceChildren(message("error", e.message));  // the API names the rule broken
+    }
+  });
+  section.append(form);
+  return section;
+}
+
+// --- Backup Storage Settings and the storage browser ------------------------------------
+
+const STORAGE_TYPES = [
+  ["none", "None"],
+  ["nfs", "Network File System (NFS)"],
+  ["usb", "USB drive"],
+  ["local", "Local directory"],
+];
+
+function storageSection(current) {
+  const feedback = el("div", { id: "storage-feedback" });
+  const type = el("select", { id: "storage-type" },
+    STORAGE_TYPES.map(([value, label]) => el("option", { value, selected: value === current.type, text: label })));
+  const fields = el("div");
+  const url = () => storageUrl(type.value, fields);
+  const browse = el("button", { type: "button", class: "secondary", text: "Browse Storage",
+    onclick: () => { feedback.replaceChildren(); openBrowser(url(), "", feedback).catch((e) => feedback.replaceChildren(message("error", e.message))); } });
+  const save = el("button", { type: "button", text: "Save Storage Settings",
+    onclick: async () => {
+      try {
+        const res = await api("PUT", "/api/v1/storage", type.value === "none" ? { type: "none" } : { url: url() });
+        await showBackup(message("ok", res.message));
+      } catch (e) {
+        feedback.replaceChildren(message("error", e.message));
+      }
+    } });
+  const render = () => {
+    fields.replaceChildren(...storageFields(type.value, current));
+    browse.hidden = type.value === "none";
+  };
+  type.addEventListener("change", render);
+  render();
+  return el("section", { "aria-labelledby": "storage-title" },
+    el("h2", { id: "storage-title", text: "Backup Storage Settings" }),
+    el("p", { class: "muted", id: "storage-current", text: current.type === "none" ? "No backup storage is configured." : `Backups go to ${current.url}` }),
+    el("div", { class: "card" },
+      el("label", { for: "storage-type", text: "Storage Type" }), type, fields,
+      el("div", { class: "actions" }, browse, save)),
+    feedback);
+}
+
+function storageFields(kind, current) {
+  if (kind === "nfs") {
+    const m = (current.url || "").match(/^nfs:\/\/([^?]*)(?:\?version=([\d.]+))?/);
+    return [
+      el("label", { for: "nfs-location", text: "NFS export (nfs://server/export/path)" }),
+      el("div", { class: "prefixed" }, el("span", { text: "nfs://" }),
+        el("input", { id: "nfs-location", value: m ? m[1] : "", placeholder: "nas.example.com/backups", "aria-describedby": "nfs-help" })),
+      el("p", { id: "nfs-help", class: "muted", text: "Server, then the export's path; a port as server:port." }),
+      el("label", { for: "nfs-version", text: "NFS version" }),
+      el("select", { id: "nfs-version" }, ["4", "4.1", "4.2"].map((v) => el("option", { value: v, selected: m && m[2] === v, text: v === "4" ? "4 (4.0)" : v }))),
+    ];
+  }
+  if (kind === "local") {
+    return [el("label", { for: "local-path", text: "Directory (an absolute path on the appliance)" }),
+      el("input", { id: "local-path", value: current.path || "", placeholder: "/srv/backups" })];
+  }
+  if (kind === "usb") {
+    const list = el("div", { id: "usb-drives" }, el("p", { class: "muted", text: "Looking for USB drives…" }));
+    api("GET", "/api/v1/storage/usb").then(({ drives }) => {
+      const offered = drives.flatMap((d) => d.volumes.filter((v) => v.url).map((v) => [v.url, `${v.label || v.uuid} — ${v.capacity.free} free of ${v.capacity.total} (${d.vendor} ${d.model})`]));
+      const refused = drives.flatMap((d) => (d.supported ? d.volumes.filter((v) => !v.url) : [{ label: d.device, reason: d.reason }]).map((v) => `${v.label || v.uuid || d.device}: ${v.reason}`));
+      list.replaceChildren(
+        el("label", { for: "usb-volume", text: "USB drive" }),
+        offered.length ? el("select", { id: "usb-volume" }, offered.map(([value, label]) => el("option", { value, selected: value === current.url, text: label })))
+          : el("p", { text: "No usable USB drive is attached." }),
+        refused.length ? el("ul", { class: "reasons" }, refused.map((r) => el("li", { text: r }))) : "");
+    }).catch((e) => list.replaceChildren(message("error", e.message)));
+    return [list];
+  }
+  return [];
+}
+
+function storageUrl(kind, fields) {
+  const value = (id) => fields.querySelector(`#${id}`)?.value.trim() || "";
+  if (kind === "nfs") return `nfs://${value("nfs-location")}?version=${value("nfs-version") || "4"}`;
+  if (kind === "local") return `file://${value("local-path")}`;
+  if (kind === "usb") return value("usb-volume");
+  return "";
+}
+
+// The storage browser dialog: one directory at a time, its information, Backup Details of a
+// clicked backup, and "Use This Location".
+async function openBrowser(url, path, feedback) {
+  const params = new URLSearchParams({ url, path });
+  const filterBox = document.getElementById("browser-filter");
+  if (filterBox?.value) params.set("filter", filterBox.value);
+  const listing = await api("GET", `/api/v1/storage/browse?${params}`);
+  let dialog = document.getElementById("browser");
+  if (!dialog) {
+    dialog = el("dialog", { id: "browser", "aria-labelledby": "browser-title" });
+    document.body.append(dialog);
+  }
+  const info = listing.info;
+  const details = el("div", { id: "backup-details" });
+  const filter = el("input", { id: "browser-filter", type: "search", value: filterBox?.value || "", placeholder: "Part of a name" });
+  filter.addEventListener("change", () => openBrowser(url, path, feedback).catch((e) => details.replaceChildren(message("error", e.message))));
+  const dirs = listing.entries.filter((e) => e.type === "directory");
+  const files = listing.entries.filter((e) => e.type === "file");
+  dialog.replaceChildren(
+    el("h2", { id: "browser-title", text: "Browse Storage" }),
+    el("p", { class: "muted", id: "browser-where", text: `${listing.url}${listing.path ? "/" + listing.path : ""}` }),
+    el("label", { for: "browser-filter", text: "Filter" }), filter,
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "secondary", disabled: listing.parent === null, text: "One level up",
+        onclick: () => openBrowser(url, listing.parent ?? "", feedback) })),
+    el("h3", { text: "Directories" }),
+    dirs.length ? el("ul", { id: "browser-dirs" }, dirs.map((d) => el("li", {}, el("button", { type: "button", class: "link", text: d.name,
+      onclick: () => openBrowser(url, listing.path ? `${listing.path}/${d.name}` : d.name, feedback) })))) : el("p", { class: "muted", text: "No directories here." }),
+    el("h3", { text: "Files" }),
+    files.length ? el("ul", { id: "browser-files" }, files.map((f) => el("li", {},
+      f.backup ? el("button", { type: "button", class: "link", text: f.name, onclick: () => showDetails(url, listing.path ? `${listing.path}/${f.name}` : f.name, details) }) : el("span", { text: f.name }),
+      el("span", { class: "muted", text: ` ${f.size_human}` })))) : el("p", { class: "muted", text: "No files here." }),
+    details,
+    el("h3", { text: "Storage Information" }),
+    el("table", { id: "storage-info" }, el("tbody", {},
+      [["Permission", info.permission], ["Used Disk Space", info.used], ["Remaining Disk Space", `${info.free} (${info.free_percent}%)`], ["Total Disk Space", info.total]]
+        .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }))))),
+    info.warning ? message("error", info.warning) : "",
+    el("div", { class: "actions" },
+      el("button", { type: "button", text: "Use This Location", disabled: !info.can_write, onclick: async () => {
+        try {
+          const res = await api("PUT", "/api/v1/storage", { url, path: listing.path });
+          dialog.close();
+          await showBackup(el("div", { class: "banner ok", role: "status", text: res.message }));
+        } catch (e) {
+          details.replaceChildren(message("error", e.message));
+        }
+      } }),
+      el("button", { type: "button", class: "secondary", text: "Close", onclick: () => dialog.close() })),
+  );
+  if (!dialog.open) dialog.showModal();
+}
+
+async function showDetails(url, path, into) {
+  try {
+    const { details: d } = await api("GET", `/api/v1/storage/details?${new URLSearchParams({ url, path })}`);
+    into.replaceChildren(el("table", { class: "details", "aria-label": `Backup Details of ${d.file_name}` }, el("tbody", {},
+      [["File", d.file_name], ["Created", d.created_at], ["Device", `${d.device.hostname} (${d.device.model})`],
+        ["Firmware", d.device.firmware_version], ["Signature", `${d.signature}, ${d.domain_check}`],
+        ["Components", d.components.map((c) => c.name).join(", ")]]
+        .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }))))));
+  } catch (e) {
+    into.replaceChildren(message("error", `${path}: ${e.message}`));  // damaged or forged: said, never hidden
+  }
 }
 
 // --- Access page -----------------------------------------------------------------------

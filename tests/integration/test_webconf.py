@@ -56,7 +56,8 @@ class WebconfTest(unittest.TestCase):
         self.root = os.path.join(base, "appliance")
         shutil.copytree(GENERATED.path, self.root, symlinks=True)
         self.storage = os.path.join(base, "backups")
-        os.mkdir(self.storage)
+        for site in ("site-a", "site-b"):  # directories for the storage browser to go down into
+            os.makedirs(os.path.join(self.storage, site))
         self.daemon = Daemon(base, os.path.join(base, "state"), self.root)
         self.addCleanup(self.daemon.kill)
         self.addCleanup(self.daemon.stop)
@@ -76,7 +77,7 @@ class WebconfTest(unittest.TestCase):
         print(f"\n  screenshots: {shots}", file=sys.stderr)
         self.assertEqual(proc.returncode, 0, f"{proc.stdout}\n{proc.stderr}\n--- daemon log ---\n{self.daemon.log()[-3000:]}")
         self.assertIn("every step passed", proc.stdout)
-        for name in ("login", "backup-otp-user", "access", "backup", "login-phone"):
+        for name in ("login", "backup-otp-user", "access", "storage-browser", "backup", "backup-details", "login-phone"):
             self.assertTrue(os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name)
 
     def test_static_files_carry_the_security_headers(self):
