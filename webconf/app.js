@@ -196,7 +196,9 @@ async function showBackup(note) {
       }
     },
   });
-  const [dms, storage] = await Promise.all([api("GET", "/api/v1/dms"), api("GET", "/api/v1/storage")]);
+  const [dms, storage, schedule, settings, jobs] = await Promise.all([
+    api("GET", "/api/v1/dms"), api("GET", "/api/v1/storage"), api("GET", "/api/v1/schedule"),
+    api("GET", "/api/v1/settings"), api("GET", "/api/v1/jobs?limit=20")]);
   show(
     el("h1", { text: "Backup" }),
     el("h2", { text: "Backup Status" }),
@@ -205,7 +207,9 @@ async function showBackup(note) {
     el("div", { class: "actions" }, button, blocked ? el("span", { id: "backup-now-why", class: "muted", text: why }) : ""),
     feedback,
     dmsSection(dms),
+    scheduleSection(schedule, settings),
     storageSection(storage.storage),
+    historySection(jobs.jobs),
   );
   // While a job runs the status changes: look again, at most once a second.
   if (s.state !== "NOT RUNNING") poller = setTimeout(() => showBackup().catch(() => {}), 1000);
@@ -240,6 +244,111 @@ function dmsSection(dms) {
   });
   section.append(form);
   return section;
+}
+
+// --- Filename prefix, Automated Backup Schedule, retention -------------------------------
+
+const KINDS = [["none", "None"], ["hourly", "Hourly"], ["daily", "Daily"], ["weekly", "Weekly"], ["monthly", "Monthly"], ["cron", "Cron (Quartz)"]];
+const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const FIELDS_OF = {
+  none: [], hourly: ["minute"], daily: ["hour", "minute"], weekly: ["day_of_week", "hour", "minute"],
+  monthly: ["day_of_month", "hour", "minute"], cron: ["cron"],
+};
+
+function numberField(id, label, value, min, max) {
+  return [el("label", { for: id, text: label }), el("input", { id, type: "number", min: String(min), max: String(max), value: String(value ?? min) })];
+}
+
+function scheduleSection(schedule, settings) {
+  const feedback = el("div", { id: "schedule-feedback" });
+  const preview = el("div", { id: "schedule-preview", "aria-live": "polite" });
+  const kind = el("select", { id: "schedule-kind" }, KINDS.map(([v, l]) => el("option", { value: v, selected: v === schedule.kind, text: l })));
+  const fields = el("div");
+  const zones = el("datalist", { id: "zones" }, (Intl.supportedValuesOf?.("timeZone") || []).map((z) => el("option", { value: z })));
+  const zone = el("input", { id: "schedule-zone", list: "zones", value: schedule.time_zone || "UTC" });
+  const cronError = el("div", { id: "cron-error" });
+  const render = () => {
+    const k = kind.value;
+    const f = FIELDS_OF[k];
+    fields.replaceChildren(
+      ...(f.includes("day_of_week") ? [el("label", { for: "schedule-dow", text: "Day of Week" }),
+        el("select", { id: "schedule-dow" }, DAYS.map((d, i) => el("option", { value: String(i + 1), selected: schedule.day_of_week === i + 1, text: d })))] : []),
+      ...(f.includes("day_of_month") ? [el("label", { for: "schedule-dom", text: "Day of Month" }),
+        el("select", { id: "schedule-dom" }, [...Array.from({ length: 28 }, (_, i) => [String(i + 1), String(i + 1)]), ["-1", "Last day of the month"]]
+          .map(([v, l]) => el("option", { value: v, selected: String(schedule.day_of_month) === v, text: l })))] : []),
+      ...(f.includes("hour") ? numberField("schedule-hour", "Hour of Day", schedule.hour, 0, 23) : []),
+      ...(f.includes("minute") ? numberField("schedule-minute", "Minute of Hour", schedule.minute, 0, 59) : []),
+      ...(f.includes("cron") ? [el("label", { for: "schedule-cron", text: "Quartz expression" }),
+        el("input", { id: "schedule-cron", value: schedule.cron || "0 0 2 ? * MON-FRI", "aria-describedby": "cron-error" }), cronError] : []),
+      ...(k !== "none" ? [el("label", { for: "schedule-zone", text: "Time zone" }), zone, zones] : []),
+    );
+    for (const input of fields.querySelectorAll("input, select")) input.addEventListener("change", refresh);
+    refresh();
+  };
+  const body = () => {
+    const k = kind.value;
+    const b = { kind: k };
+    const num = (id) => Number(fields.querySelector(`#${id}`)?.value);
+    if (FIELDS_OF[k].includes("minute")) b.minute = num("schedule-minute");
+    if (FIELDS_OF[k].includes("hour")) b.hour = num("schedule-hour");
+    if (k === "weekly") b.day_of_week = num("schedule-dow");
+    if (k === "monthly") b.day_of_month = num("schedule-dom");
+    if (k === "cron") b.cron = fields.querySelector("#schedule-cron").value;
+    if (k !== "none") b.time_zone = zone.value;
+    return b;
+  };
+  // The next 5 runs, as the fields change; an invalid field gets the API's message beside it.
+  async function refresh() {
+    cronError.replaceChildren();
+    try {
+      const p = await api("POST", "/api/v1/schedule/preview", body());
+      preview.replaceChildren(p.next_runs.length
+        ? el("div", {}, el("strong", { text: "Next runs: " }), el("ol", { id: "next-runs" }, p.next_runs.map((r) => el("li", {}, el("time", { datetime: r.time, text: r.local })))))
+        : el("p", { class: "muted", text: kind.value === "none" ? "No scheduled backups." : "This schedule never runs." }));
+    } catch (e) {
+      preview.replaceChildren();
+      (kind.value === "cron" ? cronError : preview).replaceChildren(message("error", e.message));
+    }
+  }
+  kind.addEventListener("change", render);
+  const prefix = el("input", { id: "prefix", value: settings.prefix, placeholder: "none" });
+  const keep = (name, label) => numberField(`keep-${name}`, label, settings.retention[`keep_${name}`], 0, 1000);
+  const save = el("button", { type: "button", text: "Save Settings", onclick: async () => {
+    try {
+      const retention = Object.fromEntries(["last", "daily", "weekly", "monthly"].map((n) => [`keep_${n}`, Number(document.getElementById(`keep-${n}`).value)]));
+      await api("PUT", "/api/v1/settings", { prefix: prefix.value, retention });
+      await api("PUT", "/api/v1/schedule", body());
+      await showBackup(message("ok", "Settings saved."));
+    } catch (e) {
+      feedback.replaceChildren(message("error", e.message));
+    }
+  } });
+  render();
+  return el("section", { "aria-labelledby": "schedule-title" },
+    el("div", { class: "card wide" },
+      el("h3", { id: "schedule-title", text: "Backup Filename and Automated Backup Schedule" }),
+      el("label", { for: "prefix", text: "Backup Filename prefix (optional)" }), prefix,
+      el("label", { for: "schedule-kind", text: "Automated Backup Schedule" }), kind, fields, preview,
+      el("h3", { text: "Retention" }),
+      el("p", { class: "muted", text: "How many backups to keep; 0 everywhere keeps every backup. Only this appliance's backups with this prefix are ever deleted." }),
+      keep("last", "Keep the newest"), keep("daily", "Daily backups to keep"), keep("weekly", "Weekly backups to keep"), keep("monthly", "Monthly backups to keep"),
+      el("div", { class: "actions" }, save), feedback));
+}
+
+// --- Job history -------------------------------------------------------------------------
+
+function historySection(jobs) {
+  const seconds = (ms) => (ms === null ? "" : `${(ms / 1000).toFixed(1)} s`);
+  return el("section", { "aria-labelledby": "history-title" },
+    el("h2", { id: "history-title", text: "Job History" }),
+    jobs.length === 0 ? el("p", { class: "muted", text: "No jobs yet." }) :
+      el("table", { id: "history" },
+        el("thead", {}, el("tr", {}, ["Started", "Job", "Trigger", "Result", "Duration", "Size", "File / message"].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, jobs.map((j) => el("tr", {},
+          el("td", {}, el("time", { datetime: j.started_at, text: j.started_at })),
+          el("td", { text: j.kind }), el("td", { text: j.trigger }), el("td", { text: j.result }),
+          el("td", { text: seconds(j.duration_ms) }), el("td", { text: j.size === null ? "" : String(j.size) }),
+          el("td", { text: [j.file, j.error, j.summary].filter(Boolean).join(": ") }))))));
 }
 
 // --- Backup Storage Settings and the storage browser ------------------------------------

@@ -147,6 +147,39 @@ try {
   await shot(page, "backup-details");
   await dialog.getByRole("button", { name: "Close" }).click();
 
+  step = "the job history lists the backup";
+  assert.match(await page.locator("#history tbody tr").first().textContent(), /backup.*manual.*succeeded/);
+
+  step = "a weekly schedule: the fields it needs, five runs previewed, then the next execution";
+  await page.getByLabel("Automated Backup Schedule", { exact: true }).selectOption("weekly");
+  await page.getByLabel("Day of Week").selectOption({ label: "Friday" });
+  await page.getByLabel("Hour of Day").fill("2");
+  await page.getByLabel("Minute of Hour").fill("30");
+  await page.getByLabel("Time zone").fill("Europe/Berlin");
+  await page.getByLabel("Time zone").dispatchEvent("change");
+  await page.locator("#next-runs li").nth(4).waitFor();
+  assert.match(await page.locator("#next-runs li").first().textContent(), /02:30:00 CE/);
+  await page.getByLabel("Keep the newest").fill("10");
+  await page.getByRole("button", { name: "Save Settings" }).click();
+  await page.getByRole("status").filter({ hasText: "Settings saved." }).waitFor();
+  await page.locator("#next-run", { hasText: "02:30:00 CE" }).waitFor();
+  assert.doesNotMatch(await page.locator("#next-run").textContent(), /Schedule Disabled/);
+
+  step = "a cron schedule: an invalid expression shows the API's message at the field";
+  await page.getByLabel("Automated Backup Schedule", { exact: true }).selectOption("cron");
+  await page.getByLabel("Quartz expression").fill("0 0 25 * * ?");
+  await page.getByLabel("Quartz expression").dispatchEvent("change");
+  await page.locator("#cron-error").getByRole("alert").waitFor();
+  assert.match(await page.locator("#cron-error").textContent(), /25/);
+  await page.getByLabel("Quartz expression").fill("0 15 10 ? * MON-FRI");
+  await page.getByLabel("Quartz expression").dispatchEvent("change");
+  await page.locator("#next-runs li").nth(4).waitFor();
+  assert.equal(await page.locator("#cron-error").textContent(), "");
+  await page.getByRole("button", { name: "Save Settings" }).click();
+  await page.getByRole("status").filter({ hasText: "Settings saved." }).waitFor();
+  await page.locator("#next-run", { hasText: "10:15:00" }).waitFor();
+  await shot(page, "backup-settings");
+
   step = "a session that ends returns to the login page with a message";
   await page.evaluate(async () => {
     const csrf = document.cookie.match(/keepsake_csrf=([^;]+)/)[1];
