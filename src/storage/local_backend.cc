@@ -142,7 +142,9 @@ class LocalWriter final : public Writer {
 
  private:
   Status RenameError(int err) {
-    if (err == EEXIST) return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", url_));
+    if (err == EEXIST) {
+      return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", url_)).WithErrno(err);
+    }
     return StatusFromErrno(err, url_);
   }
 
@@ -287,10 +289,12 @@ class LocalBackend final : public Backend {
     // O_EXCL: never reuse a partial file, which another writer may be filling right now.
     int raw = openat(dir_fd.get(), partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, kFileMode);
     if (raw < 0) {
-      if (errno == EEXIST) {
-        return Status::AlreadyExists(fmt::format("{}: another writer is creating this file ({} exists)", url, partial));
+      int err = errno;
+      if (err == EEXIST) {
+        return Status::AlreadyExists(fmt::format("{}: another writer is creating this file ({} exists)", url, partial))
+            .WithErrno(err);
       }
-      return StatusFromErrno(errno, url);
+      return StatusFromErrno(err, url);
     }
     Fd file(raw);
     // The umask must not change what we ask for.
@@ -336,7 +340,8 @@ class LocalBackend final : public Backend {
     }
     auto rename_error = [&](int err) {
       if (err == EEXIST || err == ENOTEMPTY) {
-        return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", Url(to)));
+        return Status::AlreadyExists(fmt::format("{}: already exists; nothing was overwritten", Url(to)))
+            .WithErrno(err);
       }
       return StatusFromErrno(err, fmt::format("{} -> {}", Url(from), Url(to)));
     };
@@ -356,10 +361,11 @@ class LocalBackend final : public Backend {
     if (unlinkat(dir_fd.get(), leaf.c_str(), 0) != 0) {
       if (errno != EISDIR) return StatusFromErrno(errno, Url(path));
       if (unlinkat(dir_fd.get(), leaf.c_str(), AT_REMOVEDIR) != 0) {
-        if (errno == ENOTEMPTY || errno == EEXIST) {
-          return Status::FailedPrecondition(fmt::format("{}: directory is not empty", Url(path)));
+        int err = errno;
+        if (err == ENOTEMPTY || err == EEXIST) {
+          return Status::FailedPrecondition(fmt::format("{}: directory is not empty", Url(path))).WithErrno(err);
         }
-        return StatusFromErrno(errno, Url(path));
+        return StatusFromErrno(err, Url(path));
       }
     }
     return SyncDir(dir_fd.get(), Url(split.first));
@@ -405,14 +411,17 @@ class LocalBackend final : public Backend {
       switch (err) {
         case EXDEV:
           return Status::InvalidArgument(
-              fmt::format("{}: leads out of the storage root (through a symlink or \"..\")", Url(rel)));
+                     fmt::format("{}: leads out of the storage root (through a symlink or \"..\")", Url(rel)))
+              .WithErrno(err);
         case ELOOP:
-          return Status::InvalidArgument(fmt::format("{}: symlink loop, or a symlink that is not followed", Url(rel)));
+          return Status::InvalidArgument(fmt::format("{}: symlink loop, or a symlink that is not followed", Url(rel)))
+              .WithErrno(err);
         case ENOTDIR:
-          return Status::InvalidArgument(fmt::format("{}: not a directory", Url(rel)));
+          return Status::InvalidArgument(fmt::format("{}: not a directory", Url(rel))).WithErrno(err);
         case ENOSYS:
           return Status::NotSupported(
-              fmt::format("{}: the kernel lacks openat2(2) (Linux 5.6 or later is needed)", Url(rel)));
+                     fmt::format("{}: the kernel lacks openat2(2) (Linux 5.6 or later is needed)", Url(rel)))
+              .WithErrno(err);
         default:
           return StatusFromErrno(err, Url(rel));
       }
@@ -456,9 +465,10 @@ Result<std::unique_ptr<Backend>> OpenLocalBackend(const std::string& root_dir, c
   }
   int raw = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (raw < 0) {
-    if (errno == ENOENT) return Status::NotFound(fmt::format("{}: directory does not exist", url));
-    if (errno == ENOTDIR) return Status::InvalidArgument(fmt::format("{}: not a directory", url));
-    return StatusFromErrno(errno, url);
+    int err = errno;
+    if (err == ENOENT) return Status::NotFound(fmt::format("{}: directory does not exist", url)).WithErrno(err);
+    if (err == ENOTDIR) return Status::InvalidArgument(fmt::format("{}: not a directory", url)).WithErrno(err);
+    return StatusFromErrno(err, url);
   }
   auto backend = std::make_unique<LocalBackend>(Fd(raw), url);
   if (below.empty()) return std::unique_ptr<Backend>(std::move(backend));

@@ -242,6 +242,21 @@ TEST_F(LocalBackendTest, MessagesNameTheFileUrl) {
   EXPECT_THAT(s.message(), ::testing::StartsWith(Url() + "/2025/missing.ksb: "));
 }
 
+TEST_F(LocalBackendTest, ErrorsCarryTheirErrno) {
+  // Callers (the usb backend) classify errors by sys_errno(), never by the message.
+  EXPECT_EQ(OpenLocalBackend(dir_ + "/missing").status().sys_errno(), ENOENT);
+  auto backend = OpenLocalBackend(dir_);
+  ASSERT_TRUE(backend.ok());
+  EXPECT_EQ((*backend)->Stat("missing.ksb").status().sys_errno(), ENOENT);
+  fs::create_symlink("/etc", dir_ + "/etc");
+  EXPECT_EQ((*backend)->Stat("etc").status().sys_errno(), EXDEV);
+  ASSERT_TRUE((*backend)->MakeDir("dir").ok());
+  ASSERT_TRUE(WriteRaw(dir_ + "/dir/a.ksb", "a").ok());
+  EXPECT_EQ((*backend)->Remove("dir").sys_errno(), ENOTEMPTY);
+  ASSERT_TRUE(WriteRaw(dir_ + "/b.ksb", "b").ok());
+  EXPECT_EQ((*backend)->Rename("b.ksb", "dir/a.ksb").sys_errno(), EEXIST);
+}
+
 TEST_F(LocalBackendTest, FilesAndDirectoriesAreOwnerOnly) {
   auto backend = OpenLocalBackend(dir_);
   ASSERT_TRUE(backend.ok());
