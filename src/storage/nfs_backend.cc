@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -113,19 +114,21 @@ class NfsBackend final : public Backend {
     RETURN_IF_ERROR(CheckPath(path));
     path = Canonical(path);
     if (path.empty()) return ResolveDir(path).status();
-    // Each prefix is resolved afresh, so symlinks on the way are checked like everywhere.
+    // One walk down: each component is looked up (and made) once, after its parent was
+    // found to be a directory and no symlink, so symlinks on the way are refused as in
+    // Resolve(), with one LOOKUP per component rather than one per component per prefix.
     for (size_t end = 0; end != std::string_view::npos;) {
       end = path.find('/', end + 1);
       std::string_view prefix = path.substr(0, end);
-      ASSIGN_OR_RETURN(Resolved r, Resolve(prefix));
-      if (!r.exists) {
-        int rc = nfs_mkdir2(s_->nfs, Remote(r.path).c_str(), kDirMode);
+      ASSIGN_OR_RETURN(std::optional<nfs_stat_64> st, LookUp(prefix, prefix));
+      if (!st) {
+        int rc = nfs_mkdir2(s_->nfs, Remote(prefix).c_str(), kDirMode);
         // EEXIST: made meanwhile by someone else; what it is gets checked below.
         if (rc != 0 && rc != -EEXIST) return NfsError(*s_, rc, Url(prefix));
-        ASSIGN_OR_RETURN(r, Resolve(prefix));
-        if (!r.exists) return NotFound(prefix);
+        ASSIGN_OR_RETURN(st, LookUp(prefix, prefix));
+        if (!st) return NotFound(prefix);
       }
-      if (!S_ISDIR(r.st.nfs_mode)) {
+      if (!S_ISDIR(st->nfs_mode)) {
         return Status::AlreadyExists(fmt::format("{}: exists and is not a directory", Url(prefix)));
       }
     }
@@ -274,16 +277,10 @@ class NfsBackend final : public Backend {
       size_t end = std::min(path.find('/', start), path.size());
       const bool last = end == path.size();
       r.path = std::string(path.substr(0, end));
-      int rc = nfs_lstat64(s_->nfs, Remote(r.path).c_str(), &r.st);
-      if (rc == -ENOENT && last) return r;
-      if (rc != 0) return NfsError(*s_, rc, Url(path));
-      if (S_ISLNK(r.st.nfs_mode)) {
-        // Not followed: libnfs 4.0's READLINK copies the server's answer with strdup()
-        // although it has no terminating NUL, reading past its buffer (found by ASan).
-        return Status::InvalidArgument(
-            fmt::format("{}: {} is a symlink; symlinks on NFS storage are not followed: use the directory it points to",
-                        Url(path), Url(r.path)));
-      }
+      ASSIGN_OR_RETURN(std::optional<nfs_stat_64> st, LookUp(r.path, path));
+      if (!st && last) return r;
+      if (!st) return NfsError(*s_, -ENOENT, Url(path));
+      r.st = *st;
       if (last) {
         r.exists = true;
         return r;
@@ -297,6 +294,24 @@ class NfsBackend final : public Backend {
     if (int rc = nfs_lstat64(s_->nfs, Remote("").c_str(), &r.st); rc != 0) return NfsError(*s_, rc, Url(path));
     r.exists = true;
     return r;
+  }
+
+  // What is at `rel` (checked and canonical, not the root), not following a symlink there;
+  // nullopt if nothing is. A symlink is kInvalidArgument; errors name `path`, the path
+  // being resolved.
+  Result<std::optional<nfs_stat_64>> LookUp(std::string_view rel, std::string_view path) const {
+    nfs_stat_64 st;
+    int rc = nfs_lstat64(s_->nfs, Remote(rel).c_str(), &st);
+    if (rc == -ENOENT) return std::optional<nfs_stat_64>();
+    if (rc != 0) return NfsError(*s_, rc, Url(path));
+    if (S_ISLNK(st.nfs_mode)) {
+      // Not followed: libnfs 4.0's READLINK copies the server's answer with strdup()
+      // although it has no terminating NUL, reading past its buffer (found by ASan).
+      return Status::InvalidArgument(
+          fmt::format("{}: {} is a symlink; symlinks on NFS storage are not followed: use the directory it points to",
+                      Url(path), Url(rel)));
+    }
+    return std::optional<nfs_stat_64>(st);
   }
 
   // Resolve() for a directory that must exist.
