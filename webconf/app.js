@@ -560,9 +560,105 @@ async function showAccess(note) {
   );
 }
 
+// --- Restore page ----------------------------------------------------------------------
+
+const THIS_DOMAIN = "this appliance's domain";
+
+function detailsTable(d, label) {
+  return el("table", { class: "details", "aria-label": label }, el("tbody", {},
+    [["File", d.file_name], ["Created", d.created_at], ["Device", `${d.device.hostname} (${d.device.model})`],
+      ["Firmware", d.device.firmware_version], ["Signature", `${d.signature}, ${d.domain_check}`],
+      ["Components", d.components.map((c) => c.name).join(", ")]]
+      .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v })))));
+}
+
+async function showRestore(note) {
+  stopPolling();
+  const [list, restore] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
+    api("GET", "/api/v1/restore")]);
+  const panel = el("div", { id: "restore-panel" });
+  const last = restore.last;
+  const lastLine = last ? el("p", { id: "last-restore" },
+    `Last restore (${last.trigger}): ${last.result}`, last.summary ? ` — ${last.summary}` : "", last.error ? ` — ${last.error}` : "") : "";
+  if (restore.state === "RESTORE IN PROGRESS") {
+    const p = restore.progress;
+    show(el("h1", { text: "Restore" }), note || "",
+      el("p", { id: "restore-state" }, el("strong", { text: restore.state }), ` — ${p.phase}`, p.percent !== null ? `, ${p.percent}%` : ""),
+      el("progress", { max: "100", value: p.percent ?? false, "aria-label": "Restore progress" }));
+    poller = setTimeout(() => showRestore(note).catch(() => {}), 1000);
+    return;
+  }
+  const rows = (list.backups || []).map((b) => {
+    const d = b.details;
+    return el("tr", {},
+      el("td", { text: b.name }), el("td", {}, el("time", { datetime: b.created_at, text: b.created_at })),
+      el("td", { text: b.size_human }), el("td", { text: d ? d.device.hostname : "" }), el("td", { text: d ? d.device.firmware_version : "" }),
+      el("td", { class: d ? "" : "damaged", text: d ? d.domain_check : `damaged or forged: ${b.error}` }),
+      el("td", {}, el("button", { type: "button", class: "secondary", disabled: !d, "aria-label": `Choose ${b.name}`, text: "Choose",
+        onclick: () => choose(b, panel) })));
+  });
+  show(
+    el("h1", { text: "Restore" }),
+    note || "", lastLine,
+    el("h2", { text: "Backups on the storage" }),
+    list.error ? message("error", list.error)
+      : rows.length === 0 ? el("p", { class: "muted", text: "No backups on the configured storage." })
+      : el("table", { id: "backups" },
+        el("thead", {}, el("tr", {}, ["Name", "Created", "Size", "Device", "Firmware", "Domain", ""].map((h) => el("th", { scope: "col", text: h })))),
+        el("tbody", {}, rows)),
+    panel);
+}
+
+// One backup chosen: its details, what to restore, the DMS when it is needed, a dry run,
+// then the real restore behind a typed confirmation.
+function choose(backup, panel) {
+  const d = backup.details;
+  const feedback = el("div", { id: "restore-feedback" });
+  const needsDms = d.domain_check !== THIS_DOMAIN;
+  const boxes = d.components.map((c) => el("label", { class: "check" },
+    el("input", { type: "checkbox", name: "component", value: c.name, checked: true }), ` ${c.name}`));
+  const keepNetwork = el("input", { type: "checkbox", id: "keep-network" });
+  const dms = needsDms ? el("input", { id: "restore-dms", type: "password", autocomplete: "off" }) : null;
+  const confirm = el("input", { id: "restore-confirm", autocomplete: "off", "aria-describedby": "restore-confirm-help" });
+  const request = (dryRun) => {
+    const components = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
+    const body = { file: backup.name, dry_run: dryRun, components };
+    if (keepNetwork.checked) body.keep = ["network"];
+    if (dms) body.dms = dms.value;
+    return body;
+  };
+  const start = async (dryRun) => {
+    try {
+      await api("POST", "/api/v1/restore", request(dryRun));
+      await showRestore(message("ok", dryRun ? "Dry run started: nothing will be changed." : "Restore started."));
+    } catch (e) {
+      feedback.replaceChildren(message("error", e.message));
+    }
+  };
+  panel.replaceChildren(
+    el("h2", { id: "chosen-title", text: `Restore ${backup.name}` }),
+    detailsTable(d, `Backup Details of ${backup.name}`),
+    el("fieldset", {}, el("legend", { text: "Components to restore" }), boxes),
+    el("label", { class: "check" }, keepNetwork, " Keep this appliance's network settings"),
+    needsDms ? [el("label", { for: "restore-dms", text: "Domain Master Secret of the backup's domain" }), dms] : "",
+    el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", text: "Dry run", onclick: () => start(true) })),
+    el("label", { for: "restore-confirm", text: "Type RESTORE to replace this appliance's state with the backup's" }),
+    el("p", { id: "restore-confirm-help", class: "muted", text: "The state it replaces is kept as the rollback point." }),
+    confirm,
+    el("div", { class: "actions" }, el("button", { type: "button", id: "restore-now", text: "Restore", onclick: () => {
+      if (confirm.value !== "RESTORE") {
+        feedback.replaceChildren(message("error", "Type RESTORE to confirm."));
+        return;
+      }
+      start(false);
+    } })),
+    feedback);
+  panel.querySelector("h2").scrollIntoView?.();
+}
+
 // --- Navigation ------------------------------------------------------------------------
 
-const pages = { backup: showBackup, access: showAccess };
+const pages = { backup: showBackup, restore: showRestore, access: showAccess };
 
 async function route() {
   if (!session) return;

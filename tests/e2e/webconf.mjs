@@ -9,6 +9,7 @@
 // Exits non-zero, naming the failed step, on the first failure.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 
 const url = process.env.KS_URL;
 const otp = process.env.KS_OTP;
@@ -111,8 +112,9 @@ try {
   assert.equal(await dialog.locator("#storage-info").getByRole("row", { name: /Permission/ }).locator("td").textContent(), "read/write");
   await dialog.getByLabel("Filter").fill("site-b");
   await dialog.getByLabel("Filter").press("Enter");
-  await dialog.locator("#browser-dirs", { hasText: "site-b" }).waitFor();
+  await dialog.locator("#browser-dirs li", { hasText: "site-a" }).waitFor({ state: "detached" });
   assert.equal(await dialog.locator("#browser-dirs li").count(), 1, "the filter keeps site-b only");
+  assert.equal(await dialog.locator("#browser-dirs li").textContent(), "site-b");
   await dialog.getByLabel("Filter").fill("");
   await dialog.getByLabel("Filter").press("Enter");
   await dialog.locator("#browser-dirs li", { hasText: "site-a" }).waitFor();
@@ -157,8 +159,7 @@ try {
   await page.getByLabel("Minute of Hour").fill("30");
   await page.getByLabel("Time zone").fill("Europe/Berlin");
   await page.getByLabel("Time zone").dispatchEvent("change");
-  await page.locator("#next-runs li").nth(4).waitFor();
-  assert.match(await page.locator("#next-runs li").first().textContent(), /02:30:00 CE/);
+  await page.locator("#next-runs li", { hasText: "02:30:00 CE" }).nth(4).waitFor();
   await page.getByLabel("Keep the newest").fill("10");
   await page.getByRole("button", { name: "Save Settings" }).click();
   await page.getByRole("status").filter({ hasText: "Settings saved." }).waitFor();
@@ -173,12 +174,44 @@ try {
   assert.match(await page.locator("#cron-error").textContent(), /25/);
   await page.getByLabel("Quartz expression").fill("0 15 10 ? * MON-FRI");
   await page.getByLabel("Quartz expression").dispatchEvent("change");
-  await page.locator("#next-runs li").nth(4).waitFor();
+  await page.locator("#next-runs li", { hasText: "10:15:00" }).nth(4).waitFor();
   assert.equal(await page.locator("#cron-error").textContent(), "");
   await page.getByRole("button", { name: "Save Settings" }).click();
   await page.getByRole("status").filter({ hasText: "Settings saved." }).waitFor();
   await page.locator("#next-run", { hasText: "10:15:00" }).waitFor();
   await shot(page, "backup-settings");
+
+  step = "Restore: a tampered copy on the storage is shown as damaged and cannot be chosen";
+  const made = (await page.locator("#last-success .muted").textContent()).trim();
+  const good = `${process.env.KS_STORAGE}/site-a/${made}`;
+  const bytes = fs.readFileSync(good);
+  bytes[40] ^= 1;  // inside the signed header
+  fs.writeFileSync(`${process.env.KS_STORAGE}/site-a/vm_20200101T000000Z.ksb`, bytes);
+  await page.getByRole("link", { name: "Restore" }).click();
+  await page.getByRole("heading", { name: "Restore", exact: true }).waitFor();
+  const damaged = page.locator("#backups tr", { hasText: "vm_20200101T000000Z.ksb" });
+  await damaged.waitFor();
+  assert.match(await damaged.textContent(), /damaged or forged/);
+  assert.ok(await damaged.getByRole("button", { name: /Choose/ }).isDisabled(), "a damaged backup cannot be restored");
+
+  step = "Restore: a dry run reports what it would restore and changes nothing";
+  await page.getByRole("button", { name: `Choose ${made}` }).click();
+  await page.getByRole("heading", { name: `Restore ${made}` }).waitFor();
+  assert.match(await page.locator("#restore-panel").textContent(), /valid, this appliance's domain/);
+  await page.getByRole("button", { name: "Dry run" }).click();
+  await page.locator("#last-restore", { hasText: "would restore" }).waitFor({ timeout: 60000 });
+  assert.match(await page.locator("#last-restore").textContent(), /\(dry-run\): succeeded/);
+  await shot(page, "restore");
+
+  step = "Restore: for real only behind the typed confirmation, keeping the network settings";
+  await page.getByRole("button", { name: `Choose ${made}` }).click();
+  await page.getByLabel("Keep this appliance's network settings").check();
+  await page.getByLabel(/Type RESTORE/).fill("restore");
+  await page.getByRole("button", { name: "Restore", exact: true }).click();
+  await page.locator("#restore-feedback", { hasText: "Type RESTORE to confirm." }).waitFor();
+  await page.getByLabel(/Type RESTORE/).fill("RESTORE");
+  await page.getByRole("button", { name: "Restore", exact: true }).click();
+  await page.locator("#last-restore", { hasText: /manual\): succeeded — restored/ }).waitFor({ timeout: 60000 });
 
   step = "a session that ends returns to the login page with a message";
   await page.evaluate(async () => {
