@@ -574,8 +574,8 @@ function detailsTable(d, label) {
 
 async function showRestore(note) {
   stopPolling();
-  const [list, restore] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
-    api("GET", "/api/v1/restore")]);
+  const [list, restore, rollback] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
+    api("GET", "/api/v1/restore"), api("GET", "/api/v1/restore/rollback")]);
   const panel = el("div", { id: "restore-panel" });
   const last = restore.last;
   const lastLine = last ? el("p", { id: "last-restore" },
@@ -600,6 +600,7 @@ async function showRestore(note) {
   show(
     el("h1", { text: "Restore" }),
     note || "", lastLine,
+    rollbackSection(rollback.rollback_point),
     el("h2", { text: "Backups on the storage" }),
     list.error ? message("error", list.error)
       : rows.length === 0 ? el("p", { class: "muted", text: "No backups on the configured storage." })
@@ -607,6 +608,28 @@ async function showRestore(note) {
         el("thead", {}, el("tr", {}, ["Name", "Created", "Size", "Device", "Firmware", "Domain", ""].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, rows)),
     panel);
+}
+
+// The state the last restore replaced: roll back to it, or give its space back.
+function rollbackSection(point) {
+  const feedback = el("div", { id: "rollback-feedback" });
+  if (!point) return el("section", { id: "rollback" }, el("h2", { text: "Rollback point" }), el("p", { class: "muted", text: "No rollback point: no restore has replaced this appliance's state." }));
+  const act = (method, done) => async () => {
+    try {
+      const res = await api(method, "/api/v1/restore/rollback");
+      await showRestore(message("ok", done(res)));
+    } catch (e) {
+      feedback.replaceChildren(message("error", e.message));
+    }
+  };
+  return el("section", { id: "rollback" },
+    el("h2", { text: "Rollback point" }),
+    el("p", { id: "rollback-point" }, `The state replaced by ${point.replaced_by} at `, el("time", { datetime: point.created_at, text: point.created_at }),
+      ` is kept on this appliance's disk (${point.size}).`),
+    el("div", { class: "actions" },
+      el("button", { type: "button", text: "Roll back the last restore", onclick: act("POST", () => "Rollback started.") }),
+      el("button", { type: "button", class: "secondary", text: "Discard rollback point", onclick: act("DELETE", (r) => r.message) })),
+    feedback);
 }
 
 // One backup chosen: its details, what to restore, the DMS when it is needed, a dry run,

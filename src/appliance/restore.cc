@@ -256,6 +256,38 @@ Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreReque
   return report;
 }
 
+Result<std::optional<RollbackPointInfo>> DescribeRollbackPoint(const std::string& root) {
+  ASSIGN_OR_RETURN(std::optional<RollbackPoint> point, ReadRollbackPoint(root));
+  if (!point) return std::optional<RollbackPointInfo>();
+  RollbackPointInfo info{point->created_at, point->replaced_by, 0};
+  std::error_code ec;
+  // Not following symlinks: the point holds the appliance's files as they were, links too.
+  for (auto it = fs::recursive_directory_iterator(fs::path(WorkDir(root)) / "rollback", ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) info.bytes += it->file_size(ec);
+  }
+  return std::optional<RollbackPointInfo>(std::move(info));
+}
+
+Status DiscardRollbackPoint(const std::string& root) {
+  ASSIGN_OR_RETURN(WorkLock lock, WorkLock::Take(root));
+  ASSIGN_OR_RETURN(std::string recovered, RecoverSwap(root, PostgresApplier(root)));
+  ASSIGN_OR_RETURN(std::optional<RollbackPoint> point, ReadRollbackPoint(root));
+  if (!point) return Status::NotFound(fmt::format("{}: there is no rollback point to discard", root));
+  // Renamed first, in one step, so that a crash while deleting leaves no half rollback point
+  // that a later rollback could swap in.
+  const fs::path work = WorkDir(root);
+  const fs::path doomed = work / "rollback.discarded";
+  std::error_code ec;
+  fs::remove_all(doomed, ec);
+  fs::rename(work / "rollback", doomed, ec);
+  if (ec) return StatusFromErrno(ec.value(), (work / "rollback").string());
+  RETURN_IF_ERROR(SyncFileSystem(work.string()));
+  fs::remove_all(doomed, ec);
+  if (ec) return StatusFromErrno(ec.value(), doomed.string());
+  return Status();
+}
+
 Result<std::string> RollbackToLastPoint(const std::string& root) {
   ASSIGN_OR_RETURN(WorkLock lock, WorkLock::Take(root));
   ASSIGN_OR_RETURN(std::string recovered, RecoverSwap(root, PostgresApplier(root)));

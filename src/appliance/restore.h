@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,19 @@ Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreReque
 // Swaps the last rollback point back in; the displaced state becomes the new rollback
 // point, so a rollback can itself be undone. kNotFound without a rollback point.
 Result<std::string> RollbackToLastPoint(const std::string& root);
+
+// The last rollback point (what a rollback would bring back) and the bytes it holds on the
+// appliance's disk; nullopt when there is none.
+struct RollbackPointInfo {
+  std::string created_at;   // when the state it holds was replaced (UTC, RFC 3339)
+  std::string replaced_by;  // what replaced it: the backup file name, or "a rollback"
+  uint64_t bytes = 0;
+};
+Result<std::optional<RollbackPointInfo>> DescribeRollbackPoint(const std::string& root);
+
+// Deletes the last rollback point, giving its space back; a rollback is then no longer
+// possible. kNotFound without one; kFailedPrecondition while a restore or rollback runs.
+Status DiscardRollbackPoint(const std::string& root);
 
 // Completes or undoes a restore interrupted by a crash (see swap_journal.h); every command
 // that touches the appliance calls it first. Returns what it did, "" if nothing.

@@ -200,6 +200,33 @@ Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const R
   return job;
 }
 
+Result<std::optional<appliance::RollbackPointInfo>> BackupService::RollbackPoint() {
+  return appliance::DescribeRollbackPoint(options_.appliance_root);
+}
+
+Result<JobRecord> BackupService::StartRollback(const Requester& requester) {
+  ASSIGN_OR_RETURN(std::optional<appliance::RollbackPointInfo> point, RollbackPoint());
+  if (!point) return Status::NotFound("There is no rollback point: no restore has replaced this appliance's state.");
+  std::unique_lock lock(mu_);
+  wake_.wait(lock, [this] { return account_changes_ == 0 || stopping_; });
+  ASSIGN_OR_RETURN(JobRecord job, BeginJob(JobKind::kRestore, JobTrigger::kRollback, requester));
+  job_thread_ = std::thread([this, job, requester] { RunRollback(job, requester); });
+  return job;
+}
+
+Status BackupService::DiscardRollbackPoint(const Requester& requester) {
+  {
+    std::lock_guard lock(mu_);
+    if (current_ && current_->kind == JobKind::kRestore) return Busy();
+  }
+  // A restore that starts meanwhile and this contend for the appliance's work lock: the
+  // second one is refused, naming the first.
+  Status st = appliance::DiscardRollbackPoint(options_.appliance_root);
+  Audit("rollback.discarded", requester.actor, st.ok() ? "done" : "refused",
+        st.ok() ? nlohmann::json::object() : nlohmann::json{{"error", st.message()}});
+  return st;
+}
+
 Status BackupService::WhileNoRestore(const std::function<Status()>& change) {
   {
     std::lock_guard lock(mu_);

@@ -115,6 +115,15 @@ class BackupService final : private ScheduledJobs {
   // backup file name.
   Result<state::JobRecord> StartRestore(RestoreJobOptions options, const Requester& requester);
 
+  // The last rollback point (the state the last restore replaced), nullopt when none.
+  Result<std::optional<appliance::RollbackPointInfo>> RollbackPoint();
+  // Swaps the last rollback point back in, as a job (kind restore, trigger rollback); the
+  // state it displaces becomes the new rollback point. kNotFound without one; as StartRestore.
+  Result<state::JobRecord> StartRollback(const Requester& requester);
+  // Deletes the last rollback point. kNotFound without one; kFailedPrecondition (EBUSY)
+  // while a restore or rollback runs.
+  Status DiscardRollbackPoint(const Requester& requester);
+
   ServiceStatus GetStatus();
   // Newest first; every kind when `kind` is unset.
   Result<std::vector<state::JobRecord>> History(int limit, std::optional<state::JobKind> kind = std::nullopt);
@@ -161,6 +170,7 @@ class BackupService final : private ScheduledJobs {
   void RunScheduledBackup(state::JobTrigger trigger, date::sys_seconds due) override;
   void RunBackup(state::JobRecord job, Requester requester, BackupSettings settings);
   void RunRestore(state::JobRecord job, Requester requester, BackupSettings settings, RestoreJobOptions options);
+  void RunRollback(state::JobRecord job, Requester requester);
   void FinishJob(state::JobRecord& job, const Requester& requester, const Status& status, int64_t started_ms);
   std::string Retain(storage::Backend& storage, const BackupSettings& settings, const archive::DeviceIdentity& device,
                      const std::string& keep_name);

@@ -178,4 +178,18 @@ void BackupService::RunRestore(JobRecord job, Requester requester, BackupSetting
   FinishJob(job, requester, status, started_ms);
 }
 
+void BackupService::RunRollback(JobRecord job, Requester requester) {
+  LowerThreadPriority(options_.job_nice);
+  Audit("rollback.started", requester.actor, "started", {{"job", job.id}});
+  int64_t started_ms = SteadyMillis();
+  progress_.phase = JobPhase::kApplying;
+  auto done = appliance::RollbackToLastPoint(options_.appliance_root);
+  if (done.ok()) {
+    job.summary = *done;
+  } else {
+    job.error = done.status().message();
+  }
+  FinishJob(job, requester, done.status(), started_ms);
+}
+
 }  // namespace keepsake::service

@@ -282,6 +282,32 @@ TEST_F(BackupServiceTest, AccountsCannotChangeWhileARestoreRuns) {
   EXPECT_EQ(changes, 2);
 }
 
+TEST_F(BackupServiceTest, ARestoreLeavesARollbackPointToReturnToOrDiscard) {
+  auto service = ReadyService();
+  ASSERT_TRUE(service->StartRollback(kAdmin).status().code() == ErrorCode::kNotFound) << "nothing to roll back yet";
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  std::string file = service->GetStatus().last_success->file;
+  ASSERT_TRUE(service->StartRestore({file, {}, {"network"}, false, std::nullopt}, kAdmin).ok());
+  WaitIdle(*service);
+  auto point = service->RollbackPoint();
+  ASSERT_TRUE(point.ok() && point->has_value()) << point.status().ToString();
+  EXPECT_EQ((*point)->replaced_by, file);
+  EXPECT_GT((*point)->bytes, 0u);
+  auto job = service->StartRollback(kAdmin);
+  ASSERT_TRUE(job.ok()) << job.status().ToString();
+  EXPECT_EQ(job->trigger, JobTrigger::kRollback);
+  WaitIdle(*service);
+  auto done = service->History(1)->front();
+  EXPECT_EQ(done.result, JobResult::kSucceeded) << done.error;
+  EXPECT_THAT(done.summary, HasSubstr("returned to the state saved at"));
+  ASSERT_TRUE(service->RollbackPoint()->has_value()) << "a rollback can itself be undone";
+  EXPECT_TRUE(service->DiscardRollbackPoint(kAdmin).ok());
+  EXPECT_FALSE(service->RollbackPoint()->has_value());
+  EXPECT_EQ(service->DiscardRollbackPoint(kAdmin).code(), ErrorCode::kNotFound);
+  EXPECT_THAT(env_.audit_text(), HasSubstr("\"rollback.discarded\""));
+}
+
 TEST_F(BackupServiceTest, TheDmsIsSetOnce) {
   auto service = env_.Open();
   EXPECT_FALSE(service->Dms().set);

@@ -26,11 +26,12 @@ constexpr std::array<std::pair<JobKind, std::string_view>, 2> kKinds = {{
     {JobKind::kBackup, "backup"},
     {JobKind::kRestore, "restore"},
 }};
-constexpr std::array<std::pair<JobTrigger, std::string_view>, 4> kTriggers = {{
+constexpr std::array<std::pair<JobTrigger, std::string_view>, 5> kTriggers = {{
     {JobTrigger::kManual, "manual"},
     {JobTrigger::kSchedule, "schedule"},
     {JobTrigger::kCatchUp, "catch-up"},
     {JobTrigger::kDryRun, "dry-run"},
+    {JobTrigger::kRollback, "rollback"},
 }};
 constexpr std::array<std::pair<JobResult, std::string_view>, 6> kResults = {{
     {JobResult::kRunning, "running"},

@@ -17,6 +17,7 @@ enum class JobTrigger : uint8_t {
   kSchedule,  // the Automated Backup Schedule, on time
   kCatchUp,   // the schedule, late: one run for every run missed while the appliance was down
   kDryRun,    // a restore that only verifies
+  kRollback,  // a "restore" of the last rollback point
 };
 enum class JobResult : uint8_t { kRunning, kSucceeded, kFailed, kAborted, kInterrupted, kSkipped };
 

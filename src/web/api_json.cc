@@ -281,6 +281,15 @@ nlohmann::json BackupListToJson(const service::BackupList& list) {
   return {{"storage", list.url}, {"backups", std::move(backups)}};
 }
 
+nlohmann::json RollbackPointToJson(const std::optional<appliance::RollbackPointInfo>& point) {
+  if (!point) return {{"rollback_point", nullptr}};
+  return {{"rollback_point",
+           {{"created_at", point->created_at},
+            {"replaced_by", point->replaced_by},
+            {"bytes", point->bytes},
+            {"size", HumanBytes(point->bytes)}}}};
+}
+
 nlohmann::json DmsToJson(const service::DmsState& dms) {
   if (!dms.set) return {{"set", false}};
   if (!dms.error.empty()) return {{"set", true}, {"error", dms.error}};

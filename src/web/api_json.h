@@ -57,6 +57,9 @@ nlohmann::json BackupDetailsToJson(const service::BackupDetails& details);
 // Schema BackupList.
 nlohmann::json BackupListToJson(const service::BackupList& list);
 
+// Schema RollbackPoint: {"rollback_point": null | {created_at, replaced_by, bytes, size}}.
+nlohmann::json RollbackPointToJson(const std::optional<appliance::RollbackPointInfo>& point);
+
 // Schema Dms.
 nlohmann::json DmsToJson(const service::DmsState& dms);
 // Schema Schedule: the schedule and its next runs.

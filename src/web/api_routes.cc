@@ -138,6 +138,22 @@ Result<ApiResponse> GetRestore(ApiContext& ctx, const ApiRequest&) {
   return Json(RestoreStatusToJson(status, jobs));
 }
 
+Result<ApiResponse> GetRollback(ApiContext& ctx, const ApiRequest&) {
+  ASSIGN_OR_RETURN(auto point, ctx.service.RollbackPoint());
+  return Json(RollbackPointToJson(point));
+}
+
+Result<ApiResponse> StartRollback(ApiContext& ctx, const ApiRequest& req) {
+  if (!req.body.is_null()) RETURN_IF_ERROR(RequireObject(req.body, {}));
+  ASSIGN_OR_RETURN(state::JobRecord job, ctx.service.StartRollback(req.requester()));
+  return Json({{"job", JobToJson(job)}}, 202);
+}
+
+Result<ApiResponse> DiscardRollback(ApiContext& ctx, const ApiRequest& req) {
+  RETURN_IF_ERROR(ctx.service.DiscardRollbackPoint(req.requester()));
+  return Json({{"message", "The rollback point was discarded: its space is free again."}});
+}
+
 }  // namespace
 
 void Audit(ApiContext& ctx, std::string_view event, const state::Actor& actor, std::string_view outcome,
@@ -170,6 +186,9 @@ const std::vector<Route>& ApiRoutes() {
         {"POST", "/api/v1/dms", SetDms},
         {"POST", "/api/v1/restore", StartRestore},
         {"GET", "/api/v1/restore", GetRestore},
+        {"GET", "/api/v1/restore/rollback", GetRollback},
+        {"POST", "/api/v1/restore/rollback", StartRollback},
+        {"DELETE", "/api/v1/restore/rollback", DiscardRollback},
     };
     for (const auto* more : {&StorageRoutes(), &AuthRoutes()}) all.insert(all.end(), more->begin(), more->end());
     return all;

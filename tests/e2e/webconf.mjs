@@ -213,6 +213,14 @@ try {
   await page.getByRole("button", { name: "Restore", exact: true }).click();
   await page.locator("#last-restore", { hasText: /manual\): succeeded — restored/ }).waitFor({ timeout: 60000 });
 
+  step = "the rollback point: roll back the restore, then discard the point";
+  assert.match(await page.locator("#rollback-point").textContent(), new RegExp(`replaced by ${made.replace(".", "\\.")}`));
+  await page.getByRole("button", { name: "Roll back the last restore" }).click();
+  await page.locator("#last-restore", { hasText: /\(rollback\): succeeded — returned to the state saved at/ }).waitFor({ timeout: 60000 });
+  await page.getByRole("button", { name: "Discard rollback point" }).click();
+  await page.getByRole("status").filter({ hasText: "The rollback point was discarded" }).waitFor();
+  await page.locator("#rollback", { hasText: "No rollback point" }).waitFor();
+
   step = "a session that ends returns to the login page with a message";
   await page.evaluate(async () => {
     const csrf = document.cookie.match(/keepsake_csrf=([^;]+)/)[1];

@@ -735,6 +735,10 @@ class LiveApiTest(unittest.TestCase):
         self.probe("PUT", "/api/v1/storage", body={"type": "none"}, expect=200)
         self.probe("POST", "/api/v1/restore", body={"file": SAMPLE_NAME}, expect=409)
         self.probe("POST", "/api/v1/restore", body={"file": "../../etc/passwd"}, expect=400)
+        self.probe("GET", "/api/v1/restore/rollback", expect=200)
+        self.probe("POST", "/api/v1/restore/rollback", body={}, expect=404)
+        self.probe("POST", "/api/v1/restore/rollback", body={"now": True}, expect=400)
+        self.probe("DELETE", "/api/v1/restore/rollback", expect=404)
         self.probe("POST", "/api/v1/dms", body={"dms": "short", "confirmation": "short"}, expect=400)
 
         # 2. DMS and storage set.
@@ -773,6 +777,16 @@ class LiveApiTest(unittest.TestCase):
             status, state = self.probe("GET", "/api/v1/restore", expect=200)
             if status == 200 and not state.get("last"):
                 self.problems.append(f"GET /api/v1/restore: no last restore after one ran: {state}")
+            # A real restore leaves a rollback point: rolled back, then discarded.
+            self.probe("POST", "/api/v1/restore", body={"file": name, "keep": ["network"]}, expect=202)
+            self.wait_idle()
+            status, point = self.probe("GET", "/api/v1/restore/rollback", expect=200)
+            if status == 200 and not point.get("rollback_point"):
+                self.problems.append(f"GET /api/v1/restore/rollback: no rollback point after a restore: {point}")
+            self.probe("POST", "/api/v1/restore/rollback", body={}, expect=202)
+            self.wait_idle()
+            self.probe("DELETE", "/api/v1/restore/rollback", expect=200)
+            self.probe("DELETE", "/api/v1/restore/rollback", expect=404)
         self.probe("GET", "/api/v1/status", expect=200)
         self.default_probes()  # every operation again, now with a DMS, a storage and backups
         self.probe("GET", "/api/v1/status", expect=200)  # likely while the backup just started runs
