@@ -679,9 +679,42 @@ function choose(backup, panel) {
   panel.querySelector("h2").scrollIntoView?.();
 }
 
+// --- Audit log page ---------------------------------------------------------------------
+
+const AUDIT_PAGE = 50;
+let auditQuery = { offset: 0, filter: "" };
+
+async function showAudit() {
+  stopPolling();
+  const params = new URLSearchParams({ limit: String(AUDIT_PAGE), offset: String(auditQuery.offset) });
+  if (auditQuery.filter) params.set("filter", auditQuery.filter);
+  const page = await api("GET", `/api/v1/audit?${params}`);
+  const filter = el("input", { id: "audit-filter", type: "search", value: auditQuery.filter, placeholder: "an account, an event, an address…" });
+  const apply = () => { auditQuery = { offset: 0, filter: filter.value.trim() }; showAudit().catch((e) => show(message("error", e.message))); };
+  filter.addEventListener("change", apply);
+  const known = new Set(["time", "event", "account", "client", "outcome"]);
+  const rows = page.entries.map((e) => el("tr", {},
+    el("td", {}, el("time", { datetime: e.time, text: e.time })), el("td", { text: e.account }), el("td", { text: e.client }),
+    el("td", { text: e.event }), el("td", { text: e.outcome }),
+    el("td", { text: Object.entries(e).filter(([k]) => !known.has(k)).map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join("; ") })));
+  const first = auditQuery.offset + 1;
+  const last = auditQuery.offset + page.entries.length;
+  const go = (offset) => () => { auditQuery = { ...auditQuery, offset }; showAudit().catch((e) => show(message("error", e.message))); };
+  show(
+    el("h1", { text: "Audit log" }),
+    el("label", { for: "audit-filter", text: "Filter" }), filter,
+    el("p", { id: "audit-count", class: "muted", text: page.matched ? `${first}–${last} of ${page.matched}, newest first` : "No entries." }),
+    el("table", { id: "audit" },
+      el("thead", {}, el("tr", {}, ["Time", "Account", "Client", "Event", "Outcome", "Details"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows)),
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "secondary", disabled: auditQuery.offset === 0, text: "Newer", onclick: go(Math.max(0, auditQuery.offset - AUDIT_PAGE)) }),
+      el("button", { type: "button", class: "secondary", disabled: last >= page.matched, text: "Older", onclick: go(auditQuery.offset + AUDIT_PAGE) })));
+}
+
 // --- Navigation ------------------------------------------------------------------------
 
-const pages = { backup: showBackup, restore: showRestore, access: showAccess };
+const pages = { backup: showBackup, restore: showRestore, access: showAccess, audit: showAudit };
 
 async function route() {
   if (!session) return;

@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <deque>
+#include <fstream>
+
+#include "base/strings.h"
 #include "base/utc_time.h"
 
 namespace keepsake::state {
@@ -31,6 +35,33 @@ Status AuditLog::Append(int64_t unix_time, std::string_view event, const Actor& 
   if (n != static_cast<ssize_t>(text.size())) return StatusFromErrno(n < 0 ? errno : EIO, path_);
   if (::fdatasync(fd_) != 0) return StatusFromErrno(errno, path_);
   return Status();
+}
+
+Result<AuditPage> AuditLog::Read(int limit, int64_t offset, std::string_view filter) const {
+  std::ifstream in(path_, std::ios::binary);
+  if (!in) return StatusFromErrno(errno, path_);
+  const std::string wanted = Lower(filter);
+  const size_t keep = static_cast<size_t>(offset) + static_cast<size_t>(limit);
+  std::deque<std::string> newest;  // the last `keep` matching lines, oldest first
+  AuditPage page;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline yet: a line still being written
+    if (!wanted.empty() && Lower(line).find(wanted) == std::string::npos) continue;
+    ++page.matched;
+    newest.push_back(std::move(line));
+    if (newest.size() > keep) newest.pop_front();
+  }
+  int64_t skip = offset;
+  for (auto it = newest.rbegin(); it != newest.rend() && static_cast<int>(page.entries.size()) < limit; ++it) {
+    if (skip > 0) {
+      --skip;
+      continue;
+    }
+    nlohmann::json entry = nlohmann::json::parse(*it, nullptr, false);
+    if (entry.is_object()) page.entries.push_back(std::move(entry));
+  }
+  return page;
 }
 
 }  // namespace keepsake::state

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 
@@ -20,6 +21,12 @@ struct Actor {
   std::string client;
 };
 
+// A page of the audit log, newest first.
+struct AuditPage {
+  std::vector<nlohmann::json> entries;  // each line as written
+  int64_t matched = 0;                  // lines that pass the filter, in the whole log
+};
+
 class AuditLog {
  public:
   // Opens (creates) the log for appending.
@@ -30,6 +37,12 @@ class AuditLog {
   // outcome, ...fields}.
   Status Append(int64_t unix_time, std::string_view event, const Actor& actor, std::string_view outcome,
                 const nlohmann::json& fields = nlohmann::json::object());
+
+  // The `limit` newest lines containing `filter` (case-insensitive; "" for all) after
+  // skipping the `offset` newest of them. Reads the file once from the start, keeping at
+  // most offset + limit lines; a last line still being written, or one that is not a JSON
+  // object, is left out.
+  Result<AuditPage> Read(int limit, int64_t offset, std::string_view filter) const;
 
  private:
   AuditLog(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}

@@ -290,6 +290,10 @@ nlohmann::json RollbackPointToJson(const std::optional<appliance::RollbackPointI
             {"size", HumanBytes(point->bytes)}}}};
 }
 
+nlohmann::json AuditPageToJson(const state::AuditPage& page) {
+  return {{"entries", page.entries}, {"matched", page.matched}};
+}
+
 nlohmann::json DmsToJson(const service::DmsState& dms) {
   if (!dms.set) return {{"set", false}};
   if (!dms.error.empty()) return {{"set", true}, {"error", dms.error}};

@@ -16,6 +16,7 @@
 #include "service/schedule.h"
 #include "service/service_status.h"
 #include "service/storage_browser.h"
+#include "state/audit_log.h"
 #include "state/job_record.h"
 #include "storage/backend.h"
 #include "storage/usb_drives.h"
@@ -59,6 +60,9 @@ nlohmann::json BackupListToJson(const service::BackupList& list);
 
 // Schema RollbackPoint: {"rollback_point": null | {created_at, replaced_by, bytes, size}}.
 nlohmann::json RollbackPointToJson(const std::optional<appliance::RollbackPointInfo>& point);
+
+// Schema AuditPage: {"entries": [...], "matched": N}.
+nlohmann::json AuditPageToJson(const state::AuditPage& page);
 
 // Schema Dms.
 nlohmann::json DmsToJson(const service::DmsState& dms);

@@ -138,6 +138,27 @@ Result<ApiResponse> GetRestore(ApiContext& ctx, const ApiRequest&) {
   return Json(RestoreStatusToJson(status, jobs));
 }
 
+// The audit log, newest first: ?limit (1-200, default 50), ?offset, ?filter.
+Result<ApiResponse> GetAudit(ApiContext& ctx, const ApiRequest& req) {
+  auto number = [&](const char* name, long fallback, long max) -> Result<long> {
+    if (!req.http.has_param(name)) return fallback;
+    const std::string text = req.http.get_param_value(name);
+    char* end = nullptr;
+    long v = std::strtol(text.c_str(), &end, 10);
+    long min = std::string_view(name) == "limit" ? 1 : 0;
+    if (text.empty() || *end != '\0' || v < min || v > max) {
+      return Status::InvalidArgument(fmt::format("{} \"{}\": expected a number from {} to {}", name, text, min, max));
+    }
+    return v;
+  };
+  ASSIGN_OR_RETURN(long limit, number("limit", 50, 200));
+  ASSIGN_OR_RETURN(long offset, number("offset", 0, 1'000'000'000));
+  std::string filter = req.http.has_param("filter") ? req.http.get_param_value("filter") : "";
+  if (filter.size() > 200) return Status::InvalidArgument("\"filter\" is longer than 200 bytes");
+  ASSIGN_OR_RETURN(state::AuditPage page, ctx.audit.Read(static_cast<int>(limit), offset, filter));
+  return Json(AuditPageToJson(page));
+}
+
 Result<ApiResponse> GetRollback(ApiContext& ctx, const ApiRequest&) {
   ASSIGN_OR_RETURN(auto point, ctx.service.RollbackPoint());
   return Json(RollbackPointToJson(point));
@@ -187,6 +208,7 @@ const std::vector<Route>& ApiRoutes() {
         {"POST", "/api/v1/restore", StartRestore},
         {"GET", "/api/v1/restore", GetRestore},
         {"GET", "/api/v1/restore/rollback", GetRollback},
+        {"GET", "/api/v1/audit", GetAudit},
         {"POST", "/api/v1/restore/rollback", StartRollback},
         {"DELETE", "/api/v1/restore/rollback", DiscardRollback},
     };

@@ -216,10 +216,26 @@ try {
   step = "the rollback point: roll back the restore, then discard the point";
   assert.match(await page.locator("#rollback-point").textContent(), new RegExp(`replaced by ${made.replace(".", "\\.")}`));
   await page.getByRole("button", { name: "Roll back the last restore" }).click();
-  await page.locator("#last-restore", { hasText: /\(rollback\): succeeded — returned to the state saved at/ }).waitFor({ timeout: 60000 });
+  // Either the rollback's result or the API's refusal, whichever comes: a refusal names why.
+  await page.locator("#last-restore", { hasText: "(rollback)" }).or(page.locator("#rollback-feedback .message"))
+    .waitFor({ timeout: 60000 });
+  assert.equal(await page.locator("#rollback-feedback .message").count(), 0,
+    await page.locator("#rollback-feedback").textContent());
+  assert.match(await page.locator("#last-restore").textContent(), /\(rollback\): succeeded — returned to the state saved at/);
   await page.getByRole("button", { name: "Discard rollback point" }).click();
   await page.getByRole("status").filter({ hasText: "The rollback point was discarded" }).waitFor();
   await page.locator("#rollback", { hasText: "No rollback point" }).waitFor();
+
+  step = "the audit log: newest first, filtered";
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByRole("heading", { name: "Audit log" }).waitFor();
+  assert.match(await page.locator("#audit tbody tr").first().textContent(), /rollback\.discarded/);
+  await page.locator("#audit-filter").fill("account.added");
+  await page.locator("#audit-filter").press("Enter");
+  await page.locator("#audit-count", { hasText: "of 2," }).waitFor();
+  const events = await page.locator("#audit tbody tr td:nth-child(4)").allTextContents();
+  assert.deepEqual(events, ["account.added", "account.added"], "the OTP User at first start, then admin");
+  await shot(page, "audit");
 
   step = "a session that ends returns to the login page with a message";
   await page.evaluate(async () => {

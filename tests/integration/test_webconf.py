@@ -77,7 +77,7 @@ class WebconfTest(unittest.TestCase):
         print(f"\n  screenshots: {shots}", file=sys.stderr)
         self.assertEqual(proc.returncode, 0, f"{proc.stdout}\n{proc.stderr}\n--- daemon log ---\n{self.daemon.log()[-3000:]}")
         self.assertIn("every step passed", proc.stdout)
-        for name in ("login", "backup-otp-user", "access", "storage-browser", "backup", "backup-details", "backup-settings", "restore", "login-phone"):
+        for name in ("login", "backup-otp-user", "access", "storage-browser", "backup", "backup-details", "backup-settings", "restore", "audit", "login-phone"):
             self.assertTrue(os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name)
 
     def test_static_files_carry_the_security_headers(self):
