@@ -103,10 +103,8 @@ int Serve(const daemon::DaemonConfig& config) {
   if (!otp.ok()) return stop_usb(), Fail(otp.status());
   if (*otp) {
     AnnounceOtpUser(**otp, config.state_dir);
-    Status st =
-        (*audit)->Append(clock_ref.Now().time_since_epoch().count(), "account.added", state::Actor{"keepsaked", ""},
-                         "succeeded", {{"username", auth::kOtpUsername}, {"otp_user", true}});
-    if (!st.ok()) log::error("audit log: {}", st.message());
+    (*audit)->Record(clock_ref.Now(), "account.added", state::Actor{"keepsaked", ""}, "succeeded",
+                     {{"username", auth::kOtpUsername}, {"otp_user", true}});
   }
 
   service::EnginePorts ports;

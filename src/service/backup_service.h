@@ -175,6 +175,8 @@ class BackupService final : private ScheduledJobs {
   std::string Retain(storage::Backend& storage, const BackupSettings& settings, const archive::DeviceIdentity& device,
                      const std::string& keep_name);
   Result<std::unique_ptr<storage::Backend>> OpenConfigured(const BackupSettings& settings);
+  // The domain keys to judge a backup's domain by; none when they cannot be had.
+  std::optional<crypto::DomainKeys> TrustedKeys();
   void MonitorLoop();  // keeps readiness_ fresh: every readiness_interval, or when stale
   void RefreshReadiness();
 

@@ -8,13 +8,17 @@
 
 namespace keepsake::service {
 
+std::optional<crypto::DomainKeys> BackupService::TrustedKeys() {
+  // A keystore that cannot be read gives no trust verdict rather than no listing.
+  auto keys = ports_.keys->Load();
+  return keys.ok() ? std::move(*keys) : std::nullopt;
+}
+
 Result<BackupList> BackupService::ListBackups() {
   BackupSettings s = settings();
   ASSIGN_OR_RETURN(auto backend, OpenConfigured(s));
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, backend->List(""));
-  // A keystore that cannot be read gives no trust verdict rather than no listing.
-  auto keys = ports_.keys->Load();
-  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
+  std::optional<crypto::DomainKeys> trusted = TrustedKeys();
   BackupList list;
   list.url = s.storage.url();
   for (const auto& e : entries) {
@@ -61,9 +65,7 @@ Result<OpenedStorage> BackupService::OpenStorage(std::string_view url, std::stri
 }
 
 Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std::string_view path) {
-  auto keys = ports_.keys->Load();
-  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
-  return ReadBackupDetails(backend, path, trusted);
+  return ReadBackupDetails(backend, path, TrustedKeys());
 }
 
 std::vector<storage::UsbDrive> BackupService::UsbDrives() { return ports_.usb_drives(); }

@@ -103,11 +103,8 @@ date::sys_seconds ToSys(date::local_seconds t, seconds offset) {
 }  // namespace
 
 const date::time_zone& ZoneOrUtc(const std::string& name) {
-  try {
-    return *date::locate_zone(name);
-  } catch (const std::exception&) {
-    return *date::locate_zone("UTC");
-  }
+  const date::time_zone* zone = FindZone(name);
+  return zone != nullptr ? *zone : *date::locate_zone("UTC");
 }
 
 std::string_view ScheduleKindName(ScheduleKind kind) {

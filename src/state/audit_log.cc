@@ -6,6 +6,7 @@
 #include <deque>
 #include <fstream>
 
+#include "base/log.h"
 #include "base/strings.h"
 #include "base/utc_time.h"
 
@@ -35,6 +36,12 @@ Status AuditLog::Append(int64_t unix_time, std::string_view event, const Actor& 
   if (n != static_cast<ssize_t>(text.size())) return StatusFromErrno(n < 0 ? errno : EIO, path_);
   if (::fdatasync(fd_) != 0) return StatusFromErrno(errno, path_);
   return Status();
+}
+
+void AuditLog::Record(date::sys_seconds when, std::string_view event, const Actor& actor, std::string_view outcome,
+                      const nlohmann::json& fields) {
+  Status st = Append(when.time_since_epoch().count(), event, actor, outcome, fields);
+  if (!st.ok()) log::error("audit log: {}", st.message());
 }
 
 Result<AuditPage> AuditLog::Read(int limit, int64_t offset, std::string_view filter) const {

@@ -5,6 +5,8 @@
 // Thread-safe.
 #pragma once
 
+#include <date/date.h>
+
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -37,6 +39,11 @@ class AuditLog {
   // outcome, ...fields}.
   Status Append(int64_t unix_time, std::string_view event, const Actor& actor, std::string_view outcome,
                 const nlohmann::json& fields = nlohmann::json::object());
+
+  // Append() at `when` for callers that carry on whatever happens: a failure to record is
+  // logged (the event itself has happened), never returned.
+  void Record(date::sys_seconds when, std::string_view event, const Actor& actor, std::string_view outcome,
+              const nlohmann::json& fields = nlohmann::json::object());
 
   // The `limit` newest lines containing `filter` (case-insensitive; "" for all) after
   // skipping the `offset` newest of them. Reads the file once from the start, keeping at

@@ -4,7 +4,6 @@
 
 #include <regex>
 
-#include "base/log.h"
 #include "web/api_json.h"
 #include "web/request_body.h"
 
@@ -45,17 +44,8 @@ Result<ApiResponse> BackupDetails(ApiContext& ctx, const ApiRequest& req) {
 }
 
 Result<ApiResponse> ListJobs(ApiContext& ctx, const ApiRequest& req) {
-  int limit = 50;
-  if (req.http.has_param("limit")) {
-    const std::string text = req.http.get_param_value("limit");
-    char* end = nullptr;
-    long v = std::strtol(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || v < 1 || v > 1000) {
-      return Status::InvalidArgument(fmt::format("limit \"{}\": expected a number from 1 to 1000", text));
-    }
-    limit = static_cast<int>(v);
-  }
-  ASSIGN_OR_RETURN(auto jobs, ctx.service.History(limit));
+  ASSIGN_OR_RETURN(long limit, QueryNumber(req.http, "limit", 50, 1, 1000));
+  ASSIGN_OR_RETURN(auto jobs, ctx.service.History(static_cast<int>(limit)));
   nlohmann::json list = nlohmann::json::array();
   for (const auto& job : jobs) list.push_back(JobToJson(job));
   return Json({{"jobs", list}});
@@ -140,19 +130,8 @@ Result<ApiResponse> GetRestore(ApiContext& ctx, const ApiRequest&) {
 
 // The audit log, newest first: ?limit (1-200, default 50), ?offset, ?filter.
 Result<ApiResponse> GetAudit(ApiContext& ctx, const ApiRequest& req) {
-  auto number = [&](const char* name, long fallback, long max) -> Result<long> {
-    if (!req.http.has_param(name)) return fallback;
-    const std::string text = req.http.get_param_value(name);
-    char* end = nullptr;
-    long v = std::strtol(text.c_str(), &end, 10);
-    long min = std::string_view(name) == "limit" ? 1 : 0;
-    if (text.empty() || *end != '\0' || v < min || v > max) {
-      return Status::InvalidArgument(fmt::format("{} \"{}\": expected a number from {} to {}", name, text, min, max));
-    }
-    return v;
-  };
-  ASSIGN_OR_RETURN(long limit, number("limit", 50, 200));
-  ASSIGN_OR_RETURN(long offset, number("offset", 0, 1'000'000'000));
+  ASSIGN_OR_RETURN(long limit, QueryNumber(req.http, "limit", 50, 1, 200));
+  ASSIGN_OR_RETURN(long offset, QueryNumber(req.http, "offset", 0, 0, 1'000'000'000));
   std::string filter = req.http.has_param("filter") ? req.http.get_param_value("filter") : "";
   if (filter.size() > 200) return Status::InvalidArgument("\"filter\" is longer than 200 bytes");
   ASSIGN_OR_RETURN(state::AuditPage page, ctx.audit.Read(static_cast<int>(limit), offset, filter));
@@ -179,8 +158,7 @@ Result<ApiResponse> DiscardRollback(ApiContext& ctx, const ApiRequest& req) {
 
 void Audit(ApiContext& ctx, std::string_view event, const state::Actor& actor, std::string_view outcome,
            const nlohmann::json& fields) {
-  Status st = ctx.audit.Append(ctx.clock.Now().time_since_epoch().count(), event, actor, outcome, fields);
-  if (!st.ok()) log::error("audit log: {}", st.message());
+  ctx.audit.Record(ctx.clock.Now(), event, actor, outcome, fields);
 }
 
 std::string PathRegex(const std::string& path) {

@@ -58,6 +58,17 @@ Status RequireObject(const nlohmann::json& body, std::initializer_list<std::stri
   return Status();
 }
 
+Result<long> QueryNumber(const httplib::Request& req, const char* name, long fallback, long min, long max) {
+  if (!req.has_param(name)) return fallback;
+  const std::string text = req.get_param_value(name);
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v < min || v > max) {
+    return Status::InvalidArgument(fmt::format("{} \"{}\": expected a number from {} to {}", name, text, min, max));
+  }
+  return v;
+}
+
 Result<std::vector<std::string>> StringList(const nlohmann::json& body, const char* key) {
   std::vector<std::string> out;
   auto it = body.find(key);

@@ -28,6 +28,10 @@ Result<std::vector<std::string>> StringList(const nlohmann::json& body, const ch
 Result<SecureBuffer> Secret(const nlohmann::json& body, const char* key);
 SecureBuffer Secret(const std::string& text);
 
+// The integer query parameter `name` of `req` in [min, max]; `fallback` when absent.
+// kInvalidArgument "limit "abc": expected a number from 1 to 1000" otherwise.
+Result<long> QueryNumber(const httplib::Request& req, const char* name, long fallback, long min, long max);
+
 // A field of the body: a form (OAuth clients send application/x-www-form-urlencoded) or
 // JSON. Never the query string: credentials in a URL end up in proxy logs and histories
 // (RFC 6749 §2.3.1).
