@@ -75,6 +75,12 @@ function stopPolling() {
   poller = null;
 }
 
+// Shows `page` again in a second; an answer that fails meanwhile (a restore swapping the
+// state in, a slow storage) is tried again rather than ending the updates.
+function pollAgain(page) {
+  poller = setTimeout(() => page().catch((e) => (e.status === 401 ? null : pollAgain(page))), 1000);
+}
+
 function showLogin(note) {
   stopPolling();
   session = null;
@@ -212,7 +218,7 @@ async function showBackup(note) {
     historySection(jobs.jobs),
   );
   // While a job runs the status changes: look again, at most once a second.
-  if (s.state !== "NOT RUNNING") poller = setTimeout(() => showBackup().catch(() => {}), 1000);
+  if (s.state !== "NOT RUNNING") pollAgain(() => showBackup());
 }
 
 // "Set Domain Master Secret": once only; afterwards the fingerprint and no form.
@@ -574,8 +580,7 @@ function detailsTable(d, label) {
 
 async function showRestore(note) {
   stopPolling();
-  const [list, restore, rollback] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
-    api("GET", "/api/v1/restore"), api("GET", "/api/v1/restore/rollback")]);
+  const restore = await api("GET", "/api/v1/restore");
   const panel = el("div", { id: "restore-panel" });
   const last = restore.last;
   const lastLine = last ? el("p", { id: "last-restore" },
@@ -585,9 +590,12 @@ async function showRestore(note) {
     show(el("h1", { text: "Restore" }), note || "",
       el("p", { id: "restore-state" }, el("strong", { text: restore.state }), ` — ${p.phase}`, p.percent !== null ? `, ${p.percent}%` : ""),
       el("progress", { max: "100", value: p.percent ?? false, "aria-label": "Restore progress" }));
-    poller = setTimeout(() => showRestore(note).catch(() => {}), 1000);
+    pollAgain(() => showRestore(note));
     return;
   }
+  // Read once no restore runs: the rollback point is what the last one left.
+  const [list, rollback] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
+    api("GET", "/api/v1/restore/rollback")]);
   const rows = (list.backups || []).map((b) => {
     const d = b.details;
     return el("tr", {},

@@ -34,8 +34,7 @@ BackupService::~BackupService() { Stop(); }
 
 void BackupService::Audit(std::string_view event, const state::Actor& actor, std::string_view outcome,
                           const nlohmann::json& fields) {
-  Status st = ports_.audit->Append(ports_.clock->Now().time_since_epoch().count(), event, actor, outcome, fields);
-  if (!st.ok()) log::error("audit log: {}", st.message());
+  ports_.audit->Record(ports_.clock->Now(), event, actor, outcome, fields);
 }
 
 Result<std::unique_ptr<BackupService>> BackupService::Open(ServiceOptions options, EnginePorts ports) {
@@ -201,6 +200,10 @@ Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const R
 }
 
 Result<std::optional<appliance::RollbackPointInfo>> BackupService::RollbackPoint() {
+  {
+    std::lock_guard lock(mu_);  // a running restore is replacing it: there is nothing stable to show
+    if (current_ && current_->kind == JobKind::kRestore) return Busy();
+  }
   return appliance::DescribeRollbackPoint(options_.appliance_root);
 }
 
