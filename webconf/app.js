@@ -69,10 +69,31 @@ async function api(method, path, body) {
 
 let session = null;  // {username, otp_user}
 let poller = null;
+let events = null;  // the status stream of the Backup page
+let generation = 0;  // which page drawing is current: an older one still loading must not draw
 
+// Ends the updates of the page shown so far; returns the new page drawing's generation.
 function stopPolling() {
   if (poller) clearTimeout(poller);
   poller = null;
+  // Left open, a stream keeps reconnecting: six of them take every connection the browser
+  // allows this host, and each later request waits forever.
+  if (events) events.close();
+  events = null;
+  return ++generation;
+}
+
+// The Backup Status as the daemon pushes it (server-sent events, GET /api/v1/events): one
+// open connection instead of a request a second. EventSource reconnects by itself when the
+// stream ends; a refused stream (the session ended) is checked through the API, which shows
+// the login page on 401.
+function watchStatus(onStatus) {
+  if (events) events.close();
+  events = new EventSource("/api/v1/events");
+  events.addEventListener("status", (e) => onStatus(JSON.parse(e.data)));
+  events.addEventListener("error", () => {
+    if (events?.readyState === EventSource.CLOSED) api("GET", "/api/v1/session").catch(() => null);
+  });
 }
 
 // Shows `page` again in a second; an answer that fails meanwhile (a restore swapping the
@@ -181,12 +202,11 @@ function statusRows(s) {
   return rows;
 }
 
-async function showBackup(note) {
-  stopPolling();
-  const s = await api("GET", "/api/v1/status");
+// The status table, Create Backup Now (disabled with the reasons) and the warnings: the part
+// of the Backup page that the status stream redraws.
+function statusBlock(s, feedback) {
   const blocked = s.backup_blockers.length > 0 || s.state !== "NOT RUNNING";
   const why = s.state !== "NOT RUNNING" ? `A job is running: ${s.state}.` : s.backup_blockers.join(" ");
-  const feedback = el("div", { id: "backup-feedback" }, note || "");
   const button = el("button", {
     type: "button",
     id: "backup-now",
@@ -196,29 +216,49 @@ async function showBackup(note) {
     onclick: async () => {
       try {
         const { job } = await api("POST", "/api/v1/backups");
-        await showBackup(message("ok", `Backup ${job.id} started.`));
+        feedback.replaceChildren(message("ok", `Backup ${job.id} started.`));
       } catch (e) {
         feedback.replaceChildren(message("error", e.message));
       }
     },
   });
-  const [dms, storage, schedule, settings, jobs] = await Promise.all([
-    api("GET", "/api/v1/dms"), api("GET", "/api/v1/storage"), api("GET", "/api/v1/schedule"),
-    api("GET", "/api/v1/settings"), api("GET", "/api/v1/jobs?limit=20")]);
-  show(
-    el("h1", { text: "Backup" }),
-    el("h2", { text: "Backup Status" }),
+  return [
     el("table", { id: "status-table" }, el("tbody", {}, statusRows(s))),
     s.warnings.map((w) => message("error", w)),
     el("div", { class: "actions" }, button, blocked ? el("span", { id: "backup-now-why", class: "muted", text: why }) : ""),
+  ];
+}
+
+async function showBackup(note) {
+  const mine = stopPolling();
+  const s = await api("GET", "/api/v1/status");
+  const feedback = el("div", { id: "backup-feedback", "aria-live": "polite" }, note || "");
+  const block = el("div", { id: "status-block" }, statusBlock(s, feedback));
+  const [dms, storage, schedule, settings, jobs] = await Promise.all([
+    api("GET", "/api/v1/dms"), api("GET", "/api/v1/storage"), api("GET", "/api/v1/schedule"),
+    api("GET", "/api/v1/settings"), api("GET", "/api/v1/jobs?limit=20")]);
+  if (mine !== generation) return;  // another page (or a newer drawing of this one) took over meanwhile
+  show(
+    el("h1", { text: "Backup" }),
+    el("h2", { text: "Backup Status" }),
+    block,
     feedback,
     dmsSection(dms),
     scheduleSection(schedule, settings),
     storageSection(storage.storage),
     historySection(jobs.jobs),
   );
-  // While a job runs the status changes: look again, at most once a second.
-  if (s.state !== "NOT RUNNING") pollAgain(() => showBackup());
+  // Live: the status part follows every change; when a job ends, the whole page is read
+  // again (its history, the backups, the last success).
+  // A job too short to be seen running still changes the last success or failure.
+  const outcome = (st) => `${st.last_successful_backup?.time} ${st.last_failure?.time}`;
+  let running = s.state !== "NOT RUNNING";
+  watchStatus((now) => {
+    const ended = now.state === "NOT RUNNING" && (running || outcome(now) !== outcome(s));
+    if (ended) return showBackup(feedback.firstChild).catch(() => null);
+    running = now.state !== "NOT RUNNING";
+    block.replaceChildren(...statusBlock(now, feedback).flat());
+  });
 }
 
 // "Set Domain Master Secret": once only; afterwards the fingerprint and no form.
@@ -507,8 +547,9 @@ async function showDetails(url, path, into) {
 // --- Access page -----------------------------------------------------------------------
 
 async function showAccess(note) {
-  stopPolling();
+  const mine = stopPolling();
   const { users } = await api("GET", "/api/v1/users");
+  if (mine !== generation) return;
   const feedback = el("div", {}, note || "");
   const rows = users.map((u) =>
     el("tr", {},
@@ -579,8 +620,9 @@ function detailsTable(d, label) {
 }
 
 async function showRestore(note) {
-  stopPolling();
+  const mine = stopPolling();
   const restore = await api("GET", "/api/v1/restore");
+  if (mine !== generation) return;
   const panel = el("div", { id: "restore-panel" });
   const last = restore.last;
   const lastLine = last ? el("p", { id: "last-restore" },
@@ -596,6 +638,7 @@ async function showRestore(note) {
   // Read once no restore runs: the rollback point is what the last one left.
   const [list, rollback] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
     api("GET", "/api/v1/restore/rollback")]);
+  if (mine !== generation) return;
   const rows = (list.backups || []).map((b) => {
     const d = b.details;
     return el("tr", {},
@@ -693,10 +736,11 @@ const AUDIT_PAGE = 50;
 let auditQuery = { offset: 0, filter: "" };
 
 async function showAudit() {
-  stopPolling();
+  const mine = stopPolling();
   const params = new URLSearchParams({ limit: String(AUDIT_PAGE), offset: String(auditQuery.offset) });
   if (auditQuery.filter) params.set("filter", auditQuery.filter);
   const page = await api("GET", `/api/v1/audit?${params}`);
+  if (mine !== generation) return;
   const filter = el("input", { id: "audit-filter", type: "search", value: auditQuery.filter, placeholder: "an account, an event, an address…" });
   const apply = () => { auditQuery = { offset: 0, filter: filter.value.trim() }; showAudit().catch((e) => show(message("error", e.message))); };
   filter.addEventListener("change", apply);

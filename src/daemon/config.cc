@@ -62,6 +62,10 @@ Status LoadConfigFile(const std::string& path, DaemonConfig& config) {
       st = Read(path, key, node, config.log_level);
     else if (name == "http_threads")
       st = Read(path, key, node, config.http_threads);
+    else if (name == "http_client_connections")
+      st = Read(path, key, node, config.http_client_connections);
+    else if (name == "http_head_seconds")
+      st = Read(path, key, node, config.http_head_seconds);
     else if (name == "zstd_level")
       st = Read(path, key, node, config.zstd_level);
     else if (name == "job_nice")
@@ -109,6 +113,8 @@ Status ValidateConfig(const DaemonConfig& c) {
   };
   RETURN_IF_ERROR(range("zstd_level", c.zstd_level, 1, 19));
   RETURN_IF_ERROR(range("http_threads", c.http_threads, 1, 256));
+  RETURN_IF_ERROR(range("http_client_connections", c.http_client_connections, 1, 10000));
+  RETURN_IF_ERROR(range("http_head_seconds", c.http_head_seconds, 1, 300));
   RETURN_IF_ERROR(range("job_nice", c.job_nice, 0, 19));
   RETURN_IF_ERROR(range("access_token_seconds", c.access_token_seconds, 1, 24 * 3600));
   RETURN_IF_ERROR(range("session_seconds", c.session_seconds, c.access_token_seconds, 30 * 24 * 3600));

@@ -15,10 +15,12 @@ struct DaemonConfig {
   std::string appliance_root = "/var/lib/appliance";  // what is backed up and restored
   std::string listen = "127.0.0.1:8443";              // HOST:PORT; port 0 picks a free one
   std::string log_level = "info";                     // trace, debug, info, warn, error
-  int http_threads = 16;                              // API worker threads
-  int zstd_level = 2;                                 // 1..19
-  int job_nice = 10;                                  // 0..19: CPU priority of backup threads
-  crypto::KdfParams kdf;                              // Argon2id cost for a DMS set via the API
+  int http_threads = 16;                              // threads running API handlers
+  int http_client_connections = 64;                   // open connections from one client address
+  int http_head_seconds = 10;          // a request's head (and a new connection's TLS handshake) must arrive within
+  int zstd_level = 2;                  // 1..19
+  int job_nice = 10;                   // 0..19: CPU priority of backup threads
+  crypto::KdfParams kdf;               // Argon2id cost for a DMS set via the API
   std::string tls_cert;                // PEM certificate for HTTPS; with tls_key replaces the generated one
   std::string tls_key;                 // PEM private key (keep it 0600)
   bool plain_http = false;             // serve plain HTTP instead of HTTPS: only allowed on loopback

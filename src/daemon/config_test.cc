@@ -37,6 +37,8 @@ appliance_root = "/srv/appliance"
 listen = "[::1]:9443"
 log_level = "debug"
 http_threads = 4
+http_client_connections = 8
+http_head_seconds = 3
 zstd_level = 9
 job_nice = 19
 kdf_ops = 2
@@ -48,6 +50,8 @@ kdf_mem_kib = 65536
   EXPECT_EQ(config_.listen, "[::1]:9443");
   EXPECT_EQ(config_.log_level, "debug");
   EXPECT_EQ(config_.http_threads, 4);
+  EXPECT_EQ(config_.http_client_connections, 8);
+  EXPECT_EQ(config_.http_head_seconds, 3);
   EXPECT_EQ(config_.zstd_level, 9);
   EXPECT_EQ(config_.job_nice, 19);
   EXPECT_EQ(config_.kdf.opslimit, 2u);

@@ -2,15 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <regex>
-
 #include "web/api_json.h"
+#include "web/form_encoding.h"
 #include "web/request_body.h"
 
 namespace keepsake::web {
 namespace {
-
-ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
 
 Result<ApiResponse> ScheduleResponse(service::BackupService& svc, const service::Schedule& schedule) {
   ASSIGN_OR_RETURN(std::vector<date::sys_seconds> runs, svc.PreviewSchedule(schedule, 5));
@@ -21,10 +18,22 @@ Result<ApiResponse> GetStatus(ApiContext& ctx, const ApiRequest&) {
   return Json(StatusToJson(ctx.service.GetStatus()));
 }
 
+// The status as server-sent events: the server holds the stream open on the feed.
+Result<ApiResponse> StatusEvents(ApiContext& ctx, const ApiRequest&) {
+  if (!ctx.status_events) return Status::Unavailable("status events are not served here");
+  ApiResponse res;
+  res.events = ctx.status_events;
+  res.content_type = "text/event-stream";
+  return res;
+}
+
 Result<ApiResponse> Health(ApiContext&, const ApiRequest&) { return Json({{"status", "ok"}}); }
 
 Result<ApiResponse> Metrics(ApiContext& ctx, const ApiRequest&) {
-  return ApiResponse{200, nullptr, MetricsText(ctx.service.GetStatus()), "text/plain; version=0.0.4", {}};
+  ApiResponse res;
+  res.text = MetricsText(ctx.service.GetStatus());
+  res.content_type = "text/plain; version=0.0.4";
+  return res;
 }
 
 Result<ApiResponse> StartBackup(ApiContext& ctx, const ApiRequest& req) {
@@ -132,7 +141,7 @@ Result<ApiResponse> GetRestore(ApiContext& ctx, const ApiRequest&) {
 Result<ApiResponse> GetAudit(ApiContext& ctx, const ApiRequest& req) {
   ASSIGN_OR_RETURN(long limit, QueryNumber(req.http, "limit", 50, 1, 200));
   ASSIGN_OR_RETURN(long offset, QueryNumber(req.http, "offset", 0, 0, 1'000'000'000));
-  std::string filter = req.http.has_param("filter") ? req.http.get_param_value("filter") : "";
+  std::string filter = req.http.Param("filter");
   if (filter.size() > 200) return Status::InvalidArgument("\"filter\" is longer than 200 bytes");
   ASSIGN_OR_RETURN(state::AuditPage page, ctx.audit.Read(static_cast<int>(limit), offset, filter));
   return Json(AuditPageToJson(page));
@@ -161,9 +170,27 @@ void Audit(ApiContext& ctx, std::string_view event, const state::Actor& actor, s
   ctx.audit.Record(ctx.clock.Now(), event, actor, outcome, fields);
 }
 
-std::string PathRegex(const std::string& path) {
-  static const std::regex param(R"(\{[a-z_]+\})");
-  return std::regex_replace(path, param, "([^/]+)");
+bool MatchPath(std::string_view pattern, std::string_view path, std::vector<std::string>& params) {
+  params.clear();
+  while (!pattern.empty() || !path.empty()) {
+    if (pattern.empty() || path.empty() || pattern[0] != '/' || path[0] != '/') return false;
+    pattern.remove_prefix(1);
+    path.remove_prefix(1);
+    std::string_view want = pattern.substr(0, pattern.find('/'));
+    std::string_view got = path.substr(0, path.find('/'));
+    pattern.remove_prefix(want.size());
+    path.remove_prefix(got.size());
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      if (got.empty() || got.find('+') != std::string_view::npos) return false;
+      std::string value = DecodeFormText(got);
+      // An encoded '/' or NUL never reaches a handler as part of a name.
+      if (value.find('/') != std::string::npos || value.find('\0') != std::string::npos) return false;
+      params.push_back(std::move(value));
+    } else if (want != got) {
+      return false;
+    }
+  }
+  return true;
 }
 
 const std::vector<Route>& ApiRoutes() {
@@ -172,6 +199,7 @@ const std::vector<Route>& ApiRoutes() {
         {"GET", "/api/v1/health", Health, Access::kPublic},
         {"GET", "/metrics", Metrics},
         {"GET", "/api/v1/status", GetStatus},
+        {"GET", "/api/v1/events", StatusEvents},
         {"POST", "/api/v1/backups", StartBackup},
         {"GET", "/api/v1/backups", ListBackups},
         {"GET", "/api/v1/backups/{name}", BackupDetails},

@@ -4,8 +4,6 @@
 // JSON to service calls and back; the service does the work. Thread-safe.
 #pragma once
 
-#include <httplib.h>
-
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +14,7 @@
 #include "auth/token_store.h"
 #include "service/backup_service.h"
 #include "state/audit_log.h"
+#include "web/http_message.h"
 #include "web/session_gate.h"
 
 namespace keepsake::web {
@@ -29,6 +28,8 @@ struct ApiContext {
   state::AuditLog& audit;
   const Clock& clock;
   bool https = true;  // cookies are marked Secure
+  // The status as server-sent events (GET /api/v1/events); set by the server.
+  std::shared_ptr<EventFeed> status_events;
 };
 
 // Records a security-relevant event of a route (failures to record are logged).
@@ -36,7 +37,7 @@ void Audit(ApiContext& ctx, std::string_view event, const state::Actor& actor, s
            const nlohmann::json& fields = nlohmann::json::object());
 
 struct ApiRequest {
-  const httplib::Request& http;
+  const HttpRequest& http;
   nlohmann::json body;              // parsed JSON body (null when empty or a form)
   std::vector<std::string> params;  // path parameters in order
   state::Actor actor;               // who asks (account, client address): audit log, history
@@ -52,7 +53,19 @@ struct ApiResponse {
   std::string text;                                          // a non-JSON body (metrics) when not empty
   std::string content_type;                                  // for `text`
   std::vector<std::pair<std::string, std::string>> headers;  // extra: Set-Cookie, Retry-After
+  // A streamed body instead (a download): see HttpAnswer.
+  std::function<Result<std::string>()> stream;
+  std::optional<uint64_t> stream_length;
+  std::shared_ptr<EventFeed> events;  // an event stream instead
 };
+
+// A JSON answer; one copy for every route file.
+inline ApiResponse Json(nlohmann::json body, int status = 200) {
+  ApiResponse res;
+  res.status = status;
+  res.body = std::move(body);
+  return res;
+}
 
 using RouteHandler = std::function<Result<ApiResponse>(ApiContext&, const ApiRequest&)>;
 
@@ -66,6 +79,9 @@ struct Route {
   std::string path;    // OpenAPI form: "/api/v1/backups/{name}"
   RouteHandler handler;
   Access access = Access::kSession;
+  // The body is streamed to a file (ApiRequest::http.body_file), after the session is
+  // checked from the head alone: a large upload is never held in memory.
+  bool upload = false;
 };
 
 // The routes of auth_routes.cc: token endpoint, logout, session, accounts.
@@ -76,7 +92,9 @@ const std::vector<Route>& StorageRoutes();
 
 const std::vector<Route>& ApiRoutes();
 
-// "/api/v1/backups/{name}" -> "/api/v1/backups/([^/]+)".
-std::string PathRegex(const std::string& path);
+// Whether `path` (as received, percent-encoded) is the route `pattern`: each "{name}"
+// matches one non-empty segment, which is decoded into `params` in order (a segment that
+// decodes to a '/' or a NUL matches nothing).
+bool MatchPath(std::string_view pattern, std::string_view path, std::vector<std::string>& params);
 
 }  // namespace keepsake::web

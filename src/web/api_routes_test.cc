@@ -31,7 +31,16 @@ TEST(ApiRoutesTableTest, EveryRouteIsUniqueAndOnlyHealthAndLoginArePublic) {
     bool expected_public = r.path == "/api/v1/health" || r.path == "/oauth/token";
     EXPECT_EQ(r.access == Access::kPublic, expected_public) << r.method << " " << r.path;
   }
-  EXPECT_EQ(PathRegex("/api/v1/users/{name}"), "/api/v1/users/([^/]+)");
+  std::vector<std::string> params;
+  EXPECT_TRUE(MatchPath("/api/v1/users/{name}", "/api/v1/users/ann%20b", params));
+  EXPECT_EQ(params, std::vector<std::string>{"ann b"});
+  EXPECT_FALSE(MatchPath("/api/v1/users/{name}", "/api/v1/users/", params));
+  EXPECT_FALSE(MatchPath("/api/v1/users/{name}", "/api/v1/users/a/b", params));
+  EXPECT_FALSE(MatchPath("/api/v1/users/{name}", "/api/v1/users/..%2Fetc", params));
+  EXPECT_FALSE(MatchPath("/api/v1/users/{name}", "/api/v1/users/a%00", params));
+  EXPECT_FALSE(MatchPath("/api/v1/users", "/api/v1/users/", params));
+  EXPECT_TRUE(MatchPath("/api/v1/users", "/api/v1/users", params));
+  EXPECT_TRUE(params.empty());
 }
 
 class ApiRoutesTest : public ::testing::Test {
@@ -47,17 +56,17 @@ class ApiRoutesTest : public ::testing::Test {
     db_ = std::move(db).value();
     tokens_ = std::make_unique<auth::TokenStore>(*db_);
     ctx_ = std::make_unique<ApiContext>(
-        ApiContext{*service_, *accounts_, *tokens_, throttle_, env_.audit(), env_.clock(), true});
+        ApiContext{*service_, *accounts_, *tokens_, throttle_, env_.audit(), env_.clock(), true, nullptr});
   }
 
   // Calls the handler of `method path` as the API server would, for a signed-in admin (or
   // the OTP User).
   Result<ApiResponse> Call(const std::string& method, const std::string& path, nlohmann::json body = nullptr,
                            bool otp = false, std::multimap<std::string, std::string> params = {}) {
-    http_ = httplib::Request();
+    http_ = HttpRequest();
     http_.method = method;
     http_.remote_addr = "192.0.2.7";
-    http_.params = std::move(params);
+    http_.query = std::move(params);
     ApiRequest req{http_,
                    std::move(body),
                    {},
@@ -73,7 +82,7 @@ class ApiRoutesTest : public ::testing::Test {
   std::unique_ptr<auth::TokenStore> tokens_;
   auth::LoginThrottle throttle_;
   std::unique_ptr<ApiContext> ctx_;
-  httplib::Request http_;
+  HttpRequest http_;
 };
 
 TEST_F(ApiRoutesTest, StatusOfAFreshApplianceIsNotRunningWithReasons) {

@@ -2,78 +2,220 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
-#include <httplib.h>
+
+#include <condition_variable>
+#include <thread>
 
 #include "base/log.h"
-#include "web/api_routes.h"
+#include "web/api_json.h"
 #include "web/http_errors.h"
+#include "web/static_files.h"
 
 namespace keepsake::web {
 namespace {
 
-void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+constexpr const char* kCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+HttpAnswer JsonAnswer(int status, const nlohmann::json& body) {
+  HttpAnswer answer;
+  answer.status = status;
+  answer.headers.emplace_back("Content-Type", "application/json");
+  answer.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return answer;
 }
 
-void SendError(httplib::Response& res, const Status& status) {
-  SendJson(res, HttpStatusFor(status.code()), ErrorBody(status));
-}
+HttpAnswer ErrorAnswer(const Status& status) { return JsonAnswer(HttpStatusFor(status.code()), ErrorBody(status)); }
 
 // 401 with a WWW-Authenticate challenge, as RFC 6750 asks of a Bearer-protected resource.
-void SendUnauthenticated(httplib::Response& res, const Status& why) {
-  res.set_header("WWW-Authenticate", "Bearer realm=\"keepsake\"");
-  SendJson(res, 401, ErrorBody("unauthenticated", why.message()));
+HttpAnswer Unauthenticated(const Status& why) {
+  HttpAnswer answer = JsonAnswer(401, ErrorBody("unauthenticated", why.message()));
+  answer.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"keepsake\"");
+  return answer;
 }
 
-bool IsForm(const httplib::Request& req) {
-  return req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
+bool IsApiPath(const std::string& path) {
+  return path.rfind("/api/", 0) == 0 || path.rfind("/oauth/", 0) == 0 || path == "/metrics" || path == "/api";
 }
 
-httplib::Server::Handler MakeHandler(const Route& route, ApiContext& ctx, SessionGate& gate) {
-  return [&route, &ctx, &gate](const httplib::Request& http, httplib::Response& res) {
-    ApiRequest req{http, nullptr, {}, state::Actor{"", http.remote_addr}, std::nullopt};
-    if (route.access == Access::kSession) {
-      Result<Caller> caller = gate.Check(http);
-      if (!caller.ok()) {
-        if (caller.status().code() == ErrorCode::kUnauthenticated) {
-          SendUnauthenticated(res, caller.status());
-        } else {
-          SendError(res, caller.status());
+bool IsForm(const HttpRequest& req) {
+  return req.Header("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+}  // namespace
+
+// Routes requests, checks sessions, shapes answers; feeds the status event stream.
+class ApiServer::Handler : public HttpHandler {
+ public:
+  Handler(const ServerOptions& options, ApiContext& ctx)
+      : options_(options),
+        ctx_(ctx),
+        gate_(ctx.tokens, ctx.accounts, ctx.clock),
+        files_(options.webconf_dir),
+        feed_(std::make_shared<EventFeed>()) {
+    ctx_.status_events = feed_;
+    ticker_ = std::thread([this] { Tick(); });
+  }
+
+  ~Handler() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    ticker_.join();
+  }
+
+  BodyPlan Plan(const HttpRequest& head) override {
+    BodyPlan plan;
+    plan.limit = options_.max_body_bytes;
+    std::vector<std::string> params;
+    const Route* route = Find(head, params);
+    if (!route || !route->upload) return plan;  // unknown routes are answered after their (small) body
+    if (options_.upload_dir.empty()) {
+      plan.refuse = ErrorAnswer(Status::FailedPrecondition("uploads are not enabled on this appliance"));
+      return plan;
+    }
+    Result<Caller> caller = gate_.Check(head);  // before a byte of a large body is taken
+    if (!caller.ok()) {
+      plan.refuse = caller.status().code() == ErrorCode::kUnauthenticated ? Unauthenticated(caller.status())
+                                                                          : ErrorAnswer(caller.status());
+      return plan;
+    }
+    plan.limit = options_.max_upload_bytes;
+    plan.to_file = fmt::format("{}/upload-{}.part", options_.upload_dir, NextUploadId());
+    return plan;
+  }
+
+  HttpAnswer Handle(HttpRequest& request) override {
+    HttpAnswer answer;
+    try {
+      answer = Answer(request);
+    } catch (const std::exception& e) {
+      log::error("{} {}: internal error: {}", request.method, request.path, e.what());
+      answer = JsonAnswer(500, ErrorBody("internal", "internal error; see the service log"));
+    }
+    if (!request.body_file.empty()) ::unlink(request.body_file.c_str());  // a handler that wanted it moved it
+    return Secure(std::move(answer), IsApiPath(request.path));
+  }
+
+  HttpAnswer Error(int status, const std::string& message) override {
+    std::string_view code = status == 413   ? "payload_too_large"
+                            : status == 431 ? "request_header_fields_too_large"
+                            : status == 507 ? "no_space"
+                                            : "bad_request";
+    return Secure(JsonAnswer(status, ErrorBody(code, message)), true);
+  }
+
+ private:
+  const Route* Find(const HttpRequest& req, std::vector<std::string>& params) const {
+    for (const Route& route : ApiRoutes()) {
+      if (route.method == req.method && MatchPath(route.path, req.path, params)) return &route;
+    }
+    return nullptr;
+  }
+
+  HttpAnswer Answer(HttpRequest& http) {
+    std::vector<std::string> params;
+    const Route* route = Find(http, params);
+    if (!route) {
+      if (!IsApiPath(http.path) && (http.method == "GET" || http.method == "HEAD")) {
+        if (options_.webconf_dir.empty()) {
+          return JsonAnswer(404, ErrorBody("not_found", "the Webconf is not installed (config key webconf_dir)"));
         }
-        return;
+        return files_.Serve(http.path, http.Header("If-None-Match"));
+      }
+      return JsonAnswer(404, ErrorBody("not_found", fmt::format("no such API route: {} {}", http.method, http.path)));
+    }
+    ApiRequest req{http, nullptr, std::move(params), state::Actor{"", http.remote_addr}, std::nullopt};
+    if (route->access == Access::kSession) {
+      Result<Caller> caller = gate_.Check(http);
+      if (!caller.ok()) {
+        if (caller.status().code() == ErrorCode::kUnauthenticated) return Unauthenticated(caller.status());
+        return ErrorAnswer(caller.status());
       }
       req.actor.account = caller->username;
       req.caller = std::move(*caller);
     }
-    for (size_t i = 1; i < http.matches.size(); ++i) req.params.push_back(http.matches[i].str());
     if (!http.body.empty() && !IsForm(http)) {
       req.body = nlohmann::json::parse(http.body, nullptr, false);
-      if (req.body.is_discarded()) {
-        SendError(res, Status::InvalidArgument("request body is not valid JSON"));
-        return;
-      }
+      if (req.body.is_discarded()) return ErrorAnswer(Status::InvalidArgument("request body is not valid JSON"));
     }
-    Result<ApiResponse> answer = route.handler(ctx, req);
-    if (!answer.ok()) {
-      if (answer.status().code() == ErrorCode::kUnauthenticated && route.access == Access::kPublic) {
-        SendUnauthenticated(res, answer.status());  // a failed login
-      } else {
-        SendError(res, answer.status());
+    Result<ApiResponse> result = route->handler(ctx_, req);
+    if (!result.ok()) {
+      if (result.status().code() == ErrorCode::kUnauthenticated && route->access == Access::kPublic) {
+        return Unauthenticated(result.status());  // a failed login
       }
-      return;
+      return ErrorAnswer(result.status());
     }
-    for (const auto& [name, value] : answer->headers) res.set_header(name, value);
-    if (!answer->text.empty()) {
-      res.status = answer->status;
-      res.set_content(answer->text, answer->content_type);
+    ApiResponse& res = *result;
+    HttpAnswer answer;
+    if (res.events || res.stream) {
+      answer.status = res.status;
+      answer.events = std::move(res.events);
+      answer.stream = std::move(res.stream);
+      answer.stream_length = res.stream_length;
+      if (!res.content_type.empty()) answer.headers.emplace_back("Content-Type", res.content_type);
+    } else if (!res.text.empty()) {
+      answer.status = res.status;
+      answer.headers.emplace_back("Content-Type", res.content_type);
+      answer.body = std::move(res.text);
     } else {
-      SendJson(res, answer->status, answer->body);
+      answer = JsonAnswer(res.status, res.body);
     }
-  };
-}
+    for (auto& header : res.headers) answer.headers.push_back(std::move(header));
+    return answer;
+  }
 
-}  // namespace
+  // The headers every answer carries; API answers are never cached.
+  HttpAnswer Secure(HttpAnswer answer, bool api) const {
+    if (api) answer.headers.emplace_back("Cache-Control", "no-store");
+    answer.headers.emplace_back("X-Content-Type-Options", "nosniff");
+    answer.headers.emplace_back("X-Frame-Options", "DENY");
+    answer.headers.emplace_back("Content-Security-Policy", kCsp);
+    answer.headers.emplace_back("Referrer-Policy", "no-referrer");
+    if (options_.tls) answer.headers.emplace_back("Strict-Transport-Security", "max-age=31536000");
+    return answer;
+  }
+
+  std::string NextUploadId() {
+    std::lock_guard lock(mu_);
+    return fmt::format("{}-{}", getpid(), ++uploads_);
+  }
+
+  // The status stream: while anyone listens, the status is read every status_event_ms
+  // and sent when it changed. One read per period whatever the number of listeners.
+  void Tick() {
+    std::string last;
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(options_.status_event_ms));
+      if (stopping_ || feed_->streams() == 0) {
+        last.clear();  // a stream that joins later is sent the status at once
+        continue;
+      }
+      lock.unlock();
+      std::string now = StatusToJson(ctx_.service.GetStatus()).dump();
+      if (now != last) {
+        feed_->Publish(fmt::format("retry: 2000\nevent: status\ndata: {}\n\n", now));
+        last = std::move(now);
+      }
+      lock.lock();
+    }
+  }
+
+  const ServerOptions& options_;
+  ApiContext& ctx_;
+  SessionGate gate_;
+  StaticFiles files_;
+  std::shared_ptr<EventFeed> feed_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  uint64_t uploads_ = 0;
+  std::thread ticker_;
+};
 
 bool IsLoopback(const std::string& host) {
   if (host == "localhost") return true;
@@ -84,99 +226,27 @@ bool IsLoopback(const std::string& host) {
 }
 
 Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options, ApiContext& ctx) {
+  if (!options.tls && !IsLoopback(options.host)) {
+    return Status::InvalidArgument(fmt::format(
+        "plain HTTP is only allowed on a loopback address, not {}: configure HTTPS (the default)", options.host));
+  }
   std::unique_ptr<ApiServer> api(new ApiServer());
-  if (options.tls) {
-    auto tls = std::make_unique<httplib::SSLServer>(options.tls->cert_path.c_str(), options.tls->key_path.c_str());
-    if (!tls->is_valid()) {
-      return Status::InvalidArgument(fmt::format("{} / {}: the TLS certificate or key could not be loaded",
-                                                 options.tls->cert_path, options.tls->key_path));
-    }
-    api->server_ = std::move(tls);
-  } else {
-    if (!IsLoopback(options.host)) {
-      return Status::InvalidArgument(fmt::format(
-          "plain HTTP is only allowed on a loopback address, not {}: configure HTTPS (the default)", options.host));
-    }
-    api->server_ = std::make_unique<httplib::Server>();
-  }
-  api->gate_ = std::make_unique<SessionGate>(ctx.tokens, ctx.accounts, ctx.clock);
-  httplib::Server& server = *api->server_;
-  int threads = options.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_payload_max_length(options.max_body_bytes);
-  // Small JSON answers: without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold
-  // each response back ~40 ms on a keep-alive connection.
-  server.set_tcp_nodelay(true);
-  server.set_read_timeout(10);
-  // Each keep-alive connection holds a worker thread: idle ones give it back soon.
-  server.set_keep_alive_timeout(5);
-  server.set_write_timeout(10);
-  httplib::Headers headers = {
-      {"Cache-Control", "no-store"},
-      {"X-Content-Type-Options", "nosniff"},
-      {"X-Frame-Options", "DENY"},
-      {"Content-Security-Policy", "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"},
-      {"Referrer-Policy", "no-referrer"},
-  };
-  if (options.tls) headers.emplace("Strict-Transport-Security", "max-age=31536000");
-  server.set_default_headers(headers);
-  // The Webconf's pages: files of one directory, looked up before the routes (none of its
-  // names is "api", "oauth" or "metrics"). cpp-httplib refuses paths with "..".
-  if (!options.webconf_dir.empty() && !server.set_mount_point("/", options.webconf_dir)) {
-    return Status::NotFound(
-        fmt::format("{}: the Webconf directory does not exist (config key webconf_dir)", options.webconf_dir));
-  }
-  for (const Route& route : ApiRoutes()) {
-    std::string pattern = PathRegex(route.path);
-    auto handler = MakeHandler(route, ctx, *api->gate_);
-    if (route.method == "GET") server.Get(pattern, handler);
-    if (route.method == "POST") server.Post(pattern, handler);
-    if (route.method == "PUT") server.Put(pattern, handler);
-    if (route.method == "DELETE") server.Delete(pattern, handler);
-  }
-  // Unknown paths and methods, and bodies over the limit, get the same error shape.
-  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    std::string_view code = res.status == 404 ? "not_found" : res.status == 413 ? "payload_too_large" : "bad_request";
-    std::string message = res.status == 404   ? fmt::format("no such API route: {} {}", req.method, req.path)
-                          : res.status == 413 ? "request body too large"
-                                              : fmt::format("HTTP {}", res.status);
-    SendJson(res, res.status, ErrorBody(code, message));
-  });
-  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    log::error("{} {}: internal error: {}", req.method, req.path, what);
-    SendJson(res, 500, ErrorBody("internal", "internal error; see the service log"));
-  });
-  int port = options.port;
-  if (port == 0) {
-    port = server.bind_to_any_port(options.host);
-    if (port < 0) port = 0;
-  } else if (!server.bind_to_port(options.host, port)) {
-    port = 0;
-  }
-  if (port == 0) {
-    return Status::Unavailable(
-        fmt::format("{}:{}: cannot listen: address already in use or not available", options.host, options.port));
-  }
+  api->options_ = options;
+  api->handler_ = std::make_unique<Handler>(api->options_, ctx);
+  ASSIGN_OR_RETURN(api->server_,
+                   HttpServer::Bind(options.host, options.port, options.tls, options.limits, *api->handler_));
   std::string host = options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host;
-  api->url_ = fmt::format("{}://{}:{}", options.tls ? "https" : "http", host, port);
+  api->url_ = fmt::format("{}://{}:{}", options.tls ? "https" : "http", host, api->server_->port());
   return api;
 }
 
-ApiServer::~ApiServer() = default;
-
-Status ApiServer::Run() {
-  if (!server_->listen_after_bind()) return Status::Internal(fmt::format("{}: the HTTP server failed", url_));
-  return Status();
+ApiServer::~ApiServer() {
+  server_.reset();  // no request is handled after this
+  handler_.reset();
 }
 
-void ApiServer::Stop() { server_->stop(); }
+Status ApiServer::Run() { return server_->Run(); }
+
+void ApiServer::Stop() { server_->Stop(); }
 
 }  // namespace keepsake::web

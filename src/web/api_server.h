@@ -1,8 +1,10 @@
-// The daemon's HTTPS server: binds, then serves the routes of api_routes.h on a pool of
-// threads until Stop(). Every route but the public ones needs a session (SessionGate);
-// every error answer is {"error": {"code", "message"}}; request bodies are bounded and
-// parsed before a handler sees them; security headers on every answer. Plain HTTP only
-// when configured, and only on a loopback address. Thread-safe: Stop() from any thread.
+// The daemon's HTTPS service: the routes of api_routes.h under /api/v1, /oauth and
+// /metrics, the Webconf's files at "/" (static_files.h), and the status as server-sent
+// events, on the event-driven server of http_server.h. Every route but the public ones
+// needs a session (SessionGate); every error answer is {"error": {"code", "message"}};
+// request bodies are bounded and parsed before a handler sees them; security headers on
+// every answer. Plain HTTP only when configured, and only on a loopback address.
+// Thread-safe: Stop() from any thread.
 #pragma once
 
 #include <memory>
@@ -10,21 +12,21 @@
 #include <string>
 
 #include "web/api_routes.h"
+#include "web/http_server.h"
 #include "web/tls_certificate.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace keepsake::web {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";  // listen address
   int port = 8443;                 // 0: any free port (tests)
-  int threads = 16;                // worker threads; each keep-alive connection holds one
-  size_t max_body_bytes = 64 * 1024;
-  std::optional<TlsFiles> tls;  // HTTPS with this certificate; unset: plain HTTP (loopback only)
-  std::string webconf_dir;      // static pages served at "/" (index.html); "" for none
+  HttpLimits limits;
+  size_t max_body_bytes = 64 * 1024;  // a JSON or form body
+  std::optional<TlsFiles> tls;        // HTTPS with this certificate; unset: plain HTTP (loopback only)
+  std::string webconf_dir;            // static pages served at "/" (index.html); "" for none
+  std::string upload_dir;             // where uploaded backups are written; "" refuses uploads
+  uint64_t max_upload_bytes = 1ull << 40;
+  int status_event_ms = 1000;  // how often the status stream looks for a change
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".
@@ -32,9 +34,8 @@ bool IsLoopback(const std::string& host);
 
 class ApiServer {
  public:
-  // Binds the listening socket. kUnavailable "127.0.0.1:8080: address already in use (or
-  // not available)" when it cannot.
-  // kInvalidArgument for plain HTTP on an address other than loopback.
+  // Binds the listening socket. kUnavailable "127.0.0.1:8080: cannot listen: ..." when it
+  // cannot. kInvalidArgument for plain HTTP on an address other than loopback.
   static Result<std::unique_ptr<ApiServer>> Bind(const ServerOptions& options, ApiContext& context);
   ~ApiServer();
 
@@ -45,9 +46,11 @@ class ApiServer {
   void Stop();
 
  private:
+  class Handler;
   ApiServer() = default;
-  std::unique_ptr<httplib::Server> server_;
-  std::unique_ptr<SessionGate> gate_;
+  ServerOptions options_;
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<HttpServer> server_;
   std::string url_;
 };
 

@@ -15,8 +15,6 @@ namespace {
 
 using state::Actor;
 
-ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
-
 int64_t Now(const ApiContext& ctx) { return ctx.clock.Now().time_since_epoch().count(); }
 
 // The throttle's client key: an IPv4 address, or the /64 of an IPv6 one (a host usually

@@ -4,46 +4,17 @@
 
 #include <algorithm>
 
+#include "web/form_encoding.h"
+
 namespace keepsake::web {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Form decoding: '+' is a space, "%41" a byte; a malformed escape stays as it is.
-std::string DecodeForm(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// application/x-www-form-urlencoded: "a=1&b=two%20words". Written here rather than taken
-// from cpp-httplib 0.11, whose parser and decoder live in its private detail namespace.
-std::optional<std::string> FormField(std::string_view body, std::string_view key) {
-  while (!body.empty()) {
-    size_t amp = body.find('&');
-    std::string_view pair = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    size_t eq = pair.find('=');
-    std::string_view name = pair.substr(0, eq);
-    if (DecodeForm(name) != key) continue;
-    return DecodeForm(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
-  }
-  return std::nullopt;
+// A form body's field (OAuth clients send application/x-www-form-urlencoded).
+std::optional<std::string> FormField(std::string_view body, const std::string& key) {
+  auto fields = DecodeFormFields(body);
+  auto it = fields.find(key);
+  if (it == fields.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace
@@ -58,9 +29,9 @@ Status RequireObject(const nlohmann::json& body, std::initializer_list<std::stri
   return Status();
 }
 
-Result<long> QueryNumber(const httplib::Request& req, const char* name, long fallback, long min, long max) {
-  if (!req.has_param(name)) return fallback;
-  const std::string text = req.get_param_value(name);
+Result<long> QueryNumber(const HttpRequest& req, const char* name, long fallback, long min, long max) {
+  if (!req.HasParam(name)) return fallback;
+  const std::string text = req.Param(name);
   char* end = nullptr;
   long v = std::strtol(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || v < min || v > max) {

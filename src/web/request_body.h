@@ -3,8 +3,6 @@
 // Thread-safe (pure functions over the request).
 #pragma once
 
-#include <httplib.h>
-
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -14,6 +12,7 @@
 
 #include "base/secure_buffer.h"
 #include "base/status.h"
+#include "web/http_message.h"
 
 namespace keepsake::web {
 
@@ -30,7 +29,7 @@ SecureBuffer Secret(const std::string& text);
 
 // The integer query parameter `name` of `req` in [min, max]; `fallback` when absent.
 // kInvalidArgument "limit "abc": expected a number from 1 to 1000" otherwise.
-Result<long> QueryNumber(const httplib::Request& req, const char* name, long fallback, long min, long max);
+Result<long> QueryNumber(const HttpRequest& req, const char* name, long fallback, long min, long max);
 
 // A field of the body: a form (OAuth clients send application/x-www-form-urlencoded) or
 // JSON. Never the query string: credentials in a URL end up in proxy logs and histories

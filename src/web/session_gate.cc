@@ -8,8 +8,8 @@
 namespace keepsake::web {
 namespace {
 
-std::string CookieValue(const httplib::Request& req, std::string_view name) {
-  std::string header = req.get_header_value("Cookie");
+std::string CookieValue(const HttpRequest& req, std::string_view name) {
+  std::string header = req.Header("Cookie");
   std::string_view rest = header;
   while (!rest.empty()) {
     size_t semi = rest.find(';');
@@ -36,9 +36,9 @@ std::string CsrfTokenFor(std::string_view access_token) {
   return sha.FinalHex();
 }
 
-Result<Caller> SessionGate::Check(const httplib::Request& req) {
+Result<Caller> SessionGate::Check(const HttpRequest& req) {
   Caller caller;
-  std::string auth = req.get_header_value("Authorization");
+  std::string auth = req.Header("Authorization");
   if (auth.rfind("Bearer ", 0) == 0) {
     caller.token = auth.substr(7);
   } else {
@@ -54,8 +54,7 @@ Result<Caller> SessionGate::Check(const httplib::Request& req) {
   caller.otp = account->otp;
   caller.username = session.username;
   bool unsafe = req.method != "GET" && req.method != "HEAD" && req.method != "OPTIONS";
-  if (caller.via_cookie && unsafe &&
-      !ConstantTimeEqual(req.get_header_value(kCsrfHeader), CsrfTokenFor(caller.token))) {
+  if (caller.via_cookie && unsafe && !ConstantTimeEqual(req.Header(kCsrfHeader), CsrfTokenFor(caller.token))) {
     return Status::PermissionDenied(std::string("missing or wrong ") + kCsrfHeader +
                                     " header: state-changing requests from the browser need the CSRF token");
   }

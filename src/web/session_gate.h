@@ -5,14 +5,13 @@
 // stops another site from acting with the administrator's session. Thread-safe.
 #pragma once
 
-#include <httplib.h>
-
 #include <optional>
 #include <string>
 
 #include "auth/account_store.h"
 #include "auth/token_store.h"
 #include "base/clock.h"
+#include "web/http_message.h"
 
 namespace keepsake::web {
 
@@ -39,7 +38,7 @@ class SessionGate {
   // kUnauthenticated when there is no valid session (missing, expired, revoked token, or
   // an account that no longer exists); kPermissionDenied for a cookie session without the
   // right CSRF token on a POST, PUT or DELETE.
-  Result<Caller> Check(const httplib::Request& req);
+  Result<Caller> Check(const HttpRequest& req);
 
  private:
   auth::TokenStore& tokens_;

@@ -12,13 +12,10 @@
 namespace keepsake::web {
 namespace {
 
-ApiResponse Json(nlohmann::json body, int status = 200) { return {status, std::move(body), "", "", {}}; }
-
 constexpr size_t kMaxParam = 4096;
 
 Result<std::string> Param(const ApiRequest& req, const char* name) {
-  if (!req.http.has_param(name)) return std::string();
-  std::string value = req.http.get_param_value(name);
+  std::string value = req.http.Param(name);
   if (value.size() > kMaxParam)
     return Status::InvalidArgument(fmt::format("\"{}\" is longer than {} bytes", name, kMaxParam));
   return value;

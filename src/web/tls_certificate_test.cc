@@ -17,6 +17,7 @@
 
 #include "base/file_io.h"
 #include "base/test_temp_dir.h"
+#include "web/http_server.h"
 
 namespace keepsake::web {
 namespace {
@@ -343,27 +344,37 @@ TEST_F(TlsCertificateTest, MissingStateDirIsNotFound) {
   EXPECT_EQ(id.status().code(), ErrorCode::kNotFound);
 }
 
-// An HTTPS server on 127.0.0.1 with the identity; answers GET /ping until destroyed.
-class PingServer {
+// keepsaked's own HTTPS server on 127.0.0.1 with the identity; answers "pong" until destroyed.
+class PingServer : public HttpHandler {
  public:
-  explicit PingServer(const TlsFiles& files) : server_(files.cert_path.c_str(), files.key_path.c_str()) {
-    server_.Get("/ping",
-                [](const httplib::Request&, httplib::Response& res) { res.set_content("pong", "text/plain"); });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    // The socket listens from bind_to_any_port on, so clients may connect before the
-    // thread reaches accept().
-    if (port_ > 0) thread_ = std::thread([this] { server_.listen_after_bind(); });
+  explicit PingServer(const TlsFiles& files) {
+    auto server = HttpServer::Bind("127.0.0.1", 0, files, HttpLimits{}, *this);
+    if (!server.ok()) {
+      ADD_FAILURE() << server.status().ToString();
+      return;
+    }
+    server_ = std::move(server).value();
+    thread_ = std::thread([this] { (void)server_->Run(); });
   }
-  ~PingServer() {
-    server_.stop();
+  ~PingServer() override {
+    if (server_) server_->Stop();
     if (thread_.joinable()) thread_.join();
   }
-  bool ok() const { return server_.is_valid() && port_ > 0; }
-  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  BodyPlan Plan(const HttpRequest&) override { return {}; }
+  HttpAnswer Handle(HttpRequest&) override { return Text(200, "pong"); }
+  HttpAnswer Error(int status, const std::string& message) override { return Text(status, message); }
+  static HttpAnswer Text(int status, std::string body) {
+    HttpAnswer answer;
+    answer.status = status;
+    answer.body = std::move(body);
+    return answer;
+  }
+
+  bool ok() const { return server_ != nullptr; }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(server_->port()); }
 
  private:
-  httplib::SSLServer server_;
-  int port_ = -1;
+  std::unique_ptr<HttpServer> server_;
   std::thread thread_;
 };
 

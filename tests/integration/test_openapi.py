@@ -736,6 +736,12 @@ class LiveApiTest(unittest.TestCase):
         self.probe("POST", "/api/v1/restore", body={"file": SAMPLE_NAME}, expect=409)
         self.probe("POST", "/api/v1/restore", body={"file": "../../etc/passwd"}, expect=400)
         self.probe("GET", "/api/v1/audit", expect=200)
+        status, event = self.probe("GET", "/api/v1/events", expect=200)
+        if status == 200:
+            data = [line[5:] for line in event.splitlines() if line.startswith("data:")]
+            self.assertEqual(len(data), 1, event)
+            self.assertIn(json.loads(data[0])["state"], ("NOT RUNNING", "BACKUP IN PROGRESS", "RESTORE IN PROGRESS"))
+        self.probe("GET", "/api/v1/events", token=None, expect=401)
         self.probe("GET", "/api/v1/audit", query="?limit=0", expect=400)
         self.probe("GET", "/api/v1/audit", query="?limit=5&offset=1&filter=login", expect=200)
         self.probe("GET", "/api/v1/restore/rollback", expect=200)
