@@ -51,7 +51,6 @@ int Serve(const daemon::DaemonConfig& config) {
   server_options.limits.workers = config.http_threads;
   server_options.limits.max_client_connections = static_cast<size_t>(config.http_client_connections);
   server_options.limits.head_seconds = config.http_head_seconds;
-  server_options.upload_dir = config.state_dir + "/uploads";
   server_options.webconf_dir = config.webconf_dir;
   if (std::error_code ec; !config.webconf_dir.empty() && !std::filesystem::is_directory(config.webconf_dir, ec)) {
     log::warn("{}: the Webconf is not installed there (config key webconf_dir); serving the API only",
@@ -140,6 +139,7 @@ int Serve(const daemon::DaemonConfig& config) {
     server_options.tls = tls->files;
   }
   web::ApiContext context{**service, **accounts, tokens, throttle, **audit, clock_ref, !config.plain_http, nullptr};
+  server_options.upload_dir = (*service)->UploadDir();
   auto server = web::ApiServer::Bind(server_options, context);
   if (!server.ok()) return stop_service(), Fail(server.status());
   (*service)->StartScheduler();  // everything is up: scheduled and catch-up runs may begin

@@ -63,6 +63,7 @@ Status BackupService::Init() {
     log::warn("{} job(s) were interrupted by an unexpected stop; recorded in the history", interrupted);
     Audit("job.interrupted", kServiceActor, "interrupted", {{"jobs", interrupted}});
   }
+  RETURN_IF_ERROR(PrepareUploads());
   // A backup cut short by a crash left a partial file on the storage.
   if (settings_.storage.type != "none") {
     auto backend = OpenConfigured(settings_);
@@ -182,7 +183,7 @@ Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const R
     if (current_) return Busy();
   }
   BackupSettings settings = this->settings();
-  ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
+  ASSIGN_OR_RETURN(auto backend, OpenRestoreSource(options, settings));
   ASSIGN_OR_RETURN(storage::Entry entry, backend->Stat(options.file));
   std::unique_lock lock(mu_);
   // Account changes are short (one password hash): let those under way finish first.

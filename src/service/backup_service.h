@@ -61,6 +61,7 @@ struct RestoreJobOptions {
   std::vector<std::string> keep;        // components left as they are
   bool dry_run = false;
   std::optional<SecureBuffer> dms;  // for a backup of another device's domain (fresh appliance)
+  bool from_upload = false;         // `file` is the uploaded backup (UploadedBackup), not on the storage
 };
 
 struct DmsState {
@@ -81,6 +82,12 @@ struct BackupListing {
 struct BackupList {
   std::string url;
   std::vector<BackupListing> backups;  // newest first
+};
+
+// A backup file opened to be downloaded as it is.
+struct BackupDownload {
+  std::unique_ptr<storage::Reader> reader;
+  uint64_t size = 0;
 };
 
 // A storage opened for the browser: ?url= or the configured one, and a checked path in it.
@@ -150,6 +157,25 @@ class BackupService final : private ScheduledJobs {
   Result<OpenedStorage> OpenStorage(std::string_view url, std::string_view path);
   // The Backup Details of file `path` of any storage (the storage browser's click).
   Result<BackupDetails> FileDetails(storage::Backend& backend, std::string_view path);
+  // Opens backup file `name` of the configured storage to be downloaded; audited
+  // (backup.downloaded). kInvalidArgument for a name that is not a backup file name.
+  Result<BackupDownload> OpenBackupFile(const std::string& name, const Requester& requester);
+  // Deletes backup file `name` of the configured storage; audited (backup.deleted).
+  // kFailedPrecondition (EBUSY) while a job runs: a backup's retention or a restore may use it.
+  Status DeleteBackup(const std::string& name, const Requester& requester);
+
+  // A backup uploaded through the browser, for an appliance whose storage is not set up (a
+  // fresh one in disaster recovery). One at a time, in <state_dir>/uploads: AcceptUpload
+  // moves the file the server streamed to disk (`part`, on the same filesystem) there as
+  // `name`, replacing the one before, and reads its Backup Details (or why they cannot be
+  // read: another domain's backup needs its DMS, a damaged file is said to be damaged).
+  // kInvalidArgument for a name that is not a backup file name; EBUSY while a restore runs.
+  Result<BackupListing> AcceptUpload(const std::string& part, const std::string& name, const Requester& requester);
+  Result<std::optional<BackupListing>> UploadedBackup();
+  Status DiscardUpload(const Requester& requester);
+  // Where the server streams uploads (<state_dir>/uploads, 0700, made at start).
+  std::string UploadDir() const;
+
   // The USB drives attached now (as the last scan found them), and a scan now.
   std::vector<storage::UsbDrive> UsbDrives();
   Status RescanUsb();
@@ -175,6 +201,12 @@ class BackupService final : private ScheduledJobs {
   std::string Retain(storage::Backend& storage, const BackupSettings& settings, const archive::DeviceIdentity& device,
                      const std::string& keep_name);
   Result<std::unique_ptr<storage::Backend>> OpenConfigured(const BackupSettings& settings);
+  Result<std::unique_ptr<storage::Backend>> OpenUploads();
+  // At start: the upload directory exists (0700) and holds no part of an upload cut short.
+  Status PrepareUploads();
+  // The storage a restore reads: the configured one or the uploads.
+  Result<std::unique_ptr<storage::Backend>> OpenRestoreSource(const RestoreJobOptions& options,
+                                                              const BackupSettings& settings);
   // The domain keys to judge a backup's domain by; none when they cannot be had.
   std::optional<crypto::DomainKeys> TrustedKeys();
   void MonitorLoop();  // keeps readiness_ fresh: every readiness_interval, or when stale

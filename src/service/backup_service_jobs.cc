@@ -150,7 +150,7 @@ void BackupService::RunRestore(JobRecord job, Requester requester, BackupSetting
         {{"job", job.id}, {"file", job.file}, {"dry_run", options.dry_run}});
   int64_t started_ms = SteadyMillis();
   Status status = [&]() -> Status {
-    ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings));
+    ASSIGN_OR_RETURN(auto backend, OpenRestoreSource(options, settings));
     ASSIGN_OR_RETURN(std::optional<crypto::DomainKeys> keys, ports_.keys->Load());
     appliance::RestoreRequest req;
     req.root = options_.appliance_root;
@@ -172,6 +172,12 @@ void BackupService::RunRestore(JobRecord job, Requester requester, BackupSetting
     ASSIGN_OR_RETURN(appliance::RestoreReport report, appliance::RestoreBackup(open, req));
     job.summary = fmt::format("{} {} ({} files)", options.dry_run ? "would restore" : "restored",
                               fmt::join(report.components, ", "), report.files);
+    if (options.from_upload && !options.dry_run) {
+      // Restored: the upload (as large as the appliance's database) gives its space back.
+      if (Status gone = backend->Remove(job.file); !gone.ok()) {
+        log::warn("the uploaded backup could not be removed after the restore: {}", gone.message());
+      }
+    }
     return Status();
   }();
   if (!status.ok()) job.error = status.message();

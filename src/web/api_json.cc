@@ -263,21 +263,23 @@ nlohmann::json BackupDetailsToJson(const service::BackupDetails& details) {
   return j;
 }
 
+nlohmann::json BackupListingToJson(const service::BackupListing& b) {
+  nlohmann::json item = {{"name", b.entry.name},
+                         {"size", b.entry.size},
+                         {"size_human", HumanBytes(b.entry.size)},
+                         {"created_at", IsoTime(b.created)}};
+  if (b.details) {
+    item["details"] = BackupDetailsToJson(*b.details);
+  } else {
+    item["details"] = nullptr;
+    item["error"] = b.error;
+  }
+  return item;
+}
+
 nlohmann::json BackupListToJson(const service::BackupList& list) {
   nlohmann::json backups = nlohmann::json::array();
-  for (const service::BackupListing& b : list.backups) {
-    nlohmann::json item = {{"name", b.entry.name},
-                           {"size", b.entry.size},
-                           {"size_human", HumanBytes(b.entry.size)},
-                           {"created_at", IsoTime(b.created)}};
-    if (b.details) {
-      item["details"] = BackupDetailsToJson(*b.details);
-    } else {
-      item["details"] = nullptr;
-      item["error"] = b.error;
-    }
-    backups.push_back(std::move(item));
-  }
+  for (const service::BackupListing& b : list.backups) backups.push_back(BackupListingToJson(b));
   return {{"storage", list.url}, {"backups", std::move(backups)}};
 }
 

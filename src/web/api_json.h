@@ -57,6 +57,8 @@ nlohmann::json UsbDrivesToJson(const std::vector<storage::UsbDrive>& drives);
 nlohmann::json BackupDetailsToJson(const service::BackupDetails& details);
 // Schema BackupList.
 nlohmann::json BackupListToJson(const service::BackupList& list);
+// One backup of a listing: name, size, created_at, details (null when unreadable) and error.
+nlohmann::json BackupListingToJson(const service::BackupListing& b);
 
 // Schema RollbackPoint: {"rollback_point": null | {created_at, replaced_by, bytes, size}}.
 nlohmann::json RollbackPointToJson(const std::optional<appliance::RollbackPointInfo>& point);

@@ -112,11 +112,17 @@ Result<ApiResponse> SetDms(ApiContext& ctx, const ApiRequest& req) {
 }
 
 Result<ApiResponse> StartRestore(ApiContext& ctx, const ApiRequest& req) {
-  RETURN_IF_ERROR(RequireObject(req.body, {"file", "dry_run", "components", "keep", "dms"}));
+  RETURN_IF_ERROR(RequireObject(req.body, {"file", "source", "dry_run", "components", "keep", "dms"}));
   service::RestoreJobOptions options;
   auto file = req.body.find("file");
   if (file == req.body.end() || !file->is_string()) return Status::InvalidArgument("\"file\" is required");
   options.file = file->get<std::string>();
+  if (auto source = req.body.find("source"); source != req.body.end()) {
+    if (*source != "storage" && *source != "upload") {
+      return Status::InvalidArgument("\"source\": expected \"storage\" (the default) or \"upload\"");
+    }
+    options.from_upload = *source == "upload";
+  }
   if (auto d = req.body.find("dry_run"); d != req.body.end()) {
     if (!d->is_boolean()) return Status::InvalidArgument("\"dry_run\": expected true or false");
     options.dry_run = d->get<bool>();
@@ -145,6 +151,55 @@ Result<ApiResponse> GetAudit(ApiContext& ctx, const ApiRequest& req) {
   if (filter.size() > 200) return Status::InvalidArgument("\"filter\" is longer than 200 bytes");
   ASSIGN_OR_RETURN(state::AuditPage page, ctx.audit.Read(static_cast<int>(limit), offset, filter));
   return Json(AuditPageToJson(page));
+}
+
+// The backup file as it is on the storage, streamed a MiB at a time.
+Result<ApiResponse> DownloadBackup(ApiContext& ctx, const ApiRequest& req) {
+  ASSIGN_OR_RETURN(service::BackupDownload download, ctx.service.OpenBackupFile(req.params.at(0), req.requester()));
+  auto reader = std::shared_ptr<storage::Reader>(std::move(download.reader));
+  ApiResponse res;
+  res.content_type = "application/octet-stream";
+  res.stream_length = download.size;
+  res.stream = [reader]() -> Result<std::string> {
+    std::string chunk(1 << 20, '\0');
+    ASSIGN_OR_RETURN(size_t n, reader->Read(std::as_writable_bytes(std::span(chunk.data(), chunk.size()))));
+    chunk.resize(n);
+    return chunk;
+  };
+  // The name passed CheckBackupName: letters, digits, '-', '_' and '.', nothing to quote.
+  res.headers.emplace_back("Content-Disposition", fmt::format("attachment; filename=\"{}\"", req.params.at(0)));
+  return res;
+}
+
+// Deleting a backup needs its name typed again, as the Webconf's confirmation asks.
+Result<ApiResponse> DeleteBackup(ApiContext& ctx, const ApiRequest& req) {
+  RETURN_IF_ERROR(RequireObject(req.body, {"confirmation"}));
+  const std::string& name = req.params.at(0);
+  auto typed = req.body.find("confirmation");
+  if (typed == req.body.end() || !typed->is_string() || typed->get<std::string>() != name) {
+    return Status::InvalidArgument(fmt::format("\"confirmation\" must be the backup's name, {}, typed again", name));
+  }
+  RETURN_IF_ERROR(ctx.service.DeleteBackup(name, req.requester()));
+  return Json({{"message", fmt::format("{} was deleted.", name)}});
+}
+
+// A backup file uploaded for a restore (the body, streamed to disk by the server).
+Result<ApiResponse> UploadBackup(ApiContext& ctx, const ApiRequest& req) {
+  std::string name = req.http.Param("name");
+  if (name.empty()) return Status::InvalidArgument("?name= is required: the backup file's name");
+  if (req.http.body_file.empty()) return Status::InvalidArgument("the request has no body: send the backup file");
+  ASSIGN_OR_RETURN(service::BackupListing listing, ctx.service.AcceptUpload(req.http.body_file, name, req.requester()));
+  return Json({{"upload", BackupListingToJson(listing)}}, 201);
+}
+
+Result<ApiResponse> GetUpload(ApiContext& ctx, const ApiRequest&) {
+  ASSIGN_OR_RETURN(std::optional<service::BackupListing> listing, ctx.service.UploadedBackup());
+  return Json({{"upload", listing ? BackupListingToJson(*listing) : nlohmann::json(nullptr)}});
+}
+
+Result<ApiResponse> DiscardUpload(ApiContext& ctx, const ApiRequest& req) {
+  RETURN_IF_ERROR(ctx.service.DiscardUpload(req.requester()));
+  return Json({{"message", "The uploaded backup was deleted."}});
 }
 
 Result<ApiResponse> GetRollback(ApiContext& ctx, const ApiRequest&) {
@@ -203,6 +258,8 @@ const std::vector<Route>& ApiRoutes() {
         {"POST", "/api/v1/backups", StartBackup},
         {"GET", "/api/v1/backups", ListBackups},
         {"GET", "/api/v1/backups/{name}", BackupDetails},
+        {"DELETE", "/api/v1/backups/{name}", DeleteBackup},
+        {"GET", "/api/v1/backups/{name}/file", DownloadBackup},
         {"GET", "/api/v1/jobs", ListJobs},
         {"GET", "/api/v1/settings", GetSettings},
         {"PUT", "/api/v1/settings", PutSettings},
@@ -217,6 +274,9 @@ const std::vector<Route>& ApiRoutes() {
         {"GET", "/api/v1/audit", GetAudit},
         {"POST", "/api/v1/restore/rollback", StartRollback},
         {"DELETE", "/api/v1/restore/rollback", DiscardRollback},
+        {"POST", "/api/v1/restore/upload", UploadBackup, Access::kSession, /*upload=*/true},
+        {"GET", "/api/v1/restore/upload", GetUpload},
+        {"DELETE", "/api/v1/restore/upload", DiscardUpload},
     };
     for (const auto* more : {&StorageRoutes(), &AuthRoutes()}) all.insert(all.end(), more->begin(), more->end());
     return all;

@@ -22,7 +22,7 @@ namespace keepsake::web {
 struct HttpLimits {
   int io_threads = 2;                  // threads moving bytes (TLS included)
   int workers = 16;                    // threads running handlers
-  size_t max_connections = 4000;       // in all (also bounded by the open-file limit)
+  size_t max_connections = 2000;       // in all (also bounded by the open-file limit); ~130 KiB each with TLS
   size_t max_client_connections = 64;  // from one client address
   size_t max_head_bytes = 16 * 1024;   // request line and headers
   int head_seconds = 10;               // TLS handshake, request line and headers
