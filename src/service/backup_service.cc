@@ -1,6 +1,7 @@
 #include "service/backup_service.h"
 
 #include <fmt/format.h>
+#include <sys/statvfs.h>
 
 #include <cerrno>
 
@@ -228,6 +229,11 @@ Status BackupService::DiscardRollbackPoint(const Requester& requester) {
   Status st = appliance::DiscardRollbackPoint(options_.appliance_root);
   Audit("rollback.discarded", requester.actor, st.ok() ? "done" : "refused",
         st.ok() ? nlohmann::json::object() : nlohmann::json{{"error", st.message()}});
+  {
+    std::lock_guard lock(mu_);  // its space is back: the status says so soon
+    readiness_stale_ = true;
+  }
+  wake_.notify_all();
   return st;
 }
 
@@ -303,8 +309,26 @@ void BackupService::RefreshReadiness() {
     if (last_success_ && last_success_->size) estimate = *last_success_->size;
   }
   Readiness r = CheckReadiness(s, ports_, estimate);
+  std::optional<storage::Capacity> disk;
+  if (struct statvfs v{}; statvfs(options_.appliance_root.c_str(), &v) == 0) {
+    disk = storage::Capacity{static_cast<uint64_t>(v.f_blocks) * v.f_frsize,
+                             static_cast<uint64_t>(v.f_blocks - v.f_bfree) * v.f_frsize,
+                             static_cast<uint64_t>(v.f_bavail) * v.f_frsize};
+  }
+  std::optional<uint64_t> point_bytes;
+  bool restoring = false;
+  {
+    std::lock_guard lock(mu_);  // a restore is replacing the point: keep what was known
+    restoring = current_ && current_->kind == JobKind::kRestore;
+  }
+  if (!restoring) {
+    auto point = appliance::DescribeRollbackPoint(options_.appliance_root);
+    if (point.ok()) point_bytes = *point ? (*point)->bytes : 0;
+  }
   std::lock_guard lock(mu_);
   readiness_ = std::move(r);
+  appliance_disk_ = disk;
+  if (point_bytes) rollback_point_bytes_ = *point_bytes;
   readiness_stale_ = false;
 }
 
@@ -353,6 +377,8 @@ ServiceStatus BackupService::GetStatus() {
   s.blockers = readiness_.blockers;
   s.capacity = readiness_.capacity;
   s.access = readiness_.access;
+  s.appliance_disk = appliance_disk_;
+  s.rollback_point_bytes = rollback_point_bytes_;
   return s;
 }
 

@@ -230,6 +230,8 @@ class BackupService final : private ScheduledJobs {
   int64_t failures_total_ = 0;
   int account_changes_ = 0;  // WhileNoRestore calls running
   Readiness readiness_;
+  std::optional<storage::Capacity> appliance_disk_;  // refreshed with readiness_
+  uint64_t rollback_point_bytes_ = 0;
   bool readiness_stale_ = true;
   bool stopping_ = false;
 

@@ -43,6 +43,10 @@ struct ServiceStatus {
   // The configured storage, when it could be reached.
   std::optional<storage::Capacity> capacity;
   std::optional<storage::Access> access;
+  // The appliance's own disk, and what the rollback point of the last restore holds of it
+  // (0: none): the point keeps a whole replaced state until it is discarded.
+  std::optional<storage::Capacity> appliance_disk;
+  uint64_t rollback_point_bytes = 0;
 
   bool schedule_disabled() const { return !schedule_set || !next_run || !blockers.empty(); }
 };

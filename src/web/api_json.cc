@@ -130,6 +130,9 @@ nlohmann::json StatusToJson(const service::ServiceStatus& s) {
   } else {
     j["storage"] = nullptr;
   }
+  if (std::string w = RollbackSpaceWarning(s.appliance_disk, s.rollback_point_bytes); !w.empty()) {
+    warnings.push_back(w);
+  }
   j["warnings"] = warnings;
   return j;
 }
@@ -174,6 +177,14 @@ std::string PermissionText(const storage::Access& access) {
 std::string LowSpaceWarning(const storage::Capacity& c) {
   if (!service::LowOnSpace(c)) return "";
   return fmt::format("Less than 20% of the backup storage is free: {} of {}.", HumanBytes(c.free), HumanBytes(c.total));
+}
+
+std::string RollbackSpaceWarning(const std::optional<storage::Capacity>& disk, uint64_t rollback_point_bytes) {
+  if (!disk || rollback_point_bytes == 0 || !service::LowOnSpace(*disk)) return "";
+  return fmt::format(
+      "The appliance's own disk is low: {} of {} free, and the rollback point of the last restore holds {} of it. "
+      "Discard the rollback point on the Restore page once the restored state is known to be good.",
+      HumanBytes(disk->free), HumanBytes(disk->total), HumanBytes(rollback_point_bytes));
 }
 
 nlohmann::json CapacityToJson(const storage::Capacity& c) {

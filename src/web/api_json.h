@@ -46,6 +46,8 @@ nlohmann::json CapacityToJson(const storage::Capacity& capacity);
 std::string PermissionText(const storage::Access& access);
 // The "Less than 20% ..." warning, or "" when there is enough free space.
 std::string LowSpaceWarning(const storage::Capacity& capacity);
+// "" unless the appliance's own disk is below 20% free while a rollback point holds space.
+std::string RollbackSpaceWarning(const std::optional<storage::Capacity>& disk, uint64_t rollback_point_bytes);
 // Schema StorageInfo.
 nlohmann::json StorageInfoToJson(const service::StorageInfo& info);
 // Schema StorageListing.

@@ -75,6 +75,19 @@ TEST(ApiJsonTest, StatusOfAnIdleApplianceWithoutScheduleSaysWhy) {
   EXPECT_TRUE(j["storage"].is_null());
 }
 
+TEST(ApiJsonTest, ALowApplianceDiskIsAWarningOnlyWhileARollbackPointHoldsSpace) {
+  service::ServiceStatus s = IdleStatus();
+  s.appliance_disk = storage::Capacity{100ull << 30, 90ull << 30, 10ull << 30};  // 10% free
+  EXPECT_EQ(StatusToJson(s)["warnings"].size(), 0u) << "no rollback point: nothing to discard";
+  s.rollback_point_bytes = 6ull << 30;
+  nlohmann::json j = StatusToJson(s);
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_THAT(j["warnings"][0].get<std::string>(), HasSubstr("rollback point of the last restore holds 6.0 GiB"));
+  EXPECT_THAT(j["warnings"][0].get<std::string>(), HasSubstr("Discard the rollback point on the Restore page"));
+  s.appliance_disk->free = 30ull << 30;  // 30% free
+  EXPECT_EQ(StatusToJson(s)["warnings"].size(), 0u);
+}
+
 TEST(ApiJsonTest, StatusWithAScheduleAndALastBackupIsWorded) {
   service::ServiceStatus s = IdleStatus();
   s.schedule_set = true;
