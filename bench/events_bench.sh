@@ -43,39 +43,11 @@ trap 'exit 130' INT TERM
 cp "$KSD" "$WORK/keepsaked"
 cp -a "$STATE" "$WORK/appliance"
 mkdir "$WORK/state" "$WORK/backups"
-cat >"$WORK/keepsaked.toml" <<TOML
-state_dir = "$WORK/state"
-appliance_root = "$WORK/appliance"
-listen = "127.0.0.1:0"
-kdf_ops = 1
-kdf_mem_kib = 8
-password_hash_ops = 1
-password_hash_mem_kib = 8
-http_client_connections = 1000
-TOML
-"$WORK/keepsaked" --config "$WORK/keepsaked.toml" >"$WORK/log" 2>&1 &
-PID=$!
-for _ in $(seq 200); do grep -q 'listening on' "$WORK/log" && break; sleep 0.05; done
-URL="$(sed -n 's/.*listening on \(https:\/\/[^ ]*\).*/\1/p' "$WORK/log" | head -1)"
-[[ -n "$URL" ]] || die "keepsaked did not start: $(cat "$WORK/log")"
-CA="$WORK/state/tls/cert.pem"
 TOKEN=""
-api() {
-    curl -sf --cacert "$CA" -X "$1" -H 'Content-Type: application/json' \
-        ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"} "$URL$2"
-}
-login() {
-    curl -sf --cacert "$CA" --data-urlencode grant_type=password --data-urlencode "username=$1" \
-        --data-urlencode "password=$2" "$URL/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
-}
-otp="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["password"])' "$WORK/state/otp-user.json")"
-TOKEN="$(login otp-admin "$otp")"
-api POST /api/v1/users '{"username":"admin","password":"benchmark admin password","confirmation":"benchmark admin password"}' >/dev/null
-TOKEN="$(login admin 'benchmark admin password')"
-api DELETE /api/v1/users/otp-admin >/dev/null
-api POST /api/v1/dms '{"dms":"benchmark domain secret","confirmation":"benchmark domain secret"}' >/dev/null
-api PUT /api/v1/storage "{\"type\":\"local\",\"path\":\"$WORK/backups\"}" >/dev/null
-api PUT /api/v1/settings '{"retention":{"keep_last":1}}' >/dev/null
+bench_start_daemon "http_client_connections = 1000"
+bench_bootstrap
+bench_ready_for_backups
+api() { bench_api "$@"; }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 hz="$(getconf CLK_TCK)"

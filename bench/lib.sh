@@ -40,3 +40,62 @@ bench_ensure_state() {
     mv "$STATE.tmp" "$STATE"
     echo "$gen_sum" > "$STATE.generator"
 }
+
+# Starts "$WORK/keepsaked" (a private copy) on $WORK/state and $WORK/appliance, listening on a
+# free port, with cheap Argon2id and the extra config lines in $1; sets PID, URL and CA. A
+# daemon this script started before is stopped first.
+bench_start_daemon() {
+    if [[ -n "${PID:-}" ]]; then kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true; fi
+    cat >"$WORK/keepsaked.toml" <<TOML
+state_dir = "$WORK/state"
+appliance_root = "$WORK/appliance"
+listen = "127.0.0.1:0"
+kdf_ops = 1
+kdf_mem_kib = 8
+password_hash_ops = 1
+password_hash_mem_kib = 8
+${1:-}
+TOML
+    : >"$WORK/log"
+    "$WORK/keepsaked" --config "$WORK/keepsaked.toml" >"$WORK/log" 2>&1 &
+    PID=$!
+    local _
+    for _ in $(seq 200); do grep -q 'listening on' "$WORK/log" && break; sleep 0.05; done
+    URL="$(sed -n 's/.*listening on \(https:\/\/[^ ]*\).*/\1/p' "$WORK/log" | head -1)"
+    [[ -n "$URL" ]] || die "keepsaked did not start: $(cat "$WORK/log")"
+    CA="$WORK/state/tls/cert.pem"
+}
+
+# bench_api METHOD PATH [JSON]: the answer's body; fails on an HTTP error. Sends $TOKEN.
+bench_api() {
+    curl -sf --cacert "$CA" -X "$1" -H 'Content-Type: application/json' \
+        ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"} "$URL$2"
+}
+
+# bench_login USER PASSWORD: prints the access token.
+bench_login() {
+    curl -sf --cacert "$CA" --data-urlencode grant_type=password --data-urlencode "username=$1" \
+        --data-urlencode "password=$2" "$URL/oauth/token" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+BENCH_ADMIN_PASSWORD='benchmark admin password'
+
+# First start, as an administrator does it: the Initial OTP User adds the account "admin",
+# which logs in and removes the OTP User. Sets TOKEN (admin's).
+bench_bootstrap() {
+    local otp
+    otp="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["password"])' "$WORK/state/otp-user.json")"
+    TOKEN="$(bench_login otp-admin "$otp")"
+    bench_api POST /api/v1/users "{\"username\":\"admin\",\"password\":\"$BENCH_ADMIN_PASSWORD\",\"confirmation\":\"$BENCH_ADMIN_PASSWORD\"}" >/dev/null
+    TOKEN="$(bench_login admin "$BENCH_ADMIN_PASSWORD")"
+    bench_api DELETE /api/v1/users/otp-admin >/dev/null
+}
+
+# Makes backups possible: a DMS, local storage in $WORK/backups, keeping only the newest
+# backup (the disk stays flat however many run).
+bench_ready_for_backups() {
+    bench_api POST /api/v1/dms '{"dms":"benchmark domain secret","confirmation":"benchmark domain secret"}' >/dev/null
+    bench_api PUT /api/v1/storage "{\"type\":\"local\",\"path\":\"$WORK/backups\"}" >/dev/null
+    bench_api PUT /api/v1/settings '{"retention":{"keep_last":1}}' >/dev/null
+}

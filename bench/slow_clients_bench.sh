@@ -46,23 +46,9 @@ trap 'exit 130' INT TERM
 
 cp "$KSD" "$WORK/keepsaked"
 mkdir "$WORK/state" "$WORK/appliance"
-cat >"$WORK/keepsaked.toml" <<TOML
-state_dir = "$WORK/state"
-appliance_root = "$WORK/appliance"
-listen = "127.0.0.1:0"
-password_hash_ops = 1
-password_hash_mem_kib = 8
-webconf_dir = "$ROOT/webconf"
-TOML
-"$WORK/keepsaked" --config "$WORK/keepsaked.toml" >"$WORK/log" 2>&1 &
-PID=$!
-for _ in $(seq 200); do grep -q 'listening on' "$WORK/log" && break; sleep 0.05; done
-URL="$(sed -n 's/.*listening on \(https:\/\/[^ ]*\).*/\1/p' "$WORK/log" | head -1)"
-[[ -n "$URL" ]] || die "keepsaked did not start: $(cat "$WORK/log")"
-CA="$WORK/state/tls/cert.pem"
-otp="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["password"])' "$WORK/state/otp-user.json")"
-TOKEN="$(curl -sf --cacert "$CA" --data-urlencode grant_type=password --data-urlencode username=otp-admin \
-    --data-urlencode "password=$otp" "$URL/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
+TOKEN=""
+bench_start_daemon "webconf_dir = \"$ROOT/webconf\""
+bench_bootstrap
 
 DELAY_MS=$(( CONNS * 900 / RATE ))
 run_wrk() {  # $1: label

@@ -8,9 +8,7 @@
 # Env knobs:
 #   DB_MIB=1024 FILES=2000   the appliance state (cached in bench/.data, shared with the others)
 #   RATE=500                 requests per second to offer
-#   CONNS=12                 wrk connections (each paced to RATE/CONNS requests per second;
-#                            keep it below http_threads (16): each keep-alive connection holds a
-#                            server thread)
+#   CONNS=12                 wrk connections (each paced to RATE/CONNS requests per second)
 #   SECONDS_PER_RUN=15       wrk duration of each phase
 #   RUNS=1 EXTRA=0           recorded in the header only (bench/lib.sh)
 #
@@ -62,45 +60,14 @@ cp "$KSD" "$WORK/keepsaked"
 cp -a "$STATE" "$WORK/appliance"
 mkdir "$WORK/state" "$WORK/backups"
 TOKEN=""
-api() {
-    curl -sf --cacert "$WORK/state/tls/cert.pem" -X "$1" -H 'Content-Type: application/json' \
-        ${TOKEN:+-H "Authorization: Bearer $TOKEN"} ${3:+-d "$3"} "$URL$2"
-}
-login() {  # $1 user, $2 password: prints the access token
-    curl -sf --cacert "$WORK/state/tls/cert.pem" --data-urlencode grant_type=password \
-        --data-urlencode "username=$1" --data-urlencode "password=$2" "$URL/oauth/token" |
-        python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
-}
 start_daemon() {  # $1: job_nice (CPU priority of the backup threads)
-    [[ -n "$PID" ]] && kill "$PID" && wait "$PID" 2>/dev/null || true
-    cat >"$WORK/keepsaked.toml" <<TOML
-state_dir = "$WORK/state"
-appliance_root = "$WORK/appliance"
-listen = "127.0.0.1:0"
-kdf_ops = 1
-kdf_mem_kib = 8
-password_hash_ops = 1
-password_hash_mem_kib = 8
-job_nice = $1
-TOML
-    : >"$WORK/log"
-    "$WORK/keepsaked" --config "$WORK/keepsaked.toml" >"$WORK/log" 2>&1 &
-    PID=$!
-    for _ in $(seq 200); do grep -q 'listening on' "$WORK/log" && break; sleep 0.05; done
-    URL="$(sed -n 's/.*listening on \(https:\/\/[^ ]*\).*/\1/p' "$WORK/log" | head -1)"
-    [[ -n "$URL" ]] || die "keepsaked did not start: $(cat "$WORK/log")"
-    TOKEN="$(login admin 'benchmark admin password' 2>/dev/null || true)"
+    bench_start_daemon "job_nice = $1"
+    TOKEN="$(bench_login admin "$BENCH_ADMIN_PASSWORD" 2>/dev/null || true)"
 }
+api() { bench_api "$@"; }
 start_daemon 10
-# First start: the Initial OTP User adds the admin account, which then removes it.
-otp="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["password"])' "$WORK/state/otp-user.json")"
-TOKEN="$(login otp-admin "$otp")"
-api POST /api/v1/users '{"username":"admin","password":"benchmark admin password","confirmation":"benchmark admin password"}' >/dev/null
-TOKEN="$(login admin 'benchmark admin password')"
-api DELETE /api/v1/users/otp-admin >/dev/null
-api POST /api/v1/dms '{"dms":"benchmark domain secret","confirmation":"benchmark domain secret"}' >/dev/null
-api PUT /api/v1/storage "{\"type\":\"local\",\"path\":\"$WORK/backups\"}" >/dev/null
-api PUT /api/v1/settings '{"retention":{"keep_last":1}}' >/dev/null  # keeps the disk use flat
+bench_bootstrap
+bench_ready_for_backups
 
 # wrk waits DELAY_MS after each answer; the pacing interval is set 10% short to make up for
 # answer times and timer slack, so the offered rate is at least RATE ("achieved" shows it).
