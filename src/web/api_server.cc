@@ -58,13 +58,17 @@ class ApiServer::Handler : public HttpHandler {
     ticker_ = std::thread([this] { Tick(); });
   }
 
-  ~Handler() override {
+  ~Handler() override { StopTicker(); }
+
+  // Before the server goes: a status published while its connections are torn down would
+  // be posted to an io_context being destroyed.
+  void StopTicker() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     wake_.notify_all();
-    ticker_.join();
+    if (ticker_.joinable()) ticker_.join();
   }
 
   BodyPlan Plan(const HttpRequest& head) override {
@@ -241,6 +245,7 @@ Result<std::unique_ptr<ApiServer>> ApiServer::Bind(const ServerOptions& options,
 }
 
 ApiServer::~ApiServer() {
+  if (handler_) handler_->StopTicker();
   server_.reset();  // no request is handled after this
   handler_.reset();
 }
