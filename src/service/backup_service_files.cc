@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 
 Status CheckBackupName(const std::string& name) {
   if (name.find('/') != std::string::npos || !archive::ParseBackupName(name)) {
-    return Status::InvalidArgument(
-        fmt::format("\"{}\" is not a backup file name (PREFIX_YYYYMMDDTHHMMSSZ.ksb, as the appliance names them)", name));
+    return Status::InvalidArgument(fmt::format(
+        "\"{}\" is not a backup file name (PREFIX_YYYYMMDDTHHMMSSZ.ksb, as the appliance names them)", name));
   }
   return Status();
 }
@@ -60,8 +60,8 @@ Status BackupService::PrepareUploads() {
   // Uploads are whole backups of the appliance: readable by the service alone, whatever
   // mode an older directory had.
   if ((::mkdir(UploadDir().c_str(), 0700) != 0 && errno != EEXIST) || ::chmod(UploadDir().c_str(), 0700) != 0) {
-    return Status::IoError(fmt::format("{}: cannot create the upload directory (0700): {}", UploadDir(),
-                                       strerror(errno)));
+    return Status::IoError(
+        fmt::format("{}: cannot create the upload directory (0700): {}", UploadDir(), strerror(errno)));
   }
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(UploadDir(), ec)) {

@@ -131,8 +131,7 @@ TEST_F(BackupFilesTest, ADamagedUploadIsKeptAndSaidToBeDamagedAndANewUploadRepla
 
 TEST_F(BackupFilesTest, AnUploadNeedsABackupNameAndAPartOfTheUploadDirectory) {
   OneBackup();
-  EXPECT_EQ(service_->AcceptUpload(Part("x"), "../../keystore", kAdmin).status().code(),
-            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(service_->AcceptUpload(Part("x"), "../../keystore", kAdmin).status().code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(service_->AcceptUpload(env_.state_dir() + "/state.db", "x_20260101T000000Z.ksb", kAdmin).status().code(),
             ErrorCode::kInternal);
   EXPECT_TRUE(fs::exists(env_.state_dir() + "/state.db"));
