@@ -240,6 +240,7 @@ async function showBackup(note) {
   if (mine !== generation) return;  // another page (or a newer drawing of this one) took over meanwhile
   show(
     el("h1", { text: "Backup" }),
+    !dms.set && !jobs.jobs.some((j) => j.kind === "backup") ? welcomeCard() : "",
     el("h2", { text: "Backup Status" }),
     block,
     feedback,
@@ -257,8 +258,32 @@ async function showBackup(note) {
     const ended = now.state === "NOT RUNNING" && (running || outcome(now) !== outcome(s));
     if (ended) return showBackup(feedback.firstChild).catch(() => null);
     running = now.state !== "NOT RUNNING";
+    // Redrawn every second (the times count): what had the keyboard focus keeps it.
+    const focusables = () => [...block.querySelectorAll("button, [tabindex]")];
+    const focused = focusables().indexOf(document.activeElement);
     block.replaceChildren(...statusBlock(now, feedback).flat());
+    if (focused >= 0) (focusables()[focused] || block.querySelector("#backup-now"))?.focus();
   });
+}
+
+// A fresh appliance (no DMS, no backup yet): the two ways on, set up backups or restore a
+// backup of this system taken elsewhere.
+let focusUpload = false;  // the Restore page focuses its upload section once when set
+
+function welcomeCard() {
+  return el("section", { class: "card wide welcome", id: "welcome", "aria-labelledby": "welcome-title" },
+    el("h2", { id: "welcome-title", text: "A new appliance" }),
+    el("p", { text: "No backup has been made here yet. Set up backups of this appliance, or restore this system from a backup file of an earlier installation." }),
+    el("div", { class: "actions" },
+      el("button", { type: "button", id: "welcome-setup", text: "Set up backups", onclick: () => {
+        const input = document.getElementById("dms");
+        input?.scrollIntoView?.({ block: "center" });
+        input?.focus();
+      } }),
+      el("button", { type: "button", class: "secondary", id: "welcome-restore", text: "Restore system from backup", onclick: () => {
+        focusUpload = true;
+        location.hash = "#restore";
+      } })));
 }
 
 // "Set Domain Master Secret": once only; afterwards the fingerprint and no form.
@@ -270,13 +295,35 @@ function dmsSection(dms) {
     return section;
   }
   const feedback = el("div");
-  const form = el("form", { class: "card", id: "dms-form" },
-    el("h3", { text: "Set Domain Master Secret" }),
-    el("p", { class: "muted", text: "At least 8 characters. It encrypts and signs every backup, can be set only once and must be kept for the lifetime of the appliance: without it a backup cannot be restored on another appliance." }),
+  const secret = el("input", { id: "dms", name: "dms", type: "password", autocomplete: "new-password", required: true,
+    "aria-describedby": "dms-help dms-hint" });
+  const repeat = el("input", { id: "dms-repeat", name: "confirmation", type: "password", autocomplete: "new-password", required: true,
+    "aria-describedby": "dms-repeat-hint" });
+  const meter = el("meter", { id: "dms-strength", min: "0", max: "3", low: "1.5", high: "2.5", optimum: "3", value: "0", "aria-label": "Secret strength" });
+  const strengthText = el("span", { id: "dms-strength-text" });
+  const strength = el("div", { class: "strength", hidden: true }, meter, " ", strengthText);
+  const hint = el("p", { id: "dms-hint", class: "hint", "aria-live": "polite" });
+  const repeatHint = el("p", { id: "dms-repeat-hint", class: "hint", "aria-live": "polite" });
+  // Guidance while typing, computed here and never sent anywhere: the server enforces the
+  // rules (its message is shown on submit), this only helps to pick a good secret early.
+  const guide = () => {
+    const value = secret.value;
+    const { score, words } = secretStrength(value);
+    strength.hidden = value === "";
+    meter.value = score;
+    strengthText.textContent = `Strength: ${words}`;
+    hint.textContent = value !== "" && value.length < 8 ? `Too short: at least 8 characters, ${8 - value.length} more.` : "";
+    repeatHint.textContent = repeat.value !== "" && repeat.value !== value ? "The two entries do not match." : "";
+  };
+  secret.addEventListener("input", guide);
+  repeat.addEventListener("input", guide);
+  const form = el("form", { class: "card", id: "dms-form", "aria-labelledby": "dms-form-title" },
+    el("h3", { id: "dms-form-title", text: "Set Domain Master Secret" }),
+    el("p", { id: "dms-help", class: "muted", text: "At least 8 characters. It encrypts and signs every backup, can be set only once and must be kept for the lifetime of the appliance: without it a backup cannot be restored on another appliance." }),
     el("label", { for: "dms", text: "Domain Master Secret" }),
-    el("input", { id: "dms", name: "dms", type: "password", autocomplete: "new-password", required: true }),
+    secret, strength, hint,
     el("label", { for: "dms-repeat", text: "Repeat Domain Master Secret" }),
-    el("input", { id: "dms-repeat", name: "confirmation", type: "password", autocomplete: "new-password", required: true }),
+    repeat, repeatHint,
     el("div", { class: "actions" }, el("button", { type: "submit", text: "Set Domain Master Secret" })),
     feedback);
   form.addEventListener("submit", async (event) => {
@@ -290,6 +337,17 @@ function dmsSection(dms) {
   });
   section.append(form);
   return section;
+}
+
+// How hard a secret looks to guess, from its length and its kinds of characters (lower case,
+// upper case, digits, others): guidance only, the server decides what it accepts.
+function secretStrength(value) {
+  if (value.length < 8) return { score: 0, words: "weak" };
+  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].filter((re) => re.test(value)).length;
+  const points = (value.length >= 12) + (value.length >= 16) + (kinds >= 2) + (kinds >= 3);
+  if (points >= 3) return { score: 3, words: "strong" };
+  if (points === 2) return { score: 2, words: "fair" };
+  return { score: 1, words: "weak" };
 }
 
 // --- Filename prefix, Automated Backup Schedule, retention -------------------------------
@@ -600,7 +658,7 @@ async function showAccess(note) {
   show(
     el("h1", { text: "Access" }),
     el("table", { id: "users" },
-      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Username" }), el("th", { scope: "col", text: "Type" }), el("th", { scope: "col", text: "" }))),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Username" }), el("th", { scope: "col", text: "Type" }), el("th", { scope: "col", text: "Actions" }))),
       el("tbody", {}, rows)),
     feedback,
     form,
@@ -636,17 +694,23 @@ async function showRestore(note) {
     return;
   }
   // Read once no restore runs: the rollback point is what the last one left.
-  const [list, rollback] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
-    api("GET", "/api/v1/restore/rollback")]);
+  const [list, rollback, uploaded] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
+    api("GET", "/api/v1/restore/rollback"), api("GET", "/api/v1/restore/upload").catch((e) => ({ error: e.message }))]);
   if (mine !== generation) return;
-  const rows = (list.backups || []).map((b) => {
+  const rows = (list.backups || []).flatMap((b) => {
     const d = b.details;
-    return el("tr", {},
+    const confirmRow = el("tr", { class: "confirm-row", hidden: true });
+    const row = el("tr", {},
       el("td", { text: b.name }), el("td", {}, el("time", { datetime: b.created_at, text: b.created_at })),
       el("td", { text: b.size_human }), el("td", { text: d ? d.device.hostname : "" }), el("td", { text: d ? d.device.firmware_version : "" }),
       el("td", { class: d ? "" : "damaged", text: d ? d.domain_check : `damaged or forged: ${b.error}` }),
-      el("td", {}, el("button", { type: "button", class: "secondary", disabled: !d, "aria-label": `Choose ${b.name}`, text: "Choose",
-        onclick: () => choose(b, panel) })));
+      el("td", { class: "row-actions" },
+        el("button", { type: "button", class: "secondary", disabled: !d, "aria-label": `Choose ${b.name}`, text: "Choose",
+          onclick: () => choose(b, panel) }),
+        el("a", { href: `/api/v1/backups/${encodeURIComponent(b.name)}/file`, download: b.name, "aria-label": `Download ${b.name}`, text: "Download" }),
+        el("button", { type: "button", class: "secondary", "aria-label": `Delete ${b.name}`, "aria-expanded": "false", text: "Delete",
+          onclick: (event) => confirmDelete(b.name, confirmRow, event.currentTarget) })));
+    return [row, confirmRow];
   });
   show(
     el("h1", { text: "Restore" }),
@@ -656,9 +720,141 @@ async function showRestore(note) {
     list.error ? message("error", list.error)
       : rows.length === 0 ? el("p", { class: "muted", text: "No backups on the configured storage." })
       : el("table", { id: "backups" },
-        el("thead", {}, el("tr", {}, ["Name", "Created", "Size", "Device", "Firmware", "Domain", ""].map((h) => el("th", { scope: "col", text: h })))),
+        el("thead", {}, el("tr", {}, ["Name", "Created", "Size", "Device", "Firmware", "Domain", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, rows)),
+    uploadSection(uploaded, panel),
     panel);
+  if (focusUpload) {
+    focusUpload = false;
+    const file = document.getElementById("upload-file");
+    file.scrollIntoView?.({ block: "center" });
+    file.focus();
+  }
+}
+
+// Deleting a backup: its name typed again (the API checks it and says so when it differs).
+function confirmDelete(name, row, opener) {
+  if (!row.hidden) {
+    row.hidden = true;
+    opener.setAttribute("aria-expanded", "false");
+    return;
+  }
+  const id = `delete-confirm-${name.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+  const feedback = el("div", { class: "field-error" });
+  const input = el("input", { id, autocomplete: "off", spellcheck: "false" });
+  const remove = async () => {
+    try {
+      const res = await api("DELETE", `/api/v1/backups/${encodeURIComponent(name)}`, { confirmation: input.value });
+      await showRestore(message("ok", res.message));
+    } catch (e) {
+      feedback.replaceChildren(message("error", e.message));
+      input.focus();
+    }
+  };
+  input.addEventListener("keydown", (event) => { if (event.key === "Enter") remove(); });
+  row.replaceChildren(el("td", { colspan: "7" },
+    el("div", { class: "confirm" },
+      el("label", { for: id, text: `Type ${name} to delete this backup from the storage` }),
+      input, feedback,
+      el("div", { class: "actions" },
+        el("button", { type: "button", class: "danger", text: "Delete permanently", onclick: remove }),
+        el("button", { type: "button", class: "secondary", text: "Cancel", onclick: () => {
+          row.hidden = true;
+          opener.setAttribute("aria-expanded", "false");
+          opener.focus();
+        } })))));
+  row.hidden = false;
+  opener.setAttribute("aria-expanded", "true");
+  input.focus();
+}
+
+// A backup file from this computer (a fresh appliance without its storage, disaster
+// recovery): sent as it is, with its progress; then its details, Choose, or delete it.
+function uploadSection({ upload, error }, panel) {
+  const feedback = el("div", { id: "upload-feedback" });
+  const progressText = el("span", { id: "upload-progress-text" });
+  const bar = el("progress", { max: "100", "aria-label": "Upload progress" });
+  const progress = el("div", { id: "upload-progress", "aria-live": "polite", hidden: true }, bar, " ", progressText);
+  const file = el("input", { id: "upload-file", type: "file", accept: ".ksb", "aria-describedby": "upload-help" });
+  const button = el("button", { type: "button", id: "upload-now", text: "Upload" });
+  button.addEventListener("click", () => {
+    const chosen = file.files[0];
+    if (!chosen) {
+      feedback.replaceChildren(message("error", "Choose a backup file first."));
+      return;
+    }
+    feedback.replaceChildren();
+    button.disabled = true;
+    progress.hidden = false;
+    bar.removeAttribute("value");
+    progressText.textContent = "Uploading…";
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/v1/restore/upload?${new URLSearchParams({ name: chosen.name })}`);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Content-Type", "application/octet-stream");
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+    xhr.upload.onprogress = (e) => {
+      if (!e.lengthComputable) return;
+      const pct = Math.floor((e.loaded / e.total) * 100);
+      bar.value = pct;
+      progressText.textContent = `Uploading… ${pct}%`;
+    };
+    const failed = (text) => {
+      button.disabled = false;
+      progress.hidden = true;
+      feedback.replaceChildren(message("error", text));
+    };
+    xhr.onerror = () => failed("The upload was cut off: the appliance could not be reached.");
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON: said below by its status */ }
+      if (xhr.status === 401) {
+        showLogin({ kind: "error", text: "Your session has ended. Log in again." });
+      } else if (xhr.status !== 201) {
+        failed(new ApiError(xhr.status, data).message);
+      } else {
+        showRestore(message("ok", `${data.upload.name} was uploaded.`)).catch((e) => failed(e.message));
+      }
+    };
+    xhr.send(chosen);  // the File itself: the browser streams it from the disk
+  });
+  const kept = error ? message("error", error)
+    : upload ? uploadedBackup(upload, panel, feedback) : el("p", { class: "muted", id: "upload-none", text: "No uploaded backup." });
+  return el("section", { id: "upload", "aria-labelledby": "upload-title" },
+    el("h2", { id: "upload-title", text: "Upload a backup file" }),
+    el("p", { id: "upload-help", class: "muted", text: "A backup file (.ksb) from this computer, for example to restore a new appliance. One uploaded backup is kept at a time; a restore that succeeds deletes it." }),
+    el("div", { class: "card wide" },
+      el("label", { for: "upload-file", text: "Backup file" }), file,
+      el("div", { class: "actions" }, button), progress),
+    kept, feedback);
+}
+
+function uploadedBackup(upload, panel, feedback) {
+  const d = upload.details;
+  return el("div", { id: "uploaded" },
+    el("h3", { text: "Uploaded backup" }),
+    el("p", {}, el("strong", { text: upload.name }), ` — ${upload.size_human}, backup made `,
+      el("time", { datetime: upload.created_at, text: upload.created_at })),
+    d ? detailsTable(d, `Backup Details of the uploaded ${upload.name}`)
+      : el("p", { class: "damaged", id: "uploaded-error", text: `damaged or unreadable: ${upload.error}` }),
+    d ? "" : el("p", { class: "muted", text: "A backup of another domain can be read only with its Domain Master Secret: choose it and type the secret to restore it." }),
+    el("div", { class: "actions" },
+      el("button", { type: "button", "aria-label": `Choose uploaded ${upload.name}`, text: "Choose", onclick: () => choose(upload, panel, "upload") }),
+      el("button", { type: "button", class: "secondary", text: "Delete uploaded backup", onclick: async () => {
+        try {
+          const res = await api("DELETE", "/api/v1/restore/upload");
+          await showRestore(message("ok", res.message));
+        } catch (e) {
+          feedback.replaceChildren(message("error", e.message));
+        }
+      } })));
+}
+
+// The Restore page once a restore or rollback has started. While it runs the API may answer
+// "try again" (503: the accounts are being swapped in) or not at all for a moment; the page
+// keeps asking rather than show that as the result.
+function showRestoreWhileItRuns(note) {
+  showRestore(note).catch((e) => (e.status === 401 ? null : pollAgain(() => showRestore(note))));
 }
 
 // The state the last restore replaced: roll back to it, or give its space back.
@@ -666,12 +862,14 @@ function rollbackSection(point) {
   const feedback = el("div", { id: "rollback-feedback" });
   if (!point) return el("section", { id: "rollback" }, el("h2", { text: "Rollback point" }), el("p", { class: "muted", text: "No rollback point: no restore has replaced this appliance's state." }));
   const act = (method, done) => async () => {
+    let res;
     try {
-      const res = await api(method, "/api/v1/restore/rollback");
-      await showRestore(message("ok", done(res)));
+      res = await api(method, "/api/v1/restore/rollback");
     } catch (e) {
       feedback.replaceChildren(message("error", e.message));
+      return;
     }
+    showRestoreWhileItRuns(message("ok", done(res)));
   };
   return el("section", { id: "rollback" },
     el("h2", { text: "Rollback point" }),
@@ -684,12 +882,14 @@ function rollbackSection(point) {
 }
 
 // One backup chosen: its details, what to restore, the DMS when it is needed, a dry run,
-// then the real restore behind a typed confirmation.
-function choose(backup, panel) {
+// then the real restore behind a typed confirmation. `source` is where the file is: the
+// storage, or "upload" for the uploaded backup (whose details may be unreadable without its
+// domain's DMS: then every component, and the DMS field).
+function choose(backup, panel, source = "storage") {
   const d = backup.details;
   const feedback = el("div", { id: "restore-feedback" });
-  const needsDms = d.domain_check !== THIS_DOMAIN;
-  const boxes = d.components.map((c) => el("label", { class: "check" },
+  const needsDms = !d || d.domain_check !== THIS_DOMAIN;
+  const boxes = (d ? d.components : []).map((c) => el("label", { class: "check" },
     el("input", { type: "checkbox", name: "component", value: c.name, checked: true }), ` ${c.name}`));
   const keepNetwork = el("input", { type: "checkbox", id: "keep-network" });
   const dms = needsDms ? el("input", { id: "restore-dms", type: "password", autocomplete: "off" }) : null;
@@ -697,6 +897,7 @@ function choose(backup, panel) {
   const request = (dryRun) => {
     const components = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.value);
     const body = { file: backup.name, dry_run: dryRun, components };
+    if (source === "upload") body.source = "upload";
     if (keepNetwork.checked) body.keep = ["network"];
     if (dms) body.dms = dms.value;
     return body;
@@ -704,17 +905,22 @@ function choose(backup, panel) {
   const start = async (dryRun) => {
     try {
       await api("POST", "/api/v1/restore", request(dryRun));
-      await showRestore(message("ok", dryRun ? "Dry run started: nothing will be changed." : "Restore started."));
     } catch (e) {
       feedback.replaceChildren(message("error", e.message));
+      return;
     }
+    showRestoreWhileItRuns(message("ok", dryRun ? "Dry run started: nothing will be changed." : "Restore started."));
   };
+  const title = source === "upload" ? `Restore the uploaded ${backup.name}` : `Restore ${backup.name}`;
   panel.replaceChildren(
-    el("h2", { id: "chosen-title", text: `Restore ${backup.name}` }),
-    detailsTable(d, `Backup Details of ${backup.name}`),
-    el("fieldset", {}, el("legend", { text: "Components to restore" }), boxes),
+    el("h2", { id: "chosen-title", tabindex: "-1", text: title }),
+    d ? detailsTable(d, `Backup Details of ${backup.name}`)
+      : el("p", { class: "damaged", text: `Its details cannot be read here: ${backup.error}` }),
+    d ? el("fieldset", {}, el("legend", { text: "Components to restore" }), boxes)
+      : el("p", { class: "muted", text: "Every component in the backup is restored." }),
     el("label", { class: "check" }, keepNetwork, " Keep this appliance's network settings"),
-    needsDms ? [el("label", { for: "restore-dms", text: "Domain Master Secret of the backup's domain" }), dms] : "",
+    // replaceChildren takes nodes, not arrays (which el() flattens): spread.
+    ...(needsDms ? [el("label", { for: "restore-dms", text: "Domain Master Secret of the backup's domain" }), dms] : []),
     el("div", { class: "actions" }, el("button", { type: "button", class: "secondary", text: "Dry run", onclick: () => start(true) })),
     el("label", { for: "restore-confirm", text: "Type RESTORE to replace this appliance's state with the backup's" }),
     el("p", { id: "restore-confirm-help", class: "muted", text: "The state it replaces is kept as the rollback point." }),
@@ -727,7 +933,7 @@ function choose(backup, panel) {
       start(false);
     } })),
     feedback);
-  panel.querySelector("h2").scrollIntoView?.();
+  panel.querySelector("h2").focus();  // scrolls to it; keyboard and screen reader users land there
 }
 
 // --- Audit log page ---------------------------------------------------------------------

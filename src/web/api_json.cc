@@ -179,6 +179,10 @@ std::string LowSpaceWarning(const storage::Capacity& c) {
   return fmt::format("Less than 20% of the backup storage is free: {} of {}.", HumanBytes(c.free), HumanBytes(c.total));
 }
 
+std::string StatusEvent(const service::ServiceStatus& status) {
+  return fmt::format("retry: 2000\nevent: status\ndata: {}\n\n", StatusToJson(status).dump());
+}
+
 std::string RollbackSpaceWarning(const std::optional<storage::Capacity>& disk, uint64_t rollback_point_bytes) {
   if (!disk || rollback_point_bytes == 0 || !service::LowOnSpace(*disk)) return "";
   return fmt::format(

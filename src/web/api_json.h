@@ -46,6 +46,8 @@ nlohmann::json CapacityToJson(const storage::Capacity& capacity);
 std::string PermissionText(const storage::Access& access);
 // The "Less than 20% ..." warning, or "" when there is enough free space.
 std::string LowSpaceWarning(const storage::Capacity& capacity);
+// The status as one server-sent event ("retry: 2000\nevent: status\ndata: {...}\n\n").
+std::string StatusEvent(const service::ServiceStatus& status);
 // "" unless the appliance's own disk is below 20% free while a rollback point holds space.
 std::string RollbackSpaceWarning(const std::optional<storage::Capacity>& disk, uint64_t rollback_point_bytes);
 // Schema StorageInfo.

@@ -21,6 +21,8 @@ Result<ApiResponse> GetStatus(ApiContext& ctx, const ApiRequest&) {
 // The status as server-sent events: the server holds the stream open on the feed.
 Result<ApiResponse> StatusEvents(ApiContext& ctx, const ApiRequest&) {
   if (!ctx.status_events) return Status::Unavailable("status events are not served here");
+  // The stream starts with the status of now, not the last one published (up to a second old).
+  ctx.status_events->Publish(StatusEvent(ctx.service.GetStatus()));
   ApiResponse res;
   res.events = ctx.status_events;
   res.content_type = "text/event-stream";

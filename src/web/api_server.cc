@@ -51,7 +51,8 @@ class ApiServer::Handler : public HttpHandler {
   Handler(const ServerOptions& options, ApiContext& ctx)
       : options_(options),
         ctx_(ctx),
-        gate_(ctx.tokens, ctx.accounts, ctx.clock),
+        gate_(ctx.tokens, ctx.accounts, ctx.clock,
+              [&svc = ctx.service] { return svc.GetStatus().state == service::ServiceState::kRestoreRunning; }),
         files_(options.webconf_dir),
         feed_(std::make_shared<EventFeed>()) {
     ctx_.status_events = feed_;
@@ -200,9 +201,9 @@ class ApiServer::Handler : public HttpHandler {
         continue;
       }
       lock.unlock();
-      std::string now = StatusToJson(ctx_.service.GetStatus()).dump();
+      std::string now = StatusEvent(ctx_.service.GetStatus());
       if (now != last) {
-        feed_->Publish(fmt::format("retry: 2000\nevent: status\ndata: {}\n\n", now));
+        feed_->Publish(now);
         last = std::move(now);
       }
       lock.lock();

@@ -50,6 +50,9 @@ Result<Caller> SessionGate::Check(const HttpRequest& req) {
   ASSIGN_OR_RETURN(auth::Session session, tokens_.Validate(caller.token, now));
   // A session ends with its account (removed, or replaced by a restore of the accounts).
   ASSIGN_OR_RETURN(std::optional<auth::Account> account, accounts_.Find(session.username));
+  if (!account && restoring_ && restoring_()) {
+    return Status::Unavailable("a restore is replacing the accounts: try again in a moment");
+  }
   if (!account) return Status::Unauthenticated("invalid or expired token");
   caller.otp = account->otp;
   caller.username = session.username;

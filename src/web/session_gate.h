@@ -5,6 +5,7 @@
 // stops another site from acting with the administrator's session. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -32,18 +33,23 @@ std::string CsrfTokenFor(std::string_view access_token);
 
 class SessionGate {
  public:
-  SessionGate(auth::TokenStore& tokens, auth::AccountStore& accounts, const Clock& clock)
-      : tokens_(tokens), accounts_(accounts), clock_(clock) {}
+  // `restoring` tells whether a restore or rollback runs now (none: never).
+  SessionGate(auth::TokenStore& tokens, auth::AccountStore& accounts, const Clock& clock,
+              std::function<bool()> restoring = {})
+      : tokens_(tokens), accounts_(accounts), clock_(clock), restoring_(std::move(restoring)) {}
 
   // kUnauthenticated when there is no valid session (missing, expired, revoked token, or
   // an account that no longer exists); kPermissionDenied for a cookie session without the
-  // right CSRF token on a POST, PUT or DELETE.
+  // right CSRF token on a POST, PUT or DELETE. kUnavailable when the account is not found
+  // while a restore runs: it swaps the accounts' directory out and in, and a session must
+  // not end for having been checked between the two renames.
   Result<Caller> Check(const HttpRequest& req);
 
  private:
   auth::TokenStore& tokens_;
   auth::AccountStore& accounts_;
   const Clock& clock_;
+  std::function<bool()> restoring_;
 };
 
 }  // namespace keepsake::web

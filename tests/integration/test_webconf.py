@@ -2,7 +2,10 @@
 """The Webconf end to end in a real browser: Debian's Chromium driven by Playwright
 (tests/e2e/webconf.mjs) against a real keepsaked over HTTPS on a fresh appliance state. The
 first login as the Initial OTP User, adding an OAuth account, removing the OTP User, the
-Backup Status with its reasons, Create Backup Now, and an ended session. Screenshots of every
+Backup Status with its reasons, Create Backup Now, settings and storage, restores (from the
+storage and from an upload), download and deletion of backups, a keyboard-only pass, axe-core
+accessibility checks of every page, an ended session; and disaster recovery onto a second,
+fresh keepsaked by uploading a backup of the first in the browser. Screenshots of every
 page land in $KEEPSAKE_SCREENSHOTS (default: a temporary directory, printed).
 
 Needs chromium and the npm packages of package-lock.json (`make test` installs both);
@@ -38,8 +41,9 @@ def missing():
         return f"{CHROMIUM} not found (Debian package chromium)"
     if shutil.which("node") is None:
         return "node not found"
-    if not os.path.isdir(os.path.join(paths.REPO, "node_modules", "playwright-core")):
-        return "node_modules/playwright-core missing: run `npm ci` at the repository root"
+    for package in ("playwright-core", "axe-core"):
+        if not os.path.isdir(os.path.join(paths.REPO, "node_modules", package)):
+            return f"node_modules/{package} missing: run `npm ci` at the repository root"
     return None
 
 
@@ -69,15 +73,31 @@ class WebconfTest(unittest.TestCase):
         status, page = self.daemon.request_full("GET", "/", token=None)[:2]
         self.assertEqual(status, 200)
         self.assertIn('<script type="module" src="/app.js">', page)
+        # A second appliance, fresh (never bootstrapped, no DMS, no storage): disaster recovery
+        # onto it in the browser, by uploading a backup of the first and restoring it.
+        fresh_base = os.path.join(self.tmp.name, "fresh")
+        os.makedirs(fresh_base)
+        fresh_root = os.path.join(fresh_base, "appliance")
+        shutil.copytree(GENERATED.path, fresh_root, symlinks=True)
+        fresh = Daemon(fresh_base, os.path.join(fresh_base, "state"), fresh_root)
+        self.addCleanup(fresh.kill)
+        self.addCleanup(fresh.stop)
+        fresh.start()
         shots = os.environ.get("KEEPSAKE_SCREENSHOTS") or tempfile.mkdtemp(prefix="ks-webconf-shots-")
         os.makedirs(shots, exist_ok=True)
         env = dict(os.environ, KS_URL=self.daemon.url, KS_OTP=self.daemon.otp_password(), KS_SHOTS=shots,
-                   KS_STORAGE=self.storage, NODE_PATH=os.path.join(paths.REPO, "node_modules"))
+                   KS_STORAGE=self.storage, KS_FRESH_URL=fresh.url, KS_FRESH_OTP=fresh.otp_password(),
+                   NODE_PATH=os.path.join(paths.REPO, "node_modules"))
         proc = subprocess.run(["node", SCRIPT], cwd=paths.REPO, env=env, capture_output=True, text=True, timeout=300)
         print(f"\n  screenshots: {shots}", file=sys.stderr)
-        self.assertEqual(proc.returncode, 0, f"{proc.stdout}\n{proc.stderr}\n--- daemon log ---\n{self.daemon.log()[-3000:]}")
+        for line in proc.stdout.splitlines():
+            if line.startswith("axe"):  # the findings below "serious" (which fail the run)
+                print(f"  {line}", file=sys.stderr)
+        self.assertEqual(proc.returncode, 0, f"{proc.stdout}\n{proc.stderr}\n--- daemon log ---\n{self.daemon.log()[-3000:]}"
+                                             f"\n--- fresh daemon log ---\n{fresh.log()[-3000:]}")
         self.assertIn("every step passed", proc.stdout)
-        for name in ("login", "backup-otp-user", "access", "storage-browser", "backup", "backup-details", "backup-settings", "restore", "audit", "login-phone"):
+        for name in ("login", "backup-otp-user", "access", "storage-browser", "backup", "backup-details", "backup-settings", "restore",
+                     "restore-upload", "fresh-restored", "audit", "login-phone"):
             self.assertTrue(os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name)
 
     def test_static_files_carry_the_security_headers(self):
@@ -88,6 +108,24 @@ class WebconfTest(unittest.TestCase):
         self.assertEqual(headers["X-Content-Type-Options"], "nosniff")
         status, _, _ = self.daemon.request_full("GET", "/../../etc/passwd", token=None)
         self.assertIn(status, (400, 404))
+
+    def test_unknown_pages_get_the_webconf_404_and_static_files_revalidate(self):
+        status, body, headers = self.daemon.request_full("GET", "/no-such-page", token=None)
+        self.assertEqual(status, 404)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"), headers["Content-Type"])
+        self.assertIn("Page not found", body)
+        with open(os.path.join(paths.REPO, "webconf", "404.html")) as f:
+            self.assertEqual(body, f.read(), "the Webconf's own 404 page")
+        status, body, headers = self.daemon.request_full("GET", "/app.js", token=None)
+        self.assertEqual(status, 200)
+        etag = headers["ETag"]
+        self.assertTrue(etag, "app.js carries an ETag")
+        self.assertIn("no-cache", headers["Cache-Control"])
+        status, body, headers = self.daemon.request_full("GET", "/app.js", token=None, headers={"If-None-Match": etag})
+        self.assertEqual(status, 304)
+        self.assertEqual(body, "", "a 304 has no body")
+        status, _, _ = self.daemon.request_full("GET", "/app.js", token=None, headers={"If-None-Match": '"not-the-etag"'})
+        self.assertEqual(status, 200, "another ETag gets the file")
 
 
 if __name__ == "__main__":
