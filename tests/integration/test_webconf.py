@@ -19,6 +19,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import nfs_server  # noqa: E402
 import paths  # noqa: E402
 from daemon import Daemon  # noqa: E402
 from requirements import require  # noqa: E402
@@ -83,11 +84,26 @@ class WebconfTest(unittest.TestCase):
         self.addCleanup(fresh.kill)
         self.addCleanup(fresh.stop)
         fresh.start()
+        # An NFS export on a real nfs-ganesha for the storage browser, when it can run here
+        # (required in CI: KEEPSAKE_TEST_REQUIRE names "nfs").
+        nfs_location, nfs_site = "", None
+        reason = nfs_server.skip_reason()
+        if reason is None:
+            ganesha = nfs_server.Ganesha(self.tmp.name)
+            self.addCleanup(ganesha.stop)
+            ganesha.start()
+            nfs_site = os.path.join(ganesha.dirs["rw"], "nfs-site")
+            os.makedirs(nfs_site)
+            nfs_location = ganesha.url("rw")[len("nfs://"):]
+        elif nfs_server.required():
+            raise RuntimeError(f"NFS is required (KEEPSAKE_TEST_REQUIRE) but cannot run here: {reason}")
+        else:
+            print(f"\n  the NFS steps are skipped: {reason}", file=sys.stderr)
         shots = os.environ.get("KEEPSAKE_SCREENSHOTS") or tempfile.mkdtemp(prefix="ks-webconf-shots-")
         os.makedirs(shots, exist_ok=True)
         env = dict(os.environ, KS_URL=self.daemon.url, KS_OTP=self.daemon.otp_password(), KS_SHOTS=shots,
                    KS_STORAGE=self.storage, KS_FRESH_URL=fresh.url, KS_FRESH_OTP=fresh.otp_password(),
-                   NODE_PATH=os.path.join(paths.REPO, "node_modules"))
+                   KS_NFS=nfs_location, NODE_PATH=os.path.join(paths.REPO, "node_modules"))
         proc = subprocess.run(["node", SCRIPT], cwd=paths.REPO, env=env, capture_output=True, text=True, timeout=300)
         print(f"\n  screenshots: {shots}", file=sys.stderr)
         for line in proc.stdout.splitlines():
@@ -96,6 +112,8 @@ class WebconfTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, f"{proc.stdout}\n{proc.stderr}\n--- daemon log ---\n{self.daemon.log()[-3000:]}"
                                              f"\n--- fresh daemon log ---\n{fresh.log()[-3000:]}")
         self.assertIn("every step passed", proc.stdout)
+        if nfs_site is not None:  # the backup made through the browser is on the export
+            self.assertEqual(len([n for n in os.listdir(nfs_site) if n.endswith(".ksb")]), 1, os.listdir(nfs_site))
         for name in ("login", "backup-otp-user", "access", "storage-browser", "backup", "backup-details", "backup-settings", "restore",
                      "restore-upload", "fresh-restored", "audit", "login-phone"):
             self.assertTrue(os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name)
