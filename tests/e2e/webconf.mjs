@@ -7,6 +7,8 @@
 //   KS_STORAGE      a local directory for the backup storage (with site-a and site-b)
 //   KS_FRESH_URL    a second keepsaked, a fresh appliance (no DMS, no storage, not set up),
 //   KS_FRESH_OTP    and its Initial OTP User's password: disaster recovery onto it by upload
+//   KS_APPLIANCE    the first daemon's appliance root (a large file is put there for a while)
+//   KS_NFS          "127.0.0.1:PORT/rw", an export of nfs-ganesha; "" when it cannot run here
 // The daemon's certificate is self-signed: the Python side checked that the server is the
 // daemon with that certificate; here HTTPS errors are ignored for that one origin.
 // Exits non-zero, naming the failed step, on the first failure.
@@ -445,6 +447,38 @@ try {
 
   step = "axe: the Audit log page";
   await accessible(page, "Audit log");
+
+  step = "a backup of a large appliance: BACKUP IN PROGRESS with a moving progress bar, then NOT RUNNING";
+  // 5 GiB of zeros (a sparse file: no disk used) take the backup several seconds to read,
+  // hash and compress (about 0.4 GiB/s here), so the status stream shows it moving. Onto the
+  // local storage: onto NFS a backup of 12 GiB failed (see the closing note of issue 12).
+  const big = path.join(process.env.KS_APPLIANCE, "firmware", "large.img");
+  fs.closeSync(fs.openSync(big, "w"));
+  fs.truncateSync(big, 5 * 1024 ** 3);
+  try {
+    await page.getByRole("link", { name: "Backup", exact: true }).click();
+    await page.getByRole("heading", { name: "Backup", exact: true }).waitFor();
+    const now = page.getByRole("button", { name: "Create Backup Now" });
+    for (let i = 0; i < 50 && await now.isDisabled(); ++i) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    await now.click();
+    await page.locator("#backup-state", { hasText: "BACKUP IN PROGRESS" }).waitFor({ timeout: 15000 });
+    const bar = page.locator("#status-block progress");
+    await bar.waitFor();
+    const first = Number((await bar.getAttribute("value")) ?? 0);
+    // Moving: the status stream brings a higher percent, without a reload, while it runs.
+    await page.waitForFunction((start) => {
+      const p = document.querySelector("#status-block progress");
+      return p !== null && Number(p.getAttribute("value") ?? 0) > start;
+    }, first, { timeout: 30000 });
+    await shot(page, "backup-in-progress");
+    await page.locator("#backup-state", { hasText: "NOT RUNNING" }).waitFor({ timeout: 120000 });
+    await page.locator("#history tbody tr").first().filter({ hasText: "succeeded" }).waitFor();
+  } finally {
+    fs.unlinkSync(big);
+  }
 
   if (process.env.KS_NFS) {
     step = "an NFS export through the storage browser (nfs-ganesha): down, Storage Information, Use This Location";

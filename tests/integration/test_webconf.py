@@ -103,7 +103,7 @@ class WebconfTest(unittest.TestCase):
         os.makedirs(shots, exist_ok=True)
         env = dict(os.environ, KS_URL=self.daemon.url, KS_OTP=self.daemon.otp_password(), KS_SHOTS=shots,
                    KS_STORAGE=self.storage, KS_FRESH_URL=fresh.url, KS_FRESH_OTP=fresh.otp_password(),
-                   KS_NFS=nfs_location, NODE_PATH=os.path.join(paths.REPO, "node_modules"))
+                   KS_NFS=nfs_location, KS_APPLIANCE=self.root, NODE_PATH=os.path.join(paths.REPO, "node_modules"))
         proc = subprocess.run(["node", SCRIPT], cwd=paths.REPO, env=env, capture_output=True, text=True, timeout=300)
         print(f"\n  screenshots: {shots}", file=sys.stderr)
         for line in proc.stdout.splitlines():
@@ -112,10 +112,10 @@ class WebconfTest(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, f"{proc.stdout}\n{proc.stderr}\n--- daemon log ---\n{self.daemon.log()[-3000:]}"
                                              f"\n--- fresh daemon log ---\n{fresh.log()[-3000:]}")
         self.assertIn("every step passed", proc.stdout)
-        if nfs_site is not None:  # the backup made through the browser is on the export
+        if nfs_site is not None:  # the backup made onto the export in the browser is there
             self.assertEqual(len([n for n in os.listdir(nfs_site) if n.endswith(".ksb")]), 1, os.listdir(nfs_site))
         for name in ("login", "backup-otp-user", "access", "storage-browser", "backup", "backup-details", "backup-settings", "restore",
-                     "restore-upload", "fresh-restored", "audit", "login-phone"):
+                     "restore-upload", "fresh-restored", "audit", "backup-in-progress", "login-phone"):
             self.assertTrue(os.path.getsize(os.path.join(shots, f"{name}.png")) > 1000, name)
 
     def test_static_files_carry_the_security_headers(self):
