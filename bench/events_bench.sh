@@ -32,18 +32,7 @@ source "$SCRIPT_DIR/lib.sh"
 bench_header events_bench "TABS=$TABS SECONDS_PER_RUN=$SECONDS_PER_RUN" "$@"
 bench_ensure_state
 
-WORK="$(mktemp -d "${BENCH_TMPDIR:-/tmp}/events_bench.XXXXXX")"
-PID=""
-cleanup() {
-    [[ -n "$PID" ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-cp "$KSD" "$WORK/keepsaked"
-cp -a "$STATE" "$WORK/appliance"
-mkdir "$WORK/state" "$WORK/backups"
-TOKEN=""
+bench_daemon_workdir events_bench "$STATE"
 bench_start_daemon "http_client_connections = 1000"
 bench_bootstrap
 bench_ready_for_backups

@@ -99,3 +99,22 @@ bench_ready_for_backups() {
     bench_api PUT /api/v1/storage "{\"type\":\"local\",\"path\":\"$WORK/backups\"}" >/dev/null
     bench_api PUT /api/v1/settings '{"retention":{"keep_last":1}}' >/dev/null
 }
+
+# The working directory of one benchmark daemon: sets WORK (under $3, default
+# ${BENCH_TMPDIR:-/tmp}) named after $1, with the binary $KSD copied in, the appliance (a
+# copy of the state $2, or empty when $2 is ""), state/ and backups/. The daemon and the
+# directory go when the script exits, however it exits.
+bench_daemon_workdir() {
+    WORK="$(mktemp -d "${3:-${BENCH_TMPDIR:-/tmp}}/$1.XXXXXX")"
+    PID=""
+    TOKEN=""
+    trap bench_daemon_cleanup EXIT
+    trap 'exit 130' INT TERM
+    cp "$KSD" "$WORK/keepsaked"
+    if [[ -n "$2" ]]; then cp -a "$2" "$WORK/appliance"; else mkdir "$WORK/appliance"; fi
+    mkdir "$WORK/state" "$WORK/backups"
+}
+bench_daemon_cleanup() {
+    if [[ -n "${PID:-}" ]]; then kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; fi
+    rm -rf "$WORK"
+}

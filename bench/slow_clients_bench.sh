@@ -35,18 +35,7 @@ for t in wrk curl python3; do command -v "$t" >/dev/null || die "missing tool: $
 source "$SCRIPT_DIR/lib.sh"
 bench_header slow_clients_bench "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); SLOW=$SLOW SOURCES=$SOURCES RATE=$RATE CONNS=$CONNS SECONDS_PER_RUN=$SECONDS_PER_RUN" "$@"
 
-WORK="$(mktemp -d "${BENCH_TMPDIR:-/tmp}/slow_clients_bench.XXXXXX")"
-PID=""
-cleanup() {
-    [[ -n "$PID" ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cp "$KSD" "$WORK/keepsaked"
-mkdir "$WORK/state" "$WORK/appliance"
-TOKEN=""
+bench_daemon_workdir slow_clients_bench ""
 bench_start_daemon "webconf_dir = \"$ROOT/webconf\""
 bench_bootstrap
 

@@ -47,19 +47,7 @@ source "$SCRIPT_DIR/lib.sh"
 bench_header status_bench "$(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2); RATE=$RATE CONNS=$CONNS SECONDS_PER_RUN=$SECONDS_PER_RUN" "$@"
 bench_ensure_state
 
-WORK="$(mktemp -d "${BENCH_TMPDIR:-$DATA_DIR}/status_bench.XXXXXX")"
-PID=""
-cleanup() {
-    [[ -n "$PID" ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cp "$KSD" "$WORK/keepsaked"
-cp -a "$STATE" "$WORK/appliance"
-mkdir "$WORK/state" "$WORK/backups"
-TOKEN=""
+bench_daemon_workdir status_bench "$STATE" "$DATA_DIR"
 start_daemon() {  # $1: job_nice (CPU priority of the backup threads)
     bench_start_daemon "job_nice = $1"
     TOKEN="$(bench_login admin "$BENCH_ADMIN_PASSWORD" 2>/dev/null || true)"
