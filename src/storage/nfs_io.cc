@@ -217,7 +217,15 @@ class NfsWriter final : public Writer {
   Status Issue(std::unique_ptr<PendingWrite> w) {
     PendingWrite* raw = w.get();
     ++queue_->in_flight;
+    // Without libnfs's own per-call timeout: libnfs runs it only inside nfs_service(), and
+    // between two Appends nobody calls that while the producer works (a long stretch of
+    // zeros compresses to nothing for many seconds). A WRITE answered long ago was then
+    // declared timed out as soon as the next Append looked (reproduced: a backup of 12 GiB
+    // of zeros to NFS failed with "did not answer within 15 s"). A dead server is still
+    // found: ServiceUntil() allows kNfsTimeoutSeconds from the moment it starts waiting.
+    nfs_set_timeout(ctx_, -1);
     int rc = nfs_pwrite_async(ctx_, fh_, raw->offset, raw->data.size(), raw->data.data(), OnWriteDone, raw);
+    nfs_set_timeout(ctx_, kNfsTimeoutSeconds * 1000);  // synchronous calls keep theirs
     if (rc != 0) {
       --queue_->in_flight;  // libnfs did not take it: no callback will run
       return NfsError(s_, rc, url_, ctx_);
