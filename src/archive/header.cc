@@ -27,10 +27,10 @@ json DeviceToJson(const DeviceIdentity& d) {
 
 Result<DeviceIdentity> DeviceFromJson(const JsonFields& f) {
   DeviceIdentity d;
-  ASSIGN_OR_RETURN(d.device_id, f.String("device_id", 128));
-  ASSIGN_OR_RETURN(d.hostname, f.String("hostname", 255));
-  ASSIGN_OR_RETURN(d.model, f.String("model", 255));
-  ASSIGN_OR_RETURN(d.firmware_version, f.String("firmware_version", 64));
+  ASSIGN_OR_RETURN(d.device_id, f.Text("device_id", 128));
+  ASSIGN_OR_RETURN(d.hostname, f.Text("hostname", 255));
+  ASSIGN_OR_RETURN(d.model, f.Text("model", 255));
+  ASSIGN_OR_RETURN(d.firmware_version, f.Text("firmware_version", 64));
   return d;
 }
 
@@ -71,16 +71,16 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("backup header is not a JSON object");
   JsonFields f(j, "backup header");
   BackupHeader h;
-  ASSIGN_OR_RETURN(std::string format, f.String("format"));
+  ASSIGN_OR_RETURN(std::string format, f.Text("format"));
   if (format != "keepsake-backup") return f.Bad("format", "not \"keepsake-backup\"");
   ASSIGN_OR_RETURN(uint64_t version, f.Uint("format_version"));
   if (version != kFormatVersion) {
     return Status::NotSupported(
         fmt::format("backup format version {} is not supported (this build reads {})", version, kFormatVersion));
   }
-  ASSIGN_OR_RETURN(h.backup_id, f.String("backup_id", 64));
-  ASSIGN_OR_RETURN(h.file_name, f.String("file_name", 255));
-  ASSIGN_OR_RETURN(h.created_at, f.String("created_at", 64));
+  ASSIGN_OR_RETURN(h.backup_id, f.Text("backup_id", 64));
+  ASSIGN_OR_RETURN(h.file_name, f.Text("file_name", 255));
+  ASSIGN_OR_RETURN(h.created_at, f.Text("created_at", 64));
 
   ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
   ASSIGN_OR_RETURN(h.device, DeviceFromJson(device));
@@ -89,21 +89,21 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   for (const auto& item : *components) {
     JsonFields c(item, "backup header", "components[].");
     ComponentSummary s;
-    ASSIGN_OR_RETURN(s.name, c.String("name", 64));
+    ASSIGN_OR_RETURN(s.name, c.Text("name", 64));
     ASSIGN_OR_RETURN(s.files, c.Uint("files"));
     ASSIGN_OR_RETURN(s.bytes, c.Uint("bytes"));
-    ASSIGN_OR_RETURN(s.note, c.OptionalString("note"));
+    ASSIGN_OR_RETURN(s.note, c.OptionalText("note"));
     h.components.push_back(std::move(s));
   }
 
   ASSIGN_OR_RETURN(JsonFields compression, f.Object("compression"));
-  ASSIGN_OR_RETURN(std::string calg, compression.String("alg"));
+  ASSIGN_OR_RETURN(std::string calg, compression.Text("alg"));
   if (calg != "zstd") return Status::NotSupported(fmt::format("compression '{}' is not supported", calg));
   ASSIGN_OR_RETURN(uint64_t level, compression.Uint("level"));
   h.compression_level = static_cast<int>(std::min<uint64_t>(level, 22));
 
   ASSIGN_OR_RETURN(JsonFields enc, f.Object("encryption"));
-  ASSIGN_OR_RETURN(std::string ealg, enc.String("alg"));
+  ASSIGN_OR_RETURN(std::string ealg, enc.Text("alg"));
   if (ealg != "xchacha20poly1305-secretstream") {
     return Status::NotSupported(fmt::format("encryption '{}' is not supported", ealg));
   }
@@ -117,10 +117,10 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   ASSIGN_OR_RETURN(JsonFields domain, f.Object("domain"));
   RETURN_IF_ERROR(domain.HexInto("public_key", h.domain_public_key));
   RETURN_IF_ERROR(domain.HexInto("salt", h.domain_salt));
-  ASSIGN_OR_RETURN(std::string fingerprint, domain.String("fingerprint"));
+  ASSIGN_OR_RETURN(std::string fingerprint, domain.Text("fingerprint"));
   if (fingerprint != h.DomainFingerprint()) return domain.Bad("fingerprint", "does not match the public key");
   ASSIGN_OR_RETURN(JsonFields kdf, domain.Object("kdf"));
-  ASSIGN_OR_RETURN(std::string kalg, kdf.String("alg"));
+  ASSIGN_OR_RETURN(std::string kalg, kdf.Text("alg"));
   if (kalg != "argon2id13") return Status::NotSupported(fmt::format("key derivation '{}' is not supported", kalg));
   ASSIGN_OR_RETURN(h.kdf.opslimit, kdf.Uint("opslimit"));
   ASSIGN_OR_RETURN(h.kdf.memlimit_kib, kdf.Uint("memlimit_kib"));

@@ -55,20 +55,20 @@ Result<Manifest> ParseManifest(std::string_view text) {
   ASSIGN_OR_RETURN(uint64_t version, f.Uint("manifest_version"));
   if (version != 1) return f.Bad("manifest_version", "unknown version");
   Manifest m;
-  ASSIGN_OR_RETURN(m.backup_id, f.String("backup_id", 64));
+  ASSIGN_OR_RETURN(m.backup_id, f.Text("backup_id", 64));
   ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
   ASSIGN_OR_RETURN(m.device, DeviceFromJson(device));
   ASSIGN_OR_RETURN(const json* components, f.Array("components", 64));
   for (const json& c : *components) {
     JsonFields cf(c, "manifest", "components[].");
     ManifestComponent comp;
-    ASSIGN_OR_RETURN(comp.name, cf.String("name", 64));
+    ASSIGN_OR_RETURN(comp.name, cf.Text("name", 64));
     ASSIGN_OR_RETURN(const json* entries, cf.Array("entries", 10'000'000));
     for (const json& e : *entries) {
       JsonFields ef(e, "manifest", "entries[].");
       ManifestEntry entry;
-      ASSIGN_OR_RETURN(entry.path, ef.String("path", 4096));
-      ASSIGN_OR_RETURN(std::string type, ef.String("type", 16));
+      ASSIGN_OR_RETURN(entry.path, ef.Text("path", 4096));
+      ASSIGN_OR_RETURN(std::string type, ef.Text("type", 16));
       if (type == "file") {
         entry.type = EntryType::kFile;
       } else if (type == "dir") {
@@ -83,10 +83,10 @@ Result<Manifest> ParseManifest(std::string_view text) {
       ASSIGN_OR_RETURN(entry.mtime, ef.Int("mtime"));
       if (entry.type == EntryType::kFile) {
         ASSIGN_OR_RETURN(entry.size, ef.Uint("size"));
-        ASSIGN_OR_RETURN(entry.sha256, ef.String("sha256", 64));
+        ASSIGN_OR_RETURN(entry.sha256, ef.Text("sha256", 64));
       }
       if (entry.type == EntryType::kSymlink) {
-        ASSIGN_OR_RETURN(entry.target, ef.String("target", 4096));
+        ASSIGN_OR_RETURN(entry.target, ef.Text("target", 4096));
       }
       comp.entries.push_back(std::move(entry));
     }

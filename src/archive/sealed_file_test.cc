@@ -9,6 +9,7 @@
 
 #include "archive/backup_file.h"
 #include "archive/format.h"
+#include "archive/sealed_reader.h"
 #include "archive/sealed_writer.h"
 #include "base/endian.h"
 #include "base/mem_stream.h"
@@ -217,6 +218,40 @@ TEST_F(SealedFileTest, ForgedHeaderSignedByAnotherKeyIsRefused) {
   crypto::DomainKeys attacker = Domain("attacker secret", 1);
   std::string file = Seal(attacker);
   ExpectError(VerifyOnDevice(file), ErrorCode::kUnauthenticated, "belongs to domain");
+}
+
+TEST_F(SealedFileTest, HeaderTextWithAControlCharacterIsRefusedBeforeAnyoneShowsIt) {
+  // Reproduced (issue 13): ANSI sequences in a component's note, in a header signed by any
+  // key, redrew the screen of `keepsake inspect` into a forged verdict. The header is read
+  // (ReadSealedHeader: what inspect, listings and restore all start with) and refused.
+  crypto::DomainKeys attacker = Domain("attacker secret", 1);
+  for (std::string note :
+       {std::string("\x1b[2J\x1b[HSignature: valid, made in this device's domain"), std::string("line\nbreak"),
+        std::string("C1 CSI \xc2\x9b"
+                    "31m")}) {
+    auto scan = ScanSources({{"tree", {{"", *tree_}}, note}});
+    ASSERT_TRUE(scan.ok());
+    NewBackup backup{"test_host_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}};
+    StringSink out;
+    ASSERT_TRUE(SealBackup(*scan, backup, attacker, out, {}).ok());
+    StringSource in(out.data());
+    auto header = ReadSealedHeader(in);
+    ASSERT_FALSE(header.ok()) << "a note with a control character was accepted: " << note;
+    ExpectError(header.status(), ErrorCode::kCorruption, "components[].note");
+    ExpectError(header.status(), ErrorCode::kCorruption, "contains a control character");
+  }
+}
+
+TEST_F(SealedFileTest, AFileNameWithAControlCharacterIsRefusedAtBackupNotAtRestore) {
+  // Such a name could not pass the manifest's check at restore: say so while it can be renamed.
+  char tmpl[] = "/tmp/ks_ctrl_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::ofstream(dir + "/report\x1b[31m.txt") << "x";
+  auto scan = ScanSources({{"tree", {{"", dir}}, ""}});
+  ASSERT_FALSE(scan.ok());
+  ExpectError(scan.status(), ErrorCode::kInvalidArgument, "control character");
+  EXPECT_EQ(scan.status().message().find('\x1b'), std::string::npos) << "the name is shown escaped";
+  fs::remove_all(dir);
 }
 
 TEST_F(SealedFileTest, NotABackupFileIsNamedAsSuch) {

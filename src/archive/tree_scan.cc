@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "archive/format.h"
+#include "base/strings.h"
 
 namespace keepsake::archive {
 namespace {
@@ -21,6 +22,13 @@ class Walker {
     if (archive_path.empty()) {
       if (!S_ISDIR(e.st.st_mode)) return Status::InvalidArgument(fmt::format("{}: not a directory", disk_path));
       return AddChildren(archive_path, disk_path, component);
+    }
+    // A backup's header and manifest refuse control characters (they would reach a
+    // terminal as commands), so a name holding one would make a backup nobody can restore:
+    // it is refused here, where renaming the file is still possible.
+    if (HasControlCharacter(archive_path)) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: the name holds a control character, which a backup cannot carry: rename it", Printable(disk_path)));
     }
     if (archive_path == kManifestName) {
       return Status::InvalidArgument(
@@ -37,6 +45,10 @@ class Walker {
       std::error_code ec;
       e.link_target = std::filesystem::read_symlink(disk_path, ec).string();
       if (ec) return StatusFromErrno(ec.value(), disk_path);
+      if (HasControlCharacter(e.link_target)) {
+        return Status::InvalidArgument(fmt::format(
+            "{}: the symlink's target holds a control character, which a backup cannot carry", Printable(disk_path)));
+      }
     } else if (!S_ISDIR(e.st.st_mode)) {
       return Status::InvalidArgument(
           fmt::format("{}: unsupported file type (only files, directories and symlinks are backed up)", disk_path));

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "base/strings.h"
+
 namespace keepsake {
 
 const nlohmann::json* JsonFields::Find(const char* key) const {
@@ -25,6 +27,17 @@ Result<std::string> JsonFields::String(const char* key, size_t max_len) const {
 Result<std::string> JsonFields::OptionalString(const char* key, std::string fallback, size_t max_len) const {
   if (Find(key) == nullptr) return fallback;
   return String(key, max_len);
+}
+
+Result<std::string> JsonFields::Text(const char* key, size_t max_len) const {
+  ASSIGN_OR_RETURN(std::string s, String(key, max_len));
+  if (HasControlCharacter(s)) return Bad(key, "contains a control character");
+  return s;
+}
+
+Result<std::string> JsonFields::OptionalText(const char* key, std::string fallback, size_t max_len) const {
+  if (Find(key) == nullptr) return fallback;
+  return Text(key, max_len);
 }
 
 Result<uint64_t> JsonFields::Uint(const char* key) const {

@@ -24,6 +24,11 @@ class JsonFields {
   Result<std::string> String(const char* key, size_t max_len = 1024) const;
   // A missing field gives `fallback`; a mistyped one is an error.
   Result<std::string> OptionalString(const char* key, std::string fallback = "", size_t max_len = 1024) const;
+  // A string meant for people or paths, from a file that may be hostile (a backup's header
+  // or manifest): as String, and kCorruption "contains a control character" for any C0 or
+  // C1 control (an ANSI sequence would redraw the terminal that shows it).
+  Result<std::string> Text(const char* key, size_t max_len = 1024) const;
+  Result<std::string> OptionalText(const char* key, std::string fallback = "", size_t max_len = 1024) const;
   Result<uint64_t> Uint(const char* key) const;
   Result<uint64_t> OptionalUint(const char* key, uint64_t fallback) const;
   Result<int64_t> Int(const char* key) const;

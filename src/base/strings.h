@@ -20,6 +20,10 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 // '?' too (for text whose encoding is unknown).
 std::string Printable(std::string_view text, size_t max_bytes = std::string::npos, bool ascii_only = false);
 
+// Whether `text` holds a C0 control (U+0000-U+001F), DEL, or a C1 control (U+0080-U+009F,
+// as UTF-8 C2 80-C2 9F): what a terminal may take for a command (ESC, CSI) rather than text.
+bool HasControlCharacter(std::string_view text);
+
 // "512 bytes", "1.5 KiB", "3.2 GiB": binary units with one decimal, as the Webconf, the
 // CLI and every message show sizes.
 std::string HumanBytes(uint64_t bytes);

@@ -19,6 +19,16 @@ TEST(StringsTest, PrintableReplacesControlBytesAndBounds) {
   EXPECT_EQ(Printable("abcdef", 3), "abc");
 }
 
+TEST(StringsTest, ControlCharactersAreC0DelAndC1) {
+  EXPECT_FALSE(HasControlCharacter("plain text, \xc3\xa9t\xc3\xa9 \xe2\x82\xac"));  // é, €
+  EXPECT_TRUE(HasControlCharacter("\x1b[2J"));
+  EXPECT_TRUE(HasControlCharacter("tab\there"));
+  EXPECT_TRUE(HasControlCharacter(std::string("nul\0", 4)));
+  EXPECT_TRUE(HasControlCharacter("del\x7f"));
+  EXPECT_TRUE(HasControlCharacter("csi \xc2\x9b"));    // U+009B, C1 CSI
+  EXPECT_FALSE(HasControlCharacter("nbsp \xc2\xa0"));  // U+00A0 is text
+}
+
 TEST(StringsTest, HumanBytesUsesBinaryUnits) {
   EXPECT_EQ(HumanBytes(0), "0 bytes");
   EXPECT_EQ(HumanBytes(1023), "1023 bytes");
