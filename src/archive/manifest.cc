@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "base/json_fields.h"
 
@@ -59,6 +60,9 @@ Result<Manifest> ParseManifest(std::string_view text) {
   ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
   ASSIGN_OR_RETURN(m.device, DeviceFromJson(device));
   ASSIGN_OR_RETURN(const json* components, f.Array("components", 64));
+  // Every path once: the tar check counts listed entries against the members it saw, so a
+  // path listed twice would otherwise cover a member the manifest does not list.
+  std::unordered_set<std::string> paths;
   for (const json& c : *components) {
     JsonFields cf(c, "manifest", "components[].");
     ManifestComponent comp;
@@ -68,6 +72,9 @@ Result<Manifest> ParseManifest(std::string_view text) {
       JsonFields ef(e, "manifest", "entries[].");
       ManifestEntry entry;
       ASSIGN_OR_RETURN(entry.path, ef.Text("path", 4096));
+      if (!paths.insert(entry.path).second) {
+        return Status::Corruption(fmt::format("manifest: '{}' is listed twice", entry.path));
+      }
       ASSIGN_OR_RETURN(std::string type, ef.Text("type", 16));
       if (type == "file") {
         entry.type = EntryType::kFile;

@@ -1,6 +1,13 @@
 #include "archive/tar_reader.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <gtest/gtest.h>
+
+#include "archive/format.h"
+#include "base/byte_stream.h"
+#include "base/mem_stream.h"
+#include "base/sha256.h"
 
 namespace keepsake::archive {
 namespace {
@@ -15,6 +22,80 @@ TEST(CheckArchivePathTest, RefusesEscapes) {
   for (const char* bad : {"", "/etc/passwd", "../x", "a/../../x", "a/..", "a//b", "./a", "a/.", "a/"}) {
     EXPECT_EQ(CheckArchivePath(bad).code(), ErrorCode::kCorruption) << bad;
   }
+}
+
+}  // namespace
+}  // namespace keepsake::archive
+
+namespace keepsake::archive {
+namespace {
+
+// A tar stream as an attacker with write access to the storage could make it (after the
+// seal, which only a domain key holder can redo: this is what a forged or compromised
+// writer would put inside): members "a" and "b", then a manifest of `entries`.
+std::string TarWith(const std::vector<ManifestEntry>& entries) {
+  Manifest m;
+  m.backup_id = "00112233445566778899aabbccddeeff";
+  m.device = {"dev-1", "host", "model", "1.0.0"};
+  m.components.push_back({"tree", entries});
+  std::string manifest = SerializeManifest(m);
+  std::string out;
+  struct archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  archive_write_open(
+      a, &out, nullptr,
+      [](struct archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
+        static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
+        return static_cast<la_ssize_t>(n);
+      },
+      nullptr);
+  auto add = [&](const std::string& path, const std::string& content) {
+    struct archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, path.c_str());
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
+    archive_write_header(a, e);
+    archive_write_data(a, content.data(), content.size());
+    archive_entry_free(e);
+  };
+  add("a", "alpha");
+  add("b", "unlisted payload");
+  add(std::string(kManifestName), manifest);
+  archive_write_close(a);
+  archive_write_free(a);
+  return out;
+}
+
+ManifestEntry FileEntry(const std::string& path, const std::string& content) {
+  ManifestEntry e;
+  e.path = path;
+  e.type = EntryType::kFile;
+  e.size = content.size();
+  e.mode = 0644;
+  Sha256 sha;
+  sha.Update(AsBytes(content));
+  e.sha256 = sha.FinalHex();
+  return e;
+}
+
+// Reproduced (issue 13, finding 7): the check counted manifest entries against the members
+// seen, so "a" listed twice covered an unlisted "b".
+TEST(UnpackTarTest, AManifestListingAPathTwiceCannotHideAnUnlistedMember) {
+  std::string tar = TarWith({FileEntry("a", "alpha"), FileEntry("a", "alpha")});
+  StringSource in(tar);
+  auto result = UnpackTar(in, "");
+  ASSERT_FALSE(result.ok()) << "an unlisted member was accepted";
+  EXPECT_EQ(result.status().code(), ErrorCode::kCorruption);
+  EXPECT_NE(result.status().message().find("'a' is listed twice"), std::string::npos) << result.status().message();
+}
+
+TEST(UnpackTarTest, EveryMemberListedOnceIsAccepted) {
+  std::string tar = TarWith({FileEntry("a", "alpha"), FileEntry("b", "unlisted payload")});
+  StringSource in(tar);
+  auto result = UnpackTar(in, "");
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->files, 2u);
 }
 
 }  // namespace
