@@ -254,6 +254,26 @@ TEST_F(SealedFileTest, AFileNameWithAControlCharacterIsRefusedAtBackupNotAtResto
   fs::remove_all(dir);
 }
 
+TEST_F(SealedFileTest, AHeaderAskingForAHugeKdfIsRefusedBeforeAnyDerivation) {
+  // Reproduced (issue 13, finding 6): a header asking Argon2id for 4 GiB and 4 passes made
+  // `verify --dms-file` take 36 s and 4.2 GB before any trust check.
+  crypto::DomainKeys attacker = Domain("attacker secret", 1);
+  attacker.kdf = {4, 4ull * 1024 * 1024};
+  std::string file = Seal(attacker);
+  SecureBuffer dms = Secret("attacker secret");
+  ExpectError(Verify(file, {nullptr, &dms}), ErrorCode::kCorruption, "outside the allowed range 8 KiB..1 GiB");
+}
+
+TEST_F(SealedFileTest, WithAKeystoreADmsIsDerivedOnlyWithTheDomainsOwnSaltAndParameters) {
+  // The domain's public key with other (costly) parameters: refused before deriving.
+  crypto::DomainKeys forged = Domain("correct horse battery", 1);
+  forged.kdf = {8, 1024 * 1024};
+  std::string file = Seal(forged);
+  SecureBuffer dms = Secret("correct horse battery");
+  ExpectError(Verify(file, {domain_, &dms}), ErrorCode::kUnauthenticated, "not its salt and KDF parameters");
+  EXPECT_TRUE(Verify(Seal(*domain_), {domain_, &dms}).ok()) << "the domain's own backup, with the DMS";
+}
+
 TEST_F(SealedFileTest, NotABackupFileIsNamedAsSuch) {
   ExpectError(VerifyOnDevice("hello world, this is plain text"), ErrorCode::kCorruption, "not a Keepsake backup");
   ExpectError(VerifyOnDevice(""), ErrorCode::kCorruption, "not a Keepsake backup");

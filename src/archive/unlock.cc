@@ -19,6 +19,18 @@ Status CheckSameDomain(const BackupHeader& header, const crypto::DomainKeys& key
 
 Result<SecureBuffer> UnlockFileKey(const BackupHeader& header, const Unlocker& unlocker) {
   if (unlocker.dms != nullptr) {
+    // Argon2id costs what the header asks, before anything in it is trusted: the parameters
+    // are bounded (ValidateKdfParams, when the header was parsed), and a header that names
+    // this keystore's domain must carry its salt and parameters too, or it is not this
+    // domain's (a backup of another domain may still be verified with that domain's DMS).
+    if (const crypto::DomainKeys* mine = unlocker.device_keys;
+        mine != nullptr && CheckSameDomain(header, *mine).ok() &&
+        (sodium_memcmp(mine->salt.data(), header.domain_salt.data(), mine->salt.size()) != 0 ||
+         mine->kdf.opslimit != header.kdf.opslimit || mine->kdf.memlimit_kib != header.kdf.memlimit_kib)) {
+      return Status::Unauthenticated(
+          fmt::format("the backup names domain {} but not its salt and KDF parameters: this domain did not make it",
+                      header.DomainFingerprint()));
+    }
     ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::DeriveDomainKeys(*unlocker.dms, header.domain_salt, header.kdf));
     if (sodium_memcmp(keys.public_key.data(), header.domain_public_key.data(), keys.public_key.size()) != 0) {
       return Status::Unauthenticated(fmt::format(

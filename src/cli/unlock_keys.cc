@@ -9,6 +9,9 @@ Result<std::unique_ptr<UnlockKeys>> UnlockKeys::Load(const CliContext& ctx, cons
   if (!dms_file.empty()) {
     ASSIGN_OR_RETURN(SecureBuffer dms, ReadSecretFile(dms_file));
     keys->dms_ = std::move(dms);
+    // With a keystore, a backup's KDF parameters are compared with it before any costly
+    // derivation (archive::UnlockFileKey).
+    ASSIGN_OR_RETURN(keys->device_keys_, crypto::LoadKeystoreIfSet(ctx.state_dir));
     return keys;
   }
   ASSIGN_OR_RETURN(crypto::DomainKeys device, crypto::LoadKeystore(ctx.state_dir));

@@ -33,12 +33,13 @@ long CountCharsIfClean(std::string_view s) {
 }  // namespace
 
 Status ValidateKdfParams(const KdfParams& params) {
-  if (params.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN || params.opslimit > 32) {
-    return Status::InvalidArgument(fmt::format("KDF opslimit {} is outside the allowed range 1..32", params.opslimit));
-  }
-  if (params.memlimit_kib < 8 || params.memlimit_kib > 4ull * 1024 * 1024) {
+  if (params.opslimit < crypto_pwhash_argon2id_OPSLIMIT_MIN || params.opslimit > kMaxKdfOps) {
     return Status::InvalidArgument(
-        fmt::format("KDF memory {} KiB is outside the allowed range 8 KiB..4 GiB", params.memlimit_kib));
+        fmt::format("KDF opslimit {} is outside the allowed range 1..{}", params.opslimit, kMaxKdfOps));
+  }
+  if (params.memlimit_kib < 8 || params.memlimit_kib > kMaxKdfMemKib) {
+    return Status::InvalidArgument(
+        fmt::format("KDF memory {} KiB is outside the allowed range 8 KiB..1 GiB", params.memlimit_kib));
   }
   return Status();
 }
