@@ -82,4 +82,12 @@ std::optional<ParsedBackupName> ParseBackupName(std::string_view name) {
   return parsed;
 }
 
+Status CheckBackupName(std::string_view name) {
+  if (name.find('/') != std::string_view::npos || !ParseBackupName(name)) {
+    return Status::InvalidArgument(fmt::format(
+        "\"{}\" is not a backup file name (PREFIX_YYYYMMDDTHHMMSSZ.ksb, as the appliance names them)", name));
+  }
+  return Status();
+}
+
 }  // namespace keepsake::archive

@@ -28,4 +28,8 @@ struct ParsedBackupName {
 // Recognises names made by MakeBackupName; nullopt for anything else.
 std::optional<ParsedBackupName> ParseBackupName(std::string_view name);
 
+// OK for a name MakeBackupName could have made (never one with a '/'); kInvalidArgument
+// ""x" is not a backup file name (...)" otherwise. The one check of names from a request.
+Status CheckBackupName(std::string_view name);
+
 }  // namespace keepsake::archive

@@ -176,9 +176,7 @@ void BackupService::RunScheduledBackup(JobTrigger trigger, date::sys_seconds due
 }
 
 Result<JobRecord> BackupService::StartRestore(RestoreJobOptions options, const Requester& requester) {
-  if (options.file.find('/') != std::string::npos || !archive::ParseBackupName(options.file)) {
-    return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", options.file));
-  }
+  RETURN_IF_ERROR(archive::CheckBackupName(options.file));
   {
     std::lock_guard lock(mu_);  // a busy service says so before the storage is asked
     if (current_) return Busy();
@@ -231,6 +229,7 @@ Status BackupService::DiscardRollbackPoint(const Requester& requester) {
         st.ok() ? nlohmann::json::object() : nlohmann::json{{"error", st.message()}});
   {
     std::lock_guard lock(mu_);  // its space is back: the status says so soon
+    rollback_point_measured_ = false;
     readiness_stale_ = true;
   }
   wake_.notify_all();
@@ -316,19 +315,22 @@ void BackupService::RefreshReadiness() {
                              static_cast<uint64_t>(v.f_bavail) * v.f_frsize};
   }
   std::optional<uint64_t> point_bytes;
-  bool restoring = false;
+  bool measure = false;
   {
     std::lock_guard lock(mu_);  // a restore is replacing the point: keep what was known
-    restoring = current_ && current_->kind == JobKind::kRestore;
+    measure = !rollback_point_measured_ && !(current_ && current_->kind == JobKind::kRestore);
   }
-  if (!restoring) {
+  if (measure) {
     auto point = appliance::DescribeRollbackPoint(options_.appliance_root);
     if (point.ok()) point_bytes = *point ? (*point)->bytes : 0;
   }
   std::lock_guard lock(mu_);
   readiness_ = std::move(r);
   appliance_disk_ = disk;
-  if (point_bytes) rollback_point_bytes_ = *point_bytes;
+  if (point_bytes) {
+    rollback_point_bytes_ = *point_bytes;
+    rollback_point_measured_ = true;
+  }
   readiness_stale_ = false;
 }
 

@@ -231,7 +231,10 @@ class BackupService final : private ScheduledJobs {
   int account_changes_ = 0;  // WhileNoRestore calls running
   Readiness readiness_;
   std::optional<storage::Capacity> appliance_disk_;  // refreshed with readiness_
+  // The rollback point's size: measured (a walk of its tree) only at start and after a
+  // restore, rollback or discard, the only things that change it.
   uint64_t rollback_point_bytes_ = 0;
+  bool rollback_point_measured_ = false;
   bool readiness_stale_ = true;
   bool stopping_ = false;
 

@@ -10,22 +10,11 @@
 #include "service/backup_service.h"
 
 namespace keepsake::service {
-namespace {
 
 namespace fs = std::filesystem;
 
-Status CheckBackupName(const std::string& name) {
-  if (name.find('/') != std::string::npos || !archive::ParseBackupName(name)) {
-    return Status::InvalidArgument(fmt::format(
-        "\"{}\" is not a backup file name (PREFIX_YYYYMMDDTHHMMSSZ.ksb, as the appliance names them)", name));
-  }
-  return Status();
-}
-
-}  // namespace
-
 Result<BackupDownload> BackupService::OpenBackupFile(const std::string& name, const Requester& requester) {
-  RETURN_IF_ERROR(CheckBackupName(name));
+  RETURN_IF_ERROR(archive::CheckBackupName(name));
   ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings()));
   ASSIGN_OR_RETURN(storage::Entry entry, backend->Stat(name));
   if (entry.is_dir) return Status::InvalidArgument(fmt::format("\"{}\" is a directory", name));
@@ -37,7 +26,7 @@ Result<BackupDownload> BackupService::OpenBackupFile(const std::string& name, co
 }
 
 Status BackupService::DeleteBackup(const std::string& name, const Requester& requester) {
-  RETURN_IF_ERROR(CheckBackupName(name));
+  RETURN_IF_ERROR(archive::CheckBackupName(name));
   {
     std::lock_guard lock(mu_);
     if (current_) return Busy();
@@ -82,7 +71,7 @@ Result<std::unique_ptr<storage::Backend>> BackupService::OpenRestoreSource(const
 
 Result<BackupListing> BackupService::AcceptUpload(const std::string& part, const std::string& name,
                                                   const Requester& requester) {
-  RETURN_IF_ERROR(CheckBackupName(name));
+  RETURN_IF_ERROR(archive::CheckBackupName(name));
   if (fs::path(part).parent_path() != fs::path(UploadDir())) {
     return Status::Internal(fmt::format("{}: an upload outside {}", part, UploadDir()));
   }

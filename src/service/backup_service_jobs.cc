@@ -124,6 +124,7 @@ void BackupService::FinishJob(JobRecord& job, const Requester& requester, const 
       if (status.ok()) last_success_ = job;
       if (job.result == JobResult::kFailed) ++failures_total_;
     }
+    if (job.kind == JobKind::kRestore) rollback_point_measured_ = false;  // it made a new one
     current_.reset();
     progress_.Reset();
     readiness_stale_ = true;

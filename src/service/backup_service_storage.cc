@@ -41,9 +41,7 @@ Result<BackupList> BackupService::ListBackups() {
 }
 
 Result<BackupDetails> BackupService::DetailsOf(const std::string& name) {
-  if (!archive::ParseBackupName(name)) {
-    return Status::InvalidArgument(fmt::format("\"{}\" is not a backup file name", name));
-  }
+  RETURN_IF_ERROR(archive::CheckBackupName(name));
   ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings()));
   return FileDetails(*backend, name);
 }
