@@ -171,18 +171,16 @@ Status KeepFirmwareVersion(const std::string& root, const fs::path& staging) {
 
 }  // namespace
 
-Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreRequest& req) {
+Result<RestoreReport> RestoreBackup(ByteSource& backup, const RestoreRequest& req) {
   RestoreReport report;
   ASSIGN_OR_RETURN(WorkLock lock, WorkLock::Take(req.root));
   ASSIGN_OR_RETURN(report.recovered, RecoverSwap(req.root, PostgresApplier(req.root)));
 
   // 1. Header: authentic, of this domain (or a domain this device may adopt), compatible.
-  {
-    ASSIGN_OR_RETURN(auto source, open());
-    ASSIGN_OR_RETURN(archive::SealedHeader sealed, archive::ReadSealedHeader(*source));
-    report.header = std::move(sealed.header);
-  }
-  const archive::BackupHeader& h = report.header;
+  // The file is read once: the header decided on here is the one the body read next is
+  // bound to (chunks and trailer), whatever the storage serves.
+  ASSIGN_OR_RETURN(archive::SealedHeader sealed, archive::ReadSealedHeader(backup));
+  const archive::BackupHeader& h = sealed.header;
   if (req.device_keys != nullptr) {
     RETURN_IF_ERROR(archive::CheckSameDomain(h, *req.device_keys));
   } else if (req.dms == nullptr) {
@@ -207,12 +205,12 @@ Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreReque
     return st;
   };
   {
-    ASSIGN_OR_RETURN(auto source, open());
-    auto unpacked = archive::UnsealBackup(*source, {req.device_keys, req.dms}, staging.string());
+    auto unpacked = archive::UnsealBody(backup, sealed, {req.device_keys, req.dms}, staging.string());
     if (!unpacked.ok()) return discard(std::move(unpacked).status());
     report.files = unpacked->files;
     report.bytes = unpacked->bytes;
   }
+  report.header = h;
   std::vector<std::string> all_paths;
   for (const auto& spec : Components()) all_paths.insert(all_paths.end(), spec.paths.begin(), spec.paths.end());
   if (Status st = CheckStaged(staging, all_paths); !st.ok()) return discard(std::move(st));

@@ -18,9 +18,6 @@
 
 namespace keepsake::appliance {
 
-// Opens the backup file from its start; called once for the header and once for the body.
-using BackupOpener = std::function<Result<std::unique_ptr<ByteSource>>()>;
-
 // A file outside the appliance root that a restored component makes obsolete: removed as
 // part of the swap (the journal carries it, so a restore completed after a crash removes it
 // too). The rule comes from the layer that owns the file (auth: the Initial OTP User's
@@ -57,7 +54,9 @@ struct RestoreReport {
 // kInvalidArgument (unknown or absent component), kCorruption (any failed check),
 // kNoSpace, kFailedPrecondition (no keys and no DMS). On any error the appliance is as it
 // was; only a device without a domain may have adopted the backup's domain.
-Result<RestoreReport> RestoreBackup(const BackupOpener& open, const RestoreRequest& request);
+// `backup` is read once, from its start: every decision is made on the header that the body
+// it then verifies is bound to.
+Result<RestoreReport> RestoreBackup(ByteSource& backup, const RestoreRequest& request);
 
 // Swaps the last rollback point back in; the displaced state becomes the new rollback
 // point, so a rollback can itself be undone. kNotFound without a rollback point.

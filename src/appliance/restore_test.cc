@@ -18,6 +18,7 @@
 #include "archive/sealed_writer.h"
 #include "archive/zstd_stream.h"
 #include "base/mem_stream.h"
+#include "base/sha256.h"
 
 namespace keepsake::appliance {
 namespace {
@@ -86,9 +87,12 @@ std::string HostileTar(const std::vector<TarMember>& members, bool truncate = fa
   return out.data;
 }
 
-std::string Seal(const std::string& tar, const crypto::DomainKeys& keys) {
+// The header lists `components` (by default a firmware component with no file, as the
+// hostile streams below hold none that survives the checks).
+std::string Seal(const std::string& tar, const crypto::DomainKeys& keys,
+                 std::vector<archive::ComponentSummary> components = {{"firmware", 0, 0, ""}}) {
   archive::BackupHeader header = archive::MakeHeader({"hostile.ksb", 1795651200, {"dev", "host", "model", "1.0.0"}},
-                                                     {{"firmware", 1, 10, ""}}, keys, {});
+                                                     std::move(components), keys, {});
   StringSink out;
   auto sealer = archive::SealedWriter::Start(header, keys, out);
   KS_CHECK(sealer.ok());
@@ -98,6 +102,12 @@ std::string Seal(const std::string& tar, const crypto::DomainKeys& keys) {
   KS_CHECK((*zstd)->Finish().ok());
   KS_CHECK((*sealer)->Finish().ok());
   return out.data();
+}
+
+std::string HexSha256(const std::string& data) {
+  Sha256 sha;
+  sha.Update(AsBytes(data));
+  return sha.FinalHex();
 }
 
 class HostileBackupTest : public ::testing::Test {
@@ -117,10 +127,8 @@ class HostileBackupTest : public ::testing::Test {
     req.root = root_;
     req.state_dir = dir_ + "/state";
     req.device_keys = keys_.get();
-    auto open = [&file]() -> Result<std::unique_ptr<ByteSource>> {
-      return std::unique_ptr<ByteSource>(std::make_unique<StringSource>(file));
-    };
-    return RestoreBackup(open, req).status();
+    StringSource in(file);
+    return RestoreBackup(in, req).status();
   }
 
   // The appliance is exactly as before and no staging area is left.
@@ -206,6 +214,33 @@ TEST_F(HostileBackupTest, HugeDeclaredSizeIsRefusedWithoutAllocatingIt) {
   std::string tar = HostileTar({{"firmware/huge", AE_IFREG, "12345", "", int64_t{1} << 40}}, /*truncate=*/true);
   Status st = Restore(Seal(tar, *keys_));
   EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
+  ExpectUnchanged();
+}
+
+TEST_F(HostileBackupTest, AComponentTheHeaderNamesButTheBodyLacksAbortsBeforeTheSwap) {
+  // Signed by the domain, complete and manifest-consistent, but the header also lists the
+  // network component: a restore that believed it would move the live network settings
+  // aside with nothing in their place.
+  fs::create_directories(root_ + "/system/network");
+  std::ofstream(root_ + "/system/network/interfaces") << "address 192.0.2.10\n";
+  std::string version = "firmware=3.9.0\n";
+  archive::Manifest manifest;
+  manifest.backup_id = "x";
+  manifest.device = {"dev", "host", "model", "1.0.0"};
+  manifest.components = {
+      {"firmware", {{"firmware/VERSION", archive::EntryType::kFile, version.size(), 0644, 0, HexSha256(version), ""}}}};
+  std::string tar = HostileTar({{"firmware/VERSION", AE_IFREG, version, ""},
+                                {".keepsake-manifest.json", AE_IFREG, archive::SerializeManifest(manifest), ""}});
+  archive::ComponentSummary firmware{"firmware", 1, version.size(), ""};
+
+  // The harness: with the truthful header the restore goes through.
+  ASSERT_TRUE(Restore(Seal(tar, *keys_, {firmware})).ok());
+  std::ofstream(root_ + "/firmware/VERSION") << "firmware=4.0.0\n";
+
+  Status st = Restore(Seal(tar, *keys_, {firmware, {"network", 1, 19, ""}}));
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
+  EXPECT_NE(st.message().find("component 'network' that the body does not hold"), std::string::npos) << st.message();
+  EXPECT_TRUE(fs::exists(root_ + "/system/network/interfaces"));
   ExpectUnchanged();
 }
 

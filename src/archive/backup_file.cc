@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "archive/sealed_writer.h"
 #include "base/encoding.h"
 #include "base/threaded_stream.h"
@@ -56,8 +58,42 @@ Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, c
   return sealer->header();
 }
 
-Result<UnpackResult> UnsealBackup(ByteSource& in, const Unlocker& unlocker, const std::string& target_dir) {
-  ASSIGN_OR_RETURN(SealedHeader header, ReadSealedHeader(in));
+namespace {
+
+// The header is written before the body and signed apart from it: a restore that swaps in
+// the components the header names must find each of them, whole, in the body's manifest.
+Status CheckHeaderMatchesManifest(const BackupHeader& header, const Manifest& manifest) {
+  for (const ComponentSummary& c : header.components) {
+    auto it = std::find_if(manifest.components.begin(), manifest.components.end(),
+                           [&](const ManifestComponent& m) { return m.name == c.name; });
+    if (it == manifest.components.end()) {
+      return Status::Corruption(
+          fmt::format("the header lists a component '{}' that the body does not hold; the file is not what "
+                      "its header says",
+                      c.name));
+    }
+    uint64_t files = 0, bytes = 0;
+    for (const ManifestEntry& e : it->entries) {
+      if (e.type != EntryType::kFile) continue;
+      files += 1;
+      bytes += e.size;
+    }
+    if (files != c.files || bytes != c.bytes) {
+      return Status::Corruption(
+          fmt::format("component '{}': the header says {} files and {} bytes, the body holds {} files and {} bytes",
+                      c.name, c.files, c.bytes, files, bytes));
+    }
+  }
+  if (manifest.components.size() != header.components.size()) {
+    return Status::Corruption("the body holds a component that the header does not list");
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<UnpackResult> UnsealBody(ByteSource& in, const SealedHeader& header, const Unlocker& unlocker,
+                                const std::string& target_dir) {
   ASSIGN_OR_RETURN(SecureBuffer file_key, UnlockFileKey(header.header, unlocker));
   // Three stages on three threads: read + hash + decrypt, decompress, unpack + digest.
   SealedReader body(in, header, file_key);
@@ -72,7 +108,14 @@ Result<UnpackResult> UnsealBackup(ByteSource& in, const Unlocker& unlocker, cons
     ASSIGN_OR_RETURN(size_t n, plain.Read(rest));
     if (n == 0) break;
   }
+  RETURN_IF_ERROR(CheckHeaderMatchesManifest(header.header, result.manifest));
   return result;
+}
+
+Result<UnsealedBackup> UnsealBackup(ByteSource& in, const Unlocker& unlocker, const std::string& target_dir) {
+  ASSIGN_OR_RETURN(SealedHeader header, ReadSealedHeader(in));
+  ASSIGN_OR_RETURN(UnpackResult contents, UnsealBody(in, header, unlocker, target_dir));
+  return UnsealedBackup{std::move(header.header), std::move(contents)};
 }
 
 Status DecryptBackup(ByteSource& in, const Unlocker& unlocker, ByteSink& out) {

@@ -43,10 +43,25 @@ BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> c
 Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, const crypto::DomainKeys& keys,
                                 ByteSink& out, const SealOptions& options, const ProgressFn& progress = {});
 
+// What UnsealBackup verified: the header it read (the one the body's chunks and trailer are
+// bound to, so the only header any decision about the backup may use) and the content.
+struct UnsealedBackup {
+  BackupHeader header;
+  UnpackResult contents;
+};
+
 // Verifies the whole backup and, when `target_dir` is not empty, extracts it there (an
 // existing empty directory: a staging area that the caller moves into place only on OK).
-// kCorruption, kUnauthenticated, kNotSupported as described in sealed_reader.h.
-Result<UnpackResult> UnsealBackup(ByteSource& in, const Unlocker& unlocker, const std::string& target_dir);
+// The file is read once, from its start. kCorruption, kUnauthenticated, kNotSupported as
+// described in sealed_reader.h; kCorruption also when the header's component list (names,
+// file counts, bytes) is not the body's manifest.
+Result<UnsealedBackup> UnsealBackup(ByteSource& in, const Unlocker& unlocker, const std::string& target_dir);
+
+// The same for a caller that read the header itself, to decide on it before the body is
+// read (a restore checks firmware, components and space first): `in` is where
+// ReadSealedHeader left it, and `header` is what it returned.
+Result<UnpackResult> UnsealBody(ByteSource& in, const SealedHeader& header, const Unlocker& unlocker,
+                                const std::string& target_dir);
 
 // Writes the decrypted body (a plain .tar.zst) to `out`. The trailer is checked last, so
 // the caller must discard `out` unless this returns OK.

@@ -1,5 +1,6 @@
 // The sealed file must reject every kind of damage or forgery with a precise error before
 // anything is used: these tests seal a small tree in memory and attack every region.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -64,6 +65,30 @@ class SealedFileTest : public ::testing::Test {
     options.zstd.workers = 1;
     auto written = SealBackup(*scan, backup, keys, out, options);
     KS_CHECK(written.ok());
+    return out.data();
+  }
+
+  // A header signed by the domain whose component list is not the body's: a restore would
+  // move the live component the header names aside with nothing to put in its place.
+  static std::string SealWithHeaderComponents(const crypto::DomainKeys& keys,
+                                              std::vector<ComponentSummary> components) {
+    auto scan = ScanSources({{"tree", {{"", *tree_}}, ""}});
+    KS_CHECK(scan.ok());
+    NewBackup backup{"lying_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}};
+    SealOptions options;
+    options.zstd.workers = 1;
+    BackupHeader header = MakeHeader(backup, std::move(components), keys, options);
+    Manifest manifest;
+    manifest.backup_id = header.backup_id;
+    manifest.device = header.device;
+    StringSink out;
+    auto sealer = SealedWriter::Start(std::move(header), keys, out);
+    KS_CHECK(sealer.ok());
+    auto zstd = ZstdCompressSink::Create(**sealer, options.zstd);
+    KS_CHECK(zstd.ok());
+    KS_CHECK(WriteTar(*scan, std::move(manifest), **zstd).ok());
+    KS_CHECK((*zstd)->Finish().ok());
+    KS_CHECK((*sealer)->Finish().ok());
     return out.data();
   }
 
@@ -286,12 +311,37 @@ TEST_F(SealedFileTest, ExtractReproducesContentModesAndLinks) {
   StringSource in(file);
   auto result = UnsealBackup(in, {domain_, nullptr}, out);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
-  EXPECT_EQ(result->files, 2u);
+  EXPECT_EQ(result->contents.files, 2u);
+  EXPECT_EQ(result->header.file_name, "test_host_20261126T000000Z.ksb");
   EXPECT_TRUE(fs::is_directory(out + "/etc/empty"));
   EXPECT_EQ(fs::read_symlink(out + "/etc/link"), "a.conf");
   EXPECT_EQ(fs::file_size(out + "/etc/blob.bin"), 6000u);
   EXPECT_FALSE(fs::exists(out + std::string("/") + std::string(kManifestName)));
   fs::remove_all(out);
+}
+
+TEST_F(SealedFileTest, AHeaderNamingAComponentTheBodyLacksIsRefused) {
+  auto scan = ScanSources({{"tree", {{"", *tree_}}, ""}});
+  ASSERT_TRUE(scan.ok());
+  std::vector<ComponentSummary> truthful = scan->components;
+  ASSERT_TRUE(VerifyOnDevice(SealWithHeaderComponents(*domain_, truthful)).ok());
+
+  std::vector<ComponentSummary> extra = truthful;
+  extra.push_back({"network", 3, 300, ""});
+  Status st = VerifyOnDevice(SealWithHeaderComponents(*domain_, extra));
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
+  EXPECT_THAT(st.message(), ::testing::HasSubstr("component 'network' that the body does not hold"));
+
+  std::vector<ComponentSummary> inflated = truthful;
+  inflated[0].bytes += 1;
+  st = VerifyOnDevice(SealWithHeaderComponents(*domain_, inflated));
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
+  EXPECT_THAT(st.message(), ::testing::HasSubstr("component 'tree': the header says"));
+
+  std::vector<ComponentSummary> renamed = truthful;
+  renamed[0].name = "firmware";
+  st = VerifyOnDevice(SealWithHeaderComponents(*domain_, renamed));
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ Status RunExtract(const CliContext& ctx, const ExtractOptions& opt) {
     return st;
   }
   RETURN_IF_ERROR(FsyncDir(target.parent_path().string()));
-  fmt::print("{}: {} files ({} bytes) extracted to {}\n", opt.file, result->files, result->bytes, opt.to);
+  fmt::print("{}: {} files ({} bytes) extracted to {}\n", opt.file, result->contents.files, result->contents.bytes,
+             opt.to);
   return Status();
 }
 

@@ -40,12 +40,9 @@ Status RunRestore(const CliContext& ctx, const RestoreOptions& opt) {
     ASSIGN_OR_RETURN(dms, ReadSecretFile(opt.dms_file));
     req.dms = &*dms;
   }
-  std::string path = opt.file;
-  auto open = [path]() -> Result<std::unique_ptr<ByteSource>> {
-    ASSIGN_OR_RETURN(auto file, FileSource::Open(path));
-    return std::unique_ptr<ByteSource>(std::move(file));
-  };
-  auto report = appliance::RestoreBackup(open, req);
+  auto file = FileSource::Open(opt.file);
+  if (!file.ok()) return std::move(file).status().WithContext(opt.file);
+  auto report = appliance::RestoreBackup(**file, req);
   if (!report.ok()) return std::move(report).status().WithContext(opt.file);
   if (!report->recovered.empty()) fmt::print("{}\n", report->recovered);
   std::string names;

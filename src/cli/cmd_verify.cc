@@ -18,8 +18,8 @@ Status RunVerify(const CliContext& ctx, const VerifyOptions& opt) {
   ASSIGN_OR_RETURN(auto source, FileSource::Open(opt.file));
   auto result = archive::UnsealBackup(*source, keys->unlocker(), "");
   if (!result.ok()) return std::move(result).status().WithContext(opt.file);
-  fmt::print("{}: OK, {} files ({} bytes) verified against the manifest; signatures valid\n", opt.file, result->files,
-             result->bytes);
+  fmt::print("{}: OK, {} files ({} bytes) verified against the manifest; signatures valid\n", opt.file,
+             result->contents.files, result->contents.bytes);
   return Status();
 }
 

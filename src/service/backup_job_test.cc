@@ -166,7 +166,7 @@ TEST_F(BackupJobTest, WrittenFileVerifiesWithTheDomainKeys) {
   storage::ReaderSource in(std::move(reader).value());
   auto unpacked = archive::UnsealBackup(in, {keys_, nullptr}, "");
   ASSERT_TRUE(unpacked.ok()) << unpacked.status().ToString();
-  EXPECT_EQ(unpacked->files, 2u);
+  EXPECT_EQ(unpacked->contents.files, 2u);
 }
 
 TEST_F(BackupJobTest, SecondJobInTheSameSecondGetsSequenceTwo) {

@@ -163,14 +163,10 @@ void BackupService::RunRestore(JobRecord job, Requester requester, BackupSetting
     req.dms = options.dms ? &*options.dms : nullptr;
     req.superseded = ports_.superseded_by_restore;
     req.on_applying = [this] { progress_.phase = JobPhase::kApplying; };
-    storage::Backend* b = backend.get();
-    appliance::BackupOpener open = [&]() -> Result<std::unique_ptr<ByteSource>> {
-      ASSIGN_OR_RETURN(auto reader, b->NewReader(job.file));
-      auto source = std::make_unique<storage::ReaderSource>(std::move(reader));
-      return std::unique_ptr<ByteSource>(new CountingSource(std::move(source), progress_.bytes_done));
-    };
+    ASSIGN_OR_RETURN(auto reader, backend->NewReader(job.file));
+    CountingSource source(std::make_unique<storage::ReaderSource>(std::move(reader)), progress_.bytes_done);
     progress_.phase = JobPhase::kWriting;  // reading, verifying and unpacking to staging
-    ASSIGN_OR_RETURN(appliance::RestoreReport report, appliance::RestoreBackup(open, req));
+    ASSIGN_OR_RETURN(appliance::RestoreReport report, appliance::RestoreBackup(source, req));
     job.summary = fmt::format("{} {} ({} files)", options.dry_run ? "would restore" : "restored",
                               fmt::join(report.components, ", "), report.files);
     if (options.from_upload && !options.dry_run) {

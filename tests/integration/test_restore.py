@@ -28,6 +28,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -480,6 +481,54 @@ class RestoreOnThisDeviceTest(RestoreTestCase):
         proc = run_keepsake(F.state, root, "restore", proc.stdout.strip())
         self.assertFails(proc, EXIT_CORRUPT, "newer", "update the firmware", "9.0.0")
         self.assertTree(root, F.old_tree, "unchanged")
+        self.assertWorkClean(root)
+
+    def test_a_file_served_differently_on_each_open_restores_only_what_was_checked(self):
+        # Issue 13, finding 1 (reproduced): hostile storage (any NFS server can; here a FIFO)
+        # serves an acceptable backup when the restore reads the header and a newer-firmware
+        # backup of the same domain on the next open. Read once, the restore gets exactly
+        # the backup it checked; before, it restored firmware 9.0.0 that it had refused.
+        src = self.copy_of(F.source, "newer")
+        write_text(os.path.join(src, "firmware", "VERSION"), "firmware=9.0.0\nbuild=00\n")
+        write_text(os.path.join(src, "config", "served-second.conf"), "planted = by the storage\n")
+        out = self.path("out")
+        os.mkdir(out)
+        proc = run_keepsake(F.state, src, "backup", "--out", out)
+        self.assertOk(proc)
+        with open(F.backup, "rb") as f:
+            checked = f.read()
+        with open(proc.stdout.strip(), "rb") as f:
+            swapped = f.read()
+        fifo = self.path("served.ksb")
+        os.mkfifo(fifo)
+        served = []
+
+        def serve():
+            # The first stream goes whole to a reader that reads it whole; a reader that
+            # leaves after the header and opens again gets the other file.
+            for payload in (checked, swapped):
+                try:
+                    with open(fifo, "wb") as w:
+                        served.append(len(payload))
+                        w.write(payload)
+                    return
+                except BrokenPipeError:
+                    continue
+
+        server = threading.Thread(target=serve, daemon=True)
+        server.start()
+        root = self.old_root()
+        proc = run_keepsake(F.state, root, "restore", fifo)
+        # Release the server if it waits for a second reader that never came.
+        try:
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        server.join(timeout=10)
+        self.assertOk(proc)
+        self.assertEqual(served, [len(checked)], "the restore opened the file more than once")
+        self.assertTree(root, F.new_tree, "the state of the backup whose header was checked")
+        self.assertFalse(os.path.exists(os.path.join(root, "config", "served-second.conf")))
         self.assertWorkClean(root)
 
 
