@@ -52,6 +52,7 @@ appliance_root = "$WORK/appliance"
 listen = "127.0.0.1:0"
 kdf_ops = 1
 kdf_mem_kib = 8
+test_weak_kdf = true
 password_hash_ops = 1
 password_hash_mem_kib = 8
 ${1:-}

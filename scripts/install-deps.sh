@@ -10,6 +10,7 @@ packages=(
   libsodium-dev libzstd-dev libarchive-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev libtomlplusplus-dev libsqlite3-dev libssl-dev libgtest-dev libgmock-dev
   libcpp-httplib-dev libboost1.81-dev libhowardhinnant-date-dev tzdata libnfs-dev libblkid-dev
+  libutf8proc-dev libzxcvbn-dev
   # tests and benchmarks: reference tools and the state generator; python3-jsonschema checks
   # the API's answers against docs/openapi.yaml (tests/integration/test_openapi.py)
   python3 python3-yaml python3-jsonschema sqlite3 zstd tar age time restic wrk curl

@@ -299,27 +299,49 @@ function dmsSection(dms) {
     "aria-describedby": "dms-help dms-hint" });
   const repeat = el("input", { id: "dms-repeat", name: "confirmation", type: "password", autocomplete: "new-password", required: true,
     "aria-describedby": "dms-repeat-hint" });
-  const meter = el("meter", { id: "dms-strength", min: "0", max: "3", low: "1.5", high: "2.5", optimum: "3", value: "0", "aria-label": "Secret strength" });
+  const meter = el("meter", { id: "dms-strength", min: "0", max: "4", low: "1.5", high: "2.5", optimum: "4", value: "0", "aria-label": "Secret strength" });
   const strengthText = el("span", { id: "dms-strength-text" });
   const strength = el("div", { class: "strength", hidden: true }, meter, " ", strengthText);
   const hint = el("p", { id: "dms-hint", class: "hint", "aria-live": "polite" });
   const repeatHint = el("p", { id: "dms-repeat-hint", class: "hint", "aria-live": "polite" });
-  // Guidance while typing, computed here and never sent anywhere: the server enforces the
-  // rules (its message is shown on submit), this only helps to pick a good secret early.
+  // Guidance while typing. The strength is the server's own rating (zxcvbn, the rule that
+  // setting the DMS applies), asked for once typing pauses, over the same TLS session that
+  // will carry the secret to set it; nothing is stored or logged there.
+  let rateTimer = null;
+  let rated = 0;  // answers that arrive after newer typing are dropped
+  const rate = async (value, ticket) => {
+    try {
+      const r = await api("POST", "/api/v1/dms/strength", { dms: value });
+      if (ticket !== rated || secret.value !== value) return;
+      meter.value = r.score;
+      strengthText.textContent = `Strength: ${r.words}`;
+      hint.textContent = r.acceptable ? "" : r.problem;
+    } catch (e) {
+      if (ticket === rated) hint.textContent = e.message;  // e.g. not valid text
+    }
+  };
   const guide = () => {
     const value = secret.value;
-    const { score, words } = secretStrength(value);
     strength.hidden = value === "";
-    meter.value = score;
-    strengthText.textContent = `Strength: ${words}`;
-    hint.textContent = value !== "" && value.length < 8 ? `Too short: at least 8 characters, ${8 - value.length} more.` : "";
+    clearTimeout(rateTimer);
+    rated += 1;
+    if (value !== "" && [...value].length < 8) {
+      meter.value = 0;
+      strengthText.textContent = "Strength: too short";
+      hint.textContent = `Too short: at least 8 characters, ${8 - [...value].length} more.`;
+    } else if (value !== "") {
+      const ticket = rated;
+      rateTimer = setTimeout(() => rate(value, ticket), 250);
+    } else {
+      hint.textContent = "";
+    }
     repeatHint.textContent = repeat.value !== "" && repeat.value !== value ? "The two entries do not match." : "";
   };
   secret.addEventListener("input", guide);
   repeat.addEventListener("input", guide);
   const form = el("form", { class: "card", id: "dms-form", "aria-labelledby": "dms-form-title" },
     el("h3", { id: "dms-form-title", text: "Set Domain Master Secret" }),
-    el("p", { id: "dms-help", class: "muted", text: "At least 8 characters. It encrypts and signs every backup, can be set only once and must be kept for the lifetime of the appliance: without it a backup cannot be restored on another appliance." }),
+    el("p", { id: "dms-help", class: "muted", text: "At least 8 characters, and not easy to guess: several unrelated words make a good one. It encrypts and signs every backup, can be set only once and must be kept for the lifetime of the appliance: without it a backup cannot be restored on another appliance." }),
     el("label", { for: "dms", text: "Domain Master Secret" }),
     secret, strength, hint,
     el("label", { for: "dms-repeat", text: "Repeat Domain Master Secret" }),
@@ -337,17 +359,6 @@ function dmsSection(dms) {
   });
   section.append(form);
   return section;
-}
-
-// How hard a secret looks to guess, from its length and its kinds of characters (lower case,
-// upper case, digits, others): guidance only, the server decides what it accepts.
-function secretStrength(value) {
-  if (value.length < 8) return { score: 0, words: "weak" };
-  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].filter((re) => re.test(value)).length;
-  const points = (value.length >= 12) + (value.length >= 16) + (kinds >= 2) + (kinds >= 3);
-  if (points >= 3) return { score: 3, words: "strong" };
-  if (points === 2) return { score: 2, words: "fair" };
-  return { score: 1, words: "weak" };
 }
 
 // --- Filename prefix, Automated Backup Schedule, retention -------------------------------

@@ -12,6 +12,7 @@
 #include "base/file_io.h"
 #include "base/json_fields.h"
 #include "base/strings.h"
+#include "base/utf8.h"
 
 namespace keepsake::auth {
 
@@ -29,47 +30,6 @@ constexpr size_t kMaxOtpFileSize = 4096;
 constexpr size_t kOtpRandomBytes = 20;
 
 constexpr const char* kInvalidCredentials = "invalid username or password";
-
-// Decodes the code point starting at s[i] and advances i past it. Returns false (and advances
-// one byte) for anything but well-formed UTF-8: truncated or overlong sequences, surrogates,
-// values above U+10FFFF.
-bool NextCodePoint(std::string_view s, size_t& i, char32_t& cp) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t extra;
-  char32_t min;
-  if (c < 0x80) {
-    cp = c;
-    ++i;
-    return true;
-  } else if ((c & 0xE0) == 0xC0) {
-    extra = 1, cp = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    extra = 2, cp = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    extra = 3, cp = c & 0x07, min = 0x10000;
-  } else {
-    ++i;
-    return false;
-  }
-  if (s.size() - i <= extra) {
-    ++i;
-    return false;
-  }
-  for (size_t k = 1; k <= extra; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xC0) != 0x80) {
-      ++i;
-      return false;
-    }
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-    ++i;
-    return false;
-  }
-  i += extra + 1;
-  return true;
-}
 
 bool IsAsciiAlnum(char32_t cp) {
   return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9');
@@ -129,13 +89,11 @@ class SlotGuard {
 Status ValidateUsername(std::string_view username) {
   size_t chars = 0;
   bool valid_chars = true, has_alnum = false;
-  for (size_t i = 0; i < username.size();) {
-    char32_t cp = 0;
-    bool ok = NextCodePoint(username, i, cp);
+  ForEachUtf8(username, [&](std::string_view, std::optional<char32_t> cp) {
     ++chars;
-    if (!ok || !(IsAsciiAlnum(cp) || cp == '.' || cp == '_' || cp == '-' || cp == '@')) valid_chars = false;
-    if (ok && IsAsciiAlnum(cp)) has_alnum = true;
-  }
+    if (!cp || !(IsAsciiAlnum(*cp) || *cp == '.' || *cp == '_' || *cp == '-' || *cp == '@')) valid_chars = false;
+    if (cp && IsAsciiAlnum(*cp)) has_alnum = true;
+  });
   if (chars < kMinNameChars || chars > kMaxNameChars) {
     return Status::InvalidArgument(
         fmt::format("username must be {} to {} characters long", kMinNameChars, kMaxNameChars));
@@ -146,16 +104,11 @@ Status ValidateUsername(std::string_view username) {
 }
 
 Status ValidateNewPassword(const SecureBuffer& password, const SecureBuffer& confirmation) {
-  std::string_view pw = password.view();
-  size_t chars = 0;
-  bool control = false;
-  for (size_t i = 0; i < pw.size();) {
-    char32_t cp = 0;
-    if (!NextCodePoint(pw, i, cp)) return Status::InvalidArgument("password must be valid UTF-8");
-    ++chars;
-    // C0, DEL and C1: invisible, and some cannot be typed or survive a form field.
-    if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) control = true;
-  }
+  std::optional<Utf8Text> text = ScanUtf8(password.view());
+  if (!text) return Status::InvalidArgument("password must be valid UTF-8");
+  const size_t chars = text->code_points;
+  // C0, DEL and C1: invisible, and some cannot be typed or survive a form field.
+  const bool control = text->has_control;
   if (chars < kMinPasswordChars || chars > kMaxPasswordChars) {
     return Status::InvalidArgument(
         fmt::format("password must be {} to {} characters long", kMinPasswordChars, kMaxPasswordChars));

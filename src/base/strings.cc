@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "base/utf8.h"
+
 namespace keepsake {
 namespace {
 char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -33,11 +35,16 @@ bool HasControlCharacter(std::string_view text) {
 }
 
 std::string Printable(std::string_view text, size_t max_bytes, bool ascii_only) {
-  std::string out(text.substr(0, std::min(max_bytes, text.size())));
-  for (char& c : out) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f || (ascii_only && u >= 0x80)) c = '?';
-  }
+  std::string out;
+  out.reserve(std::min(max_bytes, text.size()));
+  ForEachUtf8(text.substr(0, std::min(max_bytes, text.size())),
+              [&](std::string_view bytes, std::optional<char32_t> cp) {
+                if (!cp || IsControlCodePoint(*cp) || (ascii_only && *cp >= 0x80)) {
+                  out.append(bytes.size(), '?');  // one '?' per byte: lengths stay as they were
+                } else {
+                  out.append(bytes);
+                }
+              });
   return out;
 }
 

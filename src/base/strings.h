@@ -14,10 +14,11 @@ namespace keepsake {
 std::string Lower(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);
 
-// Text from outside (a drive's label, a server's message) made safe for logs, messages
-// and terminals: C0 controls and DEL become '?', and the result is cut at `max_bytes`.
-// UTF-8 sequences pass unchanged unless `ascii_only`, which turns every byte >= 0x80 into
-// '?' too (for text whose encoding is unknown).
+// Text from outside (a drive's label, a server's message, a backup's header) made safe for
+// logs, messages and terminals: C0 and C1 controls, DEL and every byte of a sequence that is
+// not strict UTF-8 become '?', and the result is cut at `max_bytes`. Well-formed UTF-8
+// passes unchanged unless `ascii_only`, which turns every byte >= 0x80 into '?' too (for
+// text whose encoding is unknown).
 std::string Printable(std::string_view text, size_t max_bytes = std::string::npos, bool ascii_only = false);
 
 // Whether `text` holds a C0 control (U+0000-U+001F), DEL, or a C1 control (U+0080-U+009F,

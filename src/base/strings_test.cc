@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "base/utf8.h"
+
 namespace keepsake {
 namespace {
 
@@ -17,6 +19,24 @@ TEST(StringsTest, PrintableReplacesControlBytesAndBounds) {
   EXPECT_EQ(Printable("caf\xC3\xA9"), "caf\xC3\xA9");
   EXPECT_EQ(Printable("caf\xC3\xA9", std::string::npos, true), "caf??");
   EXPECT_EQ(Printable("abcdef", 3), "abc");
+  // C1 controls (CSI U+009B, NEL U+0085) and what is not strict UTF-8 (an overlong '/', a
+  // surrogate, a stray continuation byte) are replaced too, byte for byte.
+  EXPECT_EQ(Printable("csi\xc2\x9b"
+                      "2J nel\xc2\x85"),
+            "csi??2J nel??");
+  EXPECT_EQ(Printable("\xc0\xaf \xed\xa0\x80 \x80"), "?? ??? ?");
+}
+
+TEST(Utf8Test, ScanIsStrictAndFindsControls) {
+  auto ok = ScanUtf8("caf\xC3\xA9 \xe2\x82\xac \xf0\x9f\x94\x91");  // é € 🔑
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->code_points, 8u);
+  EXPECT_FALSE(ok->has_control);
+  for (std::string bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xc3", "\x80"}) {
+    EXPECT_FALSE(ScanUtf8(bad).has_value()) << bad.size();
+  }
+  EXPECT_TRUE(ScanUtf8("next\xc2\x85line")->has_control);
+  EXPECT_TRUE(ScanUtf8("tab\t")->has_control);
 }
 
 TEST(StringsTest, ControlCharactersAreC0DelAndC1) {

@@ -4,6 +4,7 @@
 #include "base/encoding.h"
 #include "cli/commands.h"
 #include "cli/secret_input.h"
+#include "crypto/dms_text.h"
 #include "crypto/keystore.h"
 
 namespace keepsake::cli {
@@ -12,6 +13,7 @@ namespace {
 struct SetOptions {
   std::string dms_file;
   crypto::KdfParams kdf;
+  bool test_weak_kdf = false;
 };
 
 Status RunSet(const CliContext& ctx, const SetOptions& opt) {
@@ -19,7 +21,7 @@ Status RunSet(const CliContext& ctx, const SetOptions& opt) {
   if (crypto::KeystoreExists(ctx.state_dir)) {
     return Status::AlreadyExists("The Domain Master Secret is already set and cannot be changed or deleted");
   }
-  RETURN_IF_ERROR(crypto::ValidateKdfParams(opt.kdf));
+  RETURN_IF_ERROR(crypto::ValidateNewKdfParams(opt.kdf, opt.test_weak_kdf));
   SecureBuffer dms, confirmation;
   if (!opt.dms_file.empty()) {
     ASSIGN_OR_RETURN(dms, ReadSecretFile(opt.dms_file));
@@ -30,6 +32,10 @@ Status RunSet(const CliContext& ctx, const SetOptions& opt) {
   }
   ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::CreateKeystore(ctx.state_dir, dms, confirmation, opt.kdf));
   fmt::print("Domain Master Secret set. Domain fingerprint: {}\n", crypto::DomainFingerprint(keys.public_key));
+  if (auto normalized = crypto::NormalizeDms(dms); normalized.ok()) {
+    crypto::DmsStrength strength = crypto::RateDms(*normalized);
+    fmt::print("Strength: {} (about 2^{:.0f} guesses)\n", strength.words, strength.bits);
+  }
   fmt::print(
       "Keep the Domain Master Secret safe: restoring a backup on another appliance needs it, "
       "and it cannot be recovered or changed.\n");
@@ -56,6 +62,8 @@ void AddDmsCommands(CLI::App& app, const CliContext& ctx, Runner& run) {
                   "Read the secret from the first line of this file instead of the terminal");
   set->add_option("--kdf-ops", opt->kdf.opslimit, "Argon2id passes (default 3)");
   set->add_option("--kdf-mem-kib", opt->kdf.memlimit_kib, "Argon2id memory in KiB (default 262144)");
+  set->add_flag("--test-weak-kdf", opt->test_weak_kdf,
+                "Test suites only: allow a cost below the default (libsodium's MODERATE), the minimum otherwise");
   set->callback([&ctx, &run, opt] { run = [&ctx, opt] { return RunSet(ctx, *opt); }; });
 
   CLI::App* show = dms->add_subcommand("show", "Show the domain fingerprint (never the secret)");

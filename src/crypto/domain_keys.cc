@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include "base/encoding.h"
+#include "crypto/dms_text.h"
 
 namespace keepsake::crypto {
 namespace {
@@ -11,24 +12,6 @@ namespace {
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES] = {'K', 'S', 'd', 'o', 'm', 'a', 'i', 'n'};
 constexpr uint64_t kSignSubkeyId = 1;
 constexpr uint64_t kKekSubkeyId = 2;
-
-// Counts code points of valid UTF-8; -1 if invalid or if it holds a control character.
-// Hand-written because no packaged library we link validates UTF-8 in a few lines.
-long CountCharsIfClean(std::string_view s) {
-  long count = 0;
-  for (size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return -1;
-    for (size_t k = 1; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return -1;
-    }
-    if (len == 1 && (c < 0x20 || c == 0x7F)) return -1;
-    i += len;
-    ++count;
-  }
-  return count;
-}
 
 }  // namespace
 
@@ -44,20 +27,14 @@ Status ValidateKdfParams(const KdfParams& params) {
   return Status();
 }
 
-Status ValidateNewDms(const SecureBuffer& dms, const SecureBuffer& confirmation) {
-  if (dms.size() > kMaxDmsBytes) {
-    return Status::InvalidArgument(fmt::format("The Domain Master Secret is longer than {} bytes", kMaxDmsBytes));
-  }
-  long chars = CountCharsIfClean(dms.view());
-  if (chars < 0) {
-    return Status::InvalidArgument("The Domain Master Secret must be valid UTF-8 text without control characters");
-  }
-  if (static_cast<size_t>(chars) < kMinDmsChars) {
+Status ValidateNewKdfParams(const KdfParams& params, bool weak_for_tests) {
+  RETURN_IF_ERROR(ValidateKdfParams(params));
+  if (weak_for_tests) return Status();
+  if (params.opslimit < kMinNewKdfOps || params.memlimit_kib < kMinNewKdfMemKib) {
     return Status::InvalidArgument(
-        fmt::format("The Domain Master Secret must be at least {} characters long", kMinDmsChars));
-  }
-  if (dms.size() != confirmation.size() || sodium_memcmp(dms.data(), confirmation.data(), dms.size()) != 0) {
-    return Status::InvalidArgument("The Domain Master Secret and its confirmation do not match");
+        fmt::format("KDF cost {} passes, {} KiB is below the minimum for a new Domain Master Secret ({} passes, {} "
+                    "KiB: libsodium's MODERATE); a weaker cost is for test suites only",
+                    params.opslimit, params.memlimit_kib, kMinNewKdfOps, kMinNewKdfMemKib));
   }
   return Status();
 }
@@ -75,9 +52,10 @@ DomainKeys KeysFromSeed(const Salt& salt, const KdfParams& params, const SecureB
 
 Result<DomainKeys> DeriveDomainKeys(const SecureBuffer& dms, const Salt& salt, const KdfParams& params) {
   RETURN_IF_ERROR(ValidateKdfParams(params));
+  ASSIGN_OR_RETURN(SecureBuffer text, NormalizeDms(dms));
   KS_CHECK(sodium_init() >= 0);
   SecureBuffer root(kKeySize);
-  if (crypto_pwhash(root.data(), root.size(), reinterpret_cast<const char*>(dms.data()), dms.size(), salt.data(),
+  if (crypto_pwhash(root.data(), root.size(), reinterpret_cast<const char*>(text.data()), text.size(), salt.data(),
                     params.opslimit, params.memlimit_kib * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return Status::Internal(fmt::format("not enough memory for the key derivation ({} KiB); free memory and try again",
                                         params.memlimit_kib));

@@ -24,8 +24,6 @@ inline constexpr size_t kPublicKeySize = 32;
 inline constexpr size_t kSecretKeySize = 64;
 inline constexpr size_t kSignatureSize = 64;
 inline constexpr size_t kKeySize = 32;
-inline constexpr size_t kMinDmsChars = 8;
-inline constexpr size_t kMaxDmsBytes = 1024;
 
 // Argon2id cost. Recorded in the keystore and in every backup header, so a device reading a
 // backup uses the parameters it was made with. The defaults are libsodium's MODERATE level.
@@ -43,10 +41,13 @@ inline constexpr uint64_t kMaxKdfOps = 8;
 inline constexpr uint64_t kMaxKdfMemKib = 1024 * 1024;
 Status ValidateKdfParams(const KdfParams& params);
 
-// What a new DMS must satisfy: at least 8 characters (Unicode code points of valid UTF-8),
-// at most 1024 bytes, no control characters, and equal to its confirmation.
-// kInvalidArgument with a message naming the rule that failed; never the secret.
-Status ValidateNewDms(const SecureBuffer& dms, const SecureBuffer& confirmation);
+// The least a new DMS is set with: libsodium's MODERATE, the default. A domain's cost can
+// never change, so a weak one set by mistake would weaken every backup for good.
+inline constexpr uint64_t kMinNewKdfOps = 3;
+inline constexpr uint64_t kMinNewKdfMemKib = 262144;
+// For a new domain: ValidateKdfParams and at least the minimum above, unless
+// `weak_for_tests` (the test suites' `--test-weak-kdf`: milliseconds instead of a second).
+Status ValidateNewKdfParams(const KdfParams& params, bool weak_for_tests);
 
 using PublicKey = std::array<uint8_t, kPublicKeySize>;
 using Salt = std::array<uint8_t, kSaltSize>;
@@ -59,7 +60,8 @@ struct DomainKeys {
   SecureBuffer kek;         // 32 bytes, wraps the per-backup file keys
 };
 
-// Runs Argon2id and the sub-key derivation. kInvalidArgument for bad parameters,
+// Runs Argon2id on the NFC form of `dms` (dms_text.h) and the sub-key derivation.
+// kInvalidArgument for bad parameters or a DMS that is not valid text (NormalizeDms),
 // kInternal if memory for Argon2id cannot be had.
 Result<DomainKeys> DeriveDomainKeys(const SecureBuffer& dms, const Salt& salt, const KdfParams& params);
 

@@ -41,21 +41,6 @@ TEST(DomainKeysTest, FingerprintIsGroupedHex) {
   EXPECT_EQ(fp[4], ':');
 }
 
-TEST(DomainKeysTest, DmsRulesNameTheBrokenRule) {
-  EXPECT_TRUE(ValidateNewDms(Secret("12345678"), Secret("12345678")).ok());
-  Status short_one = ValidateNewDms(Secret("1234567"), Secret("1234567"));
-  EXPECT_EQ(short_one.code(), ErrorCode::kInvalidArgument);
-  EXPECT_NE(short_one.message().find("at least 8 characters"), std::string::npos);
-  // Eight characters, but of more than one byte each: counted as characters.
-  EXPECT_TRUE(ValidateNewDms(Secret("ééééééé€"), Secret("ééééééé€")).ok());
-  EXPECT_FALSE(ValidateNewDms(Secret("éééé"), Secret("éééé")).ok());  // 8 bytes, 4 characters
-  Status mismatch = ValidateNewDms(Secret("12345678"), Secret("12345679"));
-  EXPECT_NE(mismatch.message().find("do not match"), std::string::npos);
-  EXPECT_FALSE(ValidateNewDms(Secret("1234\n5678"), Secret("1234\n5678")).ok());
-  EXPECT_FALSE(
-      ValidateNewDms(Secret("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8"), Secret("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8")).ok());
-}
-
 TEST(DomainKeysTest, KdfParametersFromFilesAreBounded) {
   EXPECT_TRUE(ValidateKdfParams(kTestKdf).ok());
   EXPECT_TRUE(ValidateKdfParams(KdfParams{}).ok());
@@ -63,6 +48,36 @@ TEST(DomainKeysTest, KdfParametersFromFilesAreBounded) {
   EXPECT_FALSE(ValidateKdfParams({1, 4}).ok());
   EXPECT_FALSE(ValidateKdfParams({1, 8ull << 30}).ok());
   EXPECT_FALSE(ValidateKdfParams({1000, 8}).ok());
+}
+
+TEST(DomainKeysTest, ANewDomainIsNeverSetBelowModerateOutsideTests) {
+  // Issue 13, finding 9 (reproduced): `dms set --kdf-ops 1 --kdf-mem-kib 8` was accepted.
+  Status weak = ValidateNewKdfParams(kTestKdf, /*weak_for_tests=*/false);
+  EXPECT_EQ(weak.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(weak.message().find("below the minimum"), std::string::npos) << weak.message();
+  EXPECT_FALSE(ValidateNewKdfParams({3, 65536}, false).ok());
+  EXPECT_FALSE(ValidateNewKdfParams({2, 262144}, false).ok());
+  EXPECT_TRUE(ValidateNewKdfParams(KdfParams{}, false).ok());
+  EXPECT_TRUE(ValidateNewKdfParams({4, 524288}, false).ok());
+  EXPECT_TRUE(ValidateNewKdfParams(kTestKdf, /*weak_for_tests=*/true).ok());
+  EXPECT_FALSE(ValidateNewKdfParams({1, 8ull << 30}, true).ok());  // the bounds hold for tests too
+}
+
+TEST(DomainKeysTest, TheSameTypedSecretDerivesTheSameDomainInEitherUnicodeForm) {
+  Salt salt{};
+  auto composed = DeriveDomainKeys(Secret("caf\u00e9 au lait chaud"), salt, kTestKdf);     // é as U+00E9
+  auto decomposed = DeriveDomainKeys(Secret("cafe\u0301 au lait chaud"), salt, kTestKdf);  // e + U+0301
+  ASSERT_TRUE(composed.ok() && decomposed.ok());
+  EXPECT_EQ(composed->public_key, decomposed->public_key);
+}
+
+TEST(DomainKeysTest, ADmsThatIsNotTextIsRefusedAtDerivationToo) {
+  // The --dms-file of a restore or verify goes straight to the derivation: it is checked there.
+  Salt salt{};
+  for (std::string bad : {"overlong \xc0\xaf slash here", "surrogate \xed\xa0\x80 half", "nel \xc2\x85 control"}) {
+    auto keys = DeriveDomainKeys(Secret(bad), salt, kTestKdf);
+    EXPECT_EQ(keys.status().code(), ErrorCode::kInvalidArgument) << bad;
+  }
 }
 
 }  // namespace

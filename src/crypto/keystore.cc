@@ -11,6 +11,7 @@
 #include "base/encoding.h"
 #include "base/file_io.h"
 #include "base/json_fields.h"
+#include "crypto/dms_text.h"
 
 namespace keepsake::crypto {
 namespace {

@@ -47,7 +47,7 @@ TEST_F(KeystoreTest, CreateThenLoadGivesSameDomainAndFileIsPrivate) {
 }
 
 TEST_F(KeystoreTest, SecondSetIsRefusedAndFirstKeepsWorking) {
-  auto first = CreateKeystore(dir_, Secret("first secret"), Secret("first secret"), kTestKdf);
+  auto first = CreateKeystore(dir_, Secret("first domain secret"), Secret("first domain secret"), kTestKdf);
   ASSERT_TRUE(first.ok());
   auto second = CreateKeystore(dir_, Secret("second secret"), Secret("second secret"), kTestKdf);
   EXPECT_EQ(second.status().code(), ErrorCode::kAlreadyExists);

@@ -74,6 +74,8 @@ Status LoadConfigFile(const std::string& path, DaemonConfig& config) {
       st = Read(path, key, node, config.kdf.opslimit);
     else if (name == "kdf_mem_kib")
       st = Read(path, key, node, config.kdf.memlimit_kib);
+    else if (name == "test_weak_kdf")
+      st = Read(path, key, node, config.test_weak_kdf);
     else if (name == "tls_cert")
       st = Read(path, key, node, config.tls_cert);
     else if (name == "tls_key")
@@ -140,7 +142,7 @@ Status ValidateConfig(const DaemonConfig& c) {
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return Status::InvalidArgument("tls_cert and tls_key go together: set both or neither");
   }
-  return crypto::ValidateKdfParams(c.kdf);
+  return crypto::ValidateNewKdfParams(c.kdf, c.test_weak_kdf);
 }
 
 Status ParseListen(const std::string& listen, std::string& host, int& port) {

@@ -20,7 +20,8 @@ struct DaemonConfig {
   int http_head_seconds = 10;          // a request's head (and a new connection's TLS handshake) must arrive within
   int zstd_level = 2;                  // 1..19
   int job_nice = 10;                   // 0..19: CPU priority of backup threads
-  crypto::KdfParams kdf;               // Argon2id cost for a DMS set via the API
+  crypto::KdfParams kdf;               // Argon2id cost for a DMS set via the API (at least the default)
+  bool test_weak_kdf = false;          // tests only: allow a kdf below libsodium's MODERATE
   std::string tls_cert;                // PEM certificate for HTTPS; with tls_key replaces the generated one
   std::string tls_key;                 // PEM private key (keep it 0600)
   bool plain_http = false;             // serve plain HTTP instead of HTTPS: only allowed on loopback

@@ -87,6 +87,7 @@ int Serve(const daemon::DaemonConfig& config) {
   usb.report = [](const std::string& what) { log::info("{}", what); };
   if (config.usb_admit_loop_devices)
     log::warn("usb_admit_loop_devices is on: loop devices count as USB drives (tests only)");
+  if (config.test_weak_kdf) log::warn("test_weak_kdf is on: a DMS may be set with a weak key derivation (tests only)");
   if (Status st = storage::UsbDrives::Global().Start(usb); !st.ok()) {
     log::error("USB drives cannot be used: {}", st.message());  // the rest of the service works
   }

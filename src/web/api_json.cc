@@ -317,6 +317,15 @@ nlohmann::json DmsToJson(const service::DmsState& dms) {
   return {{"set", true}, {"fingerprint", dms.fingerprint}};
 }
 
+nlohmann::json DmsStrengthToJson(const crypto::DmsStrength& strength, const Status& rules) {
+  nlohmann::json j = {{"score", strength.score},
+                      {"words", strength.words},
+                      {"guesses_log2", static_cast<int>(strength.bits)},
+                      {"acceptable", rules.ok()}};
+  if (!rules.ok()) j["problem"] = rules.message();
+  return j;
+}
+
 nlohmann::json ScheduleAnswerToJson(const service::Schedule& schedule, const std::vector<date::sys_seconds>& runs) {
   nlohmann::json j = service::ScheduleToJson(schedule);
   const date::time_zone* zone = &service::ZoneOrUtc(schedule.time_zone);

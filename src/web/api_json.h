@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/dms_text.h"
 #include "service/backup_service.h"
 #include "service/schedule.h"
 #include "service/service_status.h"
@@ -72,6 +73,8 @@ nlohmann::json AuditPageToJson(const state::AuditPage& page);
 
 // Schema Dms.
 nlohmann::json DmsToJson(const service::DmsState& dms);
+// {"score": 0-4, "words", "guesses_log2", "acceptable", "problem" (the rule a set would break)}.
+nlohmann::json DmsStrengthToJson(const crypto::DmsStrength& strength, const Status& rules);
 // Schema Schedule: the schedule and its next runs.
 nlohmann::json ScheduleAnswerToJson(const service::Schedule& schedule, const std::vector<date::sys_seconds>& runs);
 

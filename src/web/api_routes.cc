@@ -113,6 +113,16 @@ Result<ApiResponse> SetDms(ApiContext& ctx, const ApiRequest& req) {
   return Json(DmsToJson(ctx.service.Dms()), 201);
 }
 
+// How guessable a candidate DMS is, by the rule that setting it applies (crypto/dms_text.h),
+// so that the Webconf's meter and the refusal never disagree. Nothing is stored or logged.
+Result<ApiResponse> RateDms(ApiContext&, const ApiRequest& req) {
+  RETURN_IF_ERROR(RequireObject(req.body, {"dms"}));
+  ASSIGN_OR_RETURN(SecureBuffer dms, Secret(req.body, "dms"));
+  ASSIGN_OR_RETURN(SecureBuffer normalized, crypto::NormalizeDms(dms));
+  Status rules = crypto::ValidateNewDms(dms, dms);
+  return Json(DmsStrengthToJson(crypto::RateDms(normalized), rules));
+}
+
 Result<ApiResponse> StartRestore(ApiContext& ctx, const ApiRequest& req) {
   RETURN_IF_ERROR(RequireObject(req.body, {"file", "source", "dry_run", "components", "keep", "dms"}));
   service::RestoreJobOptions options;
@@ -270,6 +280,7 @@ const std::vector<Route>& ApiRoutes() {
         {"POST", "/api/v1/schedule/preview", PreviewSchedule},
         {"GET", "/api/v1/dms", GetDms},
         {"POST", "/api/v1/dms", SetDms},
+        {"POST", "/api/v1/dms/strength", RateDms},
         {"POST", "/api/v1/restore", StartRestore},
         {"GET", "/api/v1/restore", GetRestore},
         {"GET", "/api/v1/restore/rollback", GetRollback},

@@ -100,7 +100,7 @@ class Appliance:
         return run_keepsake(["--state-dir", self.state_dir] + list(args), **kwargs)
 
     def set_dms(self, dms_file):
-        return self.run("dms", "set", "--dms-file", dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8")
+        return self.run("dms", "set", "--dms-file", dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf")
 
     def fingerprint(self):
         proc = self.run("dms", "show")
@@ -372,14 +372,14 @@ class NonAsciiNameTest(CliTestCase):
 class DmsTest(CliTestCase):
 
     def test_dms_show_prints_fingerprint(self):
-        app = self.new_appliance("a", dms="first secret")
+        app = self.new_appliance("a", dms="first domain secret")
         proc = app.run("dms", "show")
         self.assertOk(proc)
         self.assertRegex(proc.stdout, r"Domain fingerprint: " + FINGERPRINT_RE)
         self.assertIn("1 passes, 8 KiB", proc.stdout)
 
     def test_dms_cannot_be_set_twice(self):
-        app = self.new_appliance("a", dms="first secret")
+        app = self.new_appliance("a", dms="first domain secret")
         before = app.fingerprint()
         with open(os.path.join(app.state_dir, "keystore.json"), "rb") as f:
             keystore = f.read()
@@ -396,10 +396,27 @@ class DmsTest(CliTestCase):
         self.assertFails(proc, EXIT_USAGE, "at least 8 characters")
         self.assertFalse(os.path.exists(os.path.join(app.state_dir, "keystore.json")))
 
+    def test_dms_set_below_the_moderate_kdf_cost_is_refused_outside_tests(self):
+        # Issue 13, finding 9 (reproduced): 1 pass and 8 KiB were accepted, for good.
+        app = Appliance(self.path("state"))
+        dms = self.write_secret(self.path("weak-kdf.dms"), "a perfectly fine passphrase")
+        proc = app.run("dms", "set", "--dms-file", dms, "--kdf-ops", "1", "--kdf-mem-kib", "8")
+        self.assertFails(proc, EXIT_USAGE, "below the minimum", "262144 KiB")
+        self.assertFalse(os.path.exists(os.path.join(app.state_dir, "keystore.json")))
+
+    def test_dms_set_refuses_a_guessable_secret_and_shows_the_strength_of_a_good_one(self):
+        app = Appliance(self.path("state"))
+        proc = app.set_dms(self.write_secret(self.path("weak.dms"), "Password1"))
+        self.assertFails(proc, EXIT_USAGE, "too guessable")
+        self.assertFalse(os.path.exists(os.path.join(app.state_dir, "keystore.json")))
+        proc = app.set_dms(self.write_secret(self.path("good.dms"), "correct horse battery staple"))
+        self.assertOk(proc)
+        self.assertIn("Strength: very unguessable", proc.stdout)
+
     def test_dms_set_without_file_or_terminal_points_to_dms_file(self):
         app = Appliance(self.path("state"))
         # A new session has no controlling terminal: /dev/tty cannot be opened.
-        proc = app.run("dms", "set", "--kdf-ops", "1", "--kdf-mem-kib", "8", start_new_session=True)
+        proc = app.run("dms", "set", "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf", start_new_session=True)
         self.assertFails(proc, EXIT_FAILURE, "no terminal", "--dms-file")
         self.assertFalse(os.path.exists(os.path.join(app.state_dir, "keystore.json")))
 

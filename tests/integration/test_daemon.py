@@ -493,6 +493,16 @@ class ApiTest(DaemonTest):
         self.start()
         self.assertEqual(self.ok(self.daemon.get("/api/v1/dms")), {"set": False})
         self.error(self.daemon.post("/api/v1/dms", {"dms": "short", "confirmation": "short"}), 400, "8")
+        # Issue 13, finding 9: the weakest classes are refused by name, and the rating that
+        # refuses them is the one the API shows.
+        self.error(self.daemon.post("/api/v1/dms", {"dms": "Password1", "confirmation": "Password1"}), 400,
+                   "too guessable")
+        rating = self.ok(self.daemon.post("/api/v1/dms/strength", {"dms": "Password1"}))
+        self.assertEqual((rating["score"], rating["acceptable"]), (0, False))
+        self.assertIn("too guessable", rating["problem"])
+        rating = self.ok(self.daemon.post("/api/v1/dms/strength", {"dms": DMS}))
+        self.assertTrue(rating["acceptable"])
+        self.assertGreaterEqual(rating["score"], 2)
         self.error(self.daemon.post("/api/v1/dms", {"dms": DMS, "confirmation": DMS + "x"}), 400)
         body = self.ok(self.daemon.post("/api/v1/dms", {"dms": DMS, "confirmation": DMS}), 201)
         self.assertTrue(body["set"])

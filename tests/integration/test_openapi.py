@@ -749,6 +749,9 @@ class LiveApiTest(unittest.TestCase):
         self.probe("POST", "/api/v1/restore/rollback", body={"now": True}, expect=400)
         self.probe("DELETE", "/api/v1/restore/rollback", expect=404)
         self.probe("POST", "/api/v1/dms", body={"dms": "short", "confirmation": "short"}, expect=400)
+        self.probe("POST", "/api/v1/dms/strength", body={"dms": "Password1"}, expect=200)
+        self.probe("POST", "/api/v1/dms/strength", body={"dms": DMS}, expect=200)
+        self.probe("POST", "/api/v1/dms/strength", body={"dms": "tab\tinside"}, expect=400)
 
         # 2. DMS and storage set.
         self.probe("POST", "/api/v1/dms", body={"dms": DMS, "confirmation": DMS}, expect=201)

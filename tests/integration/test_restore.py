@@ -220,7 +220,7 @@ def setUpModule():
     F.dms_file = write_secret(os.path.join(base, "source.dms"), SOURCE_DMS)
     F.wrong_dms_file = write_secret(os.path.join(base, "wrong.dms"), WRONG_DMS)
     F.other_dms_file = write_secret(os.path.join(base, "other.dms"), OTHER_DMS)
-    proc = run_keepsake(F.state, None, "dms", "set", "--dms-file", F.dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8")
+    proc = run_keepsake(F.state, None, "dms", "set", "--dms-file", F.dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf")
     if proc.returncode != 0:
         raise RuntimeError(f"dms set failed: {proc.stderr}")
     F.fingerprint = re.search(FINGERPRINT_RE, proc.stdout).group(0)
@@ -717,7 +717,7 @@ class OtherDeviceTest(RestoreTestCase):
     def test_device_of_another_domain_refuses_even_with_the_backups_dms(self):
         state = self.new_state_dir("d-state")
         proc = run_keepsake(state, None, "dms", "set", "--dms-file", F.other_dms_file, "--kdf-ops", "1",
-                            "--kdf-mem-kib", "8")
+                            "--kdf-mem-kib", "8", "--test-weak-kdf")
         self.assertOk(proc)
         other_fp = self.fingerprint(state)
         self.assertNotEqual(other_fp, F.fingerprint)
