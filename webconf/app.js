@@ -603,11 +603,7 @@ async function openBrowser(url, path, feedback) {
 async function showDetails(url, path, into) {
   try {
     const { details: d } = await api("GET", `/api/v1/storage/details?${new URLSearchParams({ url, path })}`);
-    into.replaceChildren(el("table", { class: "details", "aria-label": `Backup Details of ${d.file_name}` }, el("tbody", {},
-      [["File", d.file_name], ["Created", d.created_at], ["Device", `${d.device.hostname} (${d.device.model})`],
-        ["Firmware", d.device.firmware_version], ["Signature", `${d.signature}, ${d.domain_check}`],
-        ["Components", d.components.map((c) => c.name).join(", ")]]
-        .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v }))))));
+    into.replaceChildren(detailsTable(d, `Backup Details of ${d.file_name}`));
   } catch (e) {
     into.replaceChildren(message("error", `${path}: ${e.message}`));  // damaged or forged: said, never hidden
   }
@@ -680,12 +676,18 @@ async function showAccess(note) {
 
 const THIS_DOMAIN = "this appliance's domain";
 
+// Whether the whole file is as its signer wrote it (the signed trailer and whole-file hash,
+// checked by the server without any secret), and when that was found.
+function integrityText(i) {
+  return i.state === "intact" ? `intact (checked ${i.checked_at})` : `DAMAGED: ${i.reason}`;
+}
+
 function detailsTable(d, label) {
   return el("table", { class: "details", "aria-label": label }, el("tbody", {},
     [["File", d.file_name], ["Created", d.created_at], ["Device", `${d.device.hostname} (${d.device.model})`],
-      ["Firmware", d.device.firmware_version], ["Signature", `${d.signature}, ${d.domain_check}`],
+      ["Firmware", d.device.firmware_version], ["Signature", d.signature], ["Integrity", integrityText(d.integrity)],
       ["Components", d.components.map((c) => c.name).join(", ")]]
-      .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: v })))));
+      .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { class: k === "Integrity" && d.integrity.state !== "intact" ? "damaged" : "", text: v })))));
 }
 
 async function showRestore(note) {
@@ -715,8 +717,9 @@ async function showRestore(note) {
       el("td", { text: b.name }), el("td", {}, el("time", { datetime: b.created_at, text: b.created_at })),
       el("td", { text: b.size_human }), el("td", { text: d ? d.device.hostname : "" }), el("td", { text: d ? d.device.firmware_version : "" }),
       el("td", { class: d ? "" : "damaged", text: d ? d.domain_check : `damaged or forged: ${b.error}` }),
+      el("td", { class: d && d.integrity.state === "intact" ? "" : "damaged", text: d ? (d.integrity.state === "intact" ? "intact" : `DAMAGED: ${d.integrity.reason}`) : "" }),
       el("td", { class: "row-actions" },
-        el("button", { type: "button", class: "secondary", disabled: !d, "aria-label": `Choose ${b.name}`, text: "Choose",
+        el("button", { type: "button", class: "secondary", disabled: !d || d.integrity.state !== "intact", "aria-label": `Choose ${b.name}`, text: "Choose",
           onclick: () => choose(b, panel) }),
         el("a", { href: `/api/v1/backups/${encodeURIComponent(b.name)}/file`, download: b.name, "aria-label": `Download ${b.name}`, text: "Download" }),
         el("button", { type: "button", class: "secondary", "aria-label": `Delete ${b.name}`, "aria-expanded": "false", text: "Delete",
@@ -731,7 +734,7 @@ async function showRestore(note) {
     list.error ? message("error", list.error)
       : rows.length === 0 ? el("p", { class: "muted", text: "No backups on the configured storage." })
       : el("table", { id: "backups" },
-        el("thead", {}, el("tr", {}, ["Name", "Created", "Size", "Device", "Firmware", "Domain", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
+        el("thead", {}, el("tr", {}, ["Name", "Created", "Size", "Device", "Firmware", "Domain", "Integrity", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, rows)),
     uploadSection(uploaded, panel),
     panel);

@@ -7,6 +7,7 @@
 #include "archive/format.h"
 #include "base/encoding.h"
 #include "base/json_fields.h"
+#include "base/utc_time.h"
 
 namespace keepsake::archive {
 
@@ -81,6 +82,8 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
   ASSIGN_OR_RETURN(h.backup_id, f.Text("backup_id", 64));
   ASSIGN_OR_RETURN(h.file_name, f.Text("file_name", 255));
   ASSIGN_OR_RETURN(h.created_at, f.Text("created_at", 64));
+  // Listings and retention rank backups by this time: it must be one.
+  if (!ParseUtc(h.created_at)) return f.Bad("created_at", "not a UTC time such as \"2026-11-26T04:12:00Z\"");
 
   ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
   ASSIGN_OR_RETURN(h.device, DeviceFromJson(device));

@@ -208,6 +208,56 @@ TEST_F(SealedFileTest, ReorderedDroppedOrRepeatedChunksAreDetected) {
   ExpectError(VerifyOnDevice(repeated), ErrorCode::kCorruption, "chunk 2 failed authentication");
 }
 
+// CheckIntegrity: the same damage, found with no secret at all (inspect, listings, retention).
+Status Integrity(std::string_view file) {
+  StringSource in(file);
+  return CheckIntegrity(in).status();
+}
+
+TEST_F(SealedFileTest, IntegrityWithoutAnySecretFindsEveryFlipTruncationAndSplice) {
+  std::string file = Seal(*domain_);
+  auto intact = [&] {
+    StringSource in(file);
+    return CheckIntegrity(in);
+  }();
+  ASSERT_TRUE(intact.ok()) << intact.status().ToString();
+  EXPECT_EQ(intact->header.file_name, "test_host_20261126T000000Z.ksb");
+  for (size_t pos = 0; pos < file.size(); ++pos) {
+    std::string bad = file;
+    bad[pos] ^= 0x20;
+    ASSERT_FALSE(Integrity(bad).ok()) << "flip at " << pos << " went unnoticed";
+  }
+  for (size_t len = 0; len < file.size(); ++len) {
+    ASSERT_EQ(Integrity(std::string_view(file).substr(0, len)).code(), ErrorCode::kCorruption) << "cut at " << len;
+  }
+  ExpectError(Integrity(file + "x"), ErrorCode::kCorruption, "after the trailer");
+  auto c = ChunkOffsets(file);
+  std::string reordered = file.substr(0, c[1]) + file.substr(c[2], c[3] - c[2]) + file.substr(c[1], c[2] - c[1]) +
+                          file.substr(c[3]);
+  ExpectError(Integrity(reordered), ErrorCode::kCorruption, "file hash in the trailer does not match");
+  std::string dropped = file.substr(0, c[1]) + file.substr(c[2]);
+  ExpectError(Integrity(dropped), ErrorCode::kCorruption, "trailer");
+}
+
+TEST_F(SealedFileTest, AValidHeaderWithAGarbageBodyIsDamaged) {
+  // Issue 13, finding 5 (reproduced): inspect and the listings read only the header, so a
+  // genuine header followed by anything was shown as a valid backup.
+  std::string file = Seal(*domain_);
+  size_t body = ChunkOffsets(file)[0];
+  ExpectError(Integrity(file.substr(0, body)), ErrorCode::kCorruption, "truncated");
+  std::string garbage = file.substr(0, body);
+  for (size_t i = 0; i < 5000; ++i) garbage += static_cast<char>(i * 131 + 7);
+  ExpectError(Integrity(garbage), ErrorCode::kCorruption, "out of range");
+  // Garbage framed as chunks of the right sizes, ended by the real trailer: the hash differs.
+  std::string framed = file;
+  std::vector<size_t> offsets = ChunkOffsets(file);
+  offsets.push_back(file.size() - kTrailerSize);
+  for (size_t k = 0; k + 1 < offsets.size(); ++k) {
+    for (size_t i = offsets[k] + kChunkLengthSize; i < offsets[k + 1]; ++i) framed[i] = static_cast<char>(i * 7);
+  }
+  ExpectError(Integrity(framed), ErrorCode::kCorruption, "file hash in the trailer does not match");
+}
+
 TEST_F(SealedFileTest, OversizedChunkLengthIsRefusedBeforeReading) {
   std::string file = Seal(*domain_);
   size_t c0 = ChunkOffsets(file)[0];

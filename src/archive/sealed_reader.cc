@@ -73,33 +73,25 @@ Result<SealedHeader> ReadSealedHeader(ByteSource& source) {
   return out;
 }
 
-SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key)
-    : source_(source), header_(header), decryptor_(file_key, header.header.stream_header) {
+BodyFrames::BodyFrames(ByteSource& source, const SealedHeader& header) : source_(source), header_(header) {
   file_hash_.Update(std::as_bytes(std::span(header.signed_part)));
   file_hash_.Update(std::as_bytes(std::span(header.signature)));
   bytes_in_ = header.signed_part.size() + header.signature.size();
 }
 
-SealedReader::~SealedReader() { sodium_memzero(plain_.data(), plain_.size()); }
-
-Result<size_t> SealedReader::Read(std::span<std::byte> buf) {
-  while (plain_pos_ == plain_.size()) {
-    if (final_seen_) return size_t{0};
-    RETURN_IF_ERROR(NextChunk());
-  }
-  size_t n = std::min(buf.size(), plain_.size() - plain_pos_);
-  std::memcpy(buf.data(), plain_.data() + plain_pos_, n);
-  plain_pos_ += n;
-  return n;
-}
-
-Status SealedReader::NextChunk() {
+Result<std::span<const uint8_t>> BodyFrames::Next() {
   const uint64_t index = chunk_count_;
   uint8_t len_bytes[kChunkLengthSize];
   ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(len_bytes))));
   if (n == 0) {
     return Status::Corruption(
         fmt::format("truncated: the file ends after chunk {} without the final chunk and trailer", index));
+  }
+  // A trailer starts with "KSTR", which as a length (1381258059) is beyond any chunk's
+  // bound: the two cannot be confused.
+  if (n == kChunkLengthSize && std::memcmp(len_bytes, kTrailerMagic.data(), kChunkLengthSize) == 0) {
+    RETURN_IF_ERROR(CheckTrailer(len_bytes));
+    return std::span<const uint8_t>();
   }
   if (n < kChunkLengthSize) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
   uint32_t len = GetLe32(len_bytes);
@@ -113,24 +105,23 @@ Status SealedReader::NextChunk() {
   file_hash_.Update(std::as_bytes(std::span(cipher_)));
   bytes_in_ += kChunkLengthSize + len;
   body_len_ += kChunkLengthSize + len;
-  auto final = decryptor_.Pull(cipher_, header_.digest, plain_);
-  if (!final.ok()) {
-    return Status::Corruption(fmt::format(
-        "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
-  }
-  plain_pos_ = 0;
   ++chunk_count_;
-  if (*final) {
-    final_seen_ = true;
-    RETURN_IF_ERROR(CheckTrailer());
-  }
-  return Status();
+  return std::span<const uint8_t>(cipher_);
 }
 
-Status SealedReader::CheckTrailer() {
+Status BodyFrames::ExpectTrailer() {
+  uint8_t first[kChunkLengthSize];
+  ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(first))));
+  if (n < kChunkLengthSize) return Status::Corruption("truncated: the file ends inside the trailer");
+  return CheckTrailer(first);
+}
+
+Status BodyFrames::CheckTrailer(const uint8_t* first_bytes) {
   uint8_t trailer[kTrailerSize];
-  ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(trailer))));
-  if (n < kTrailerSize) return Status::Corruption("truncated: the file ends inside the trailer");
+  std::memcpy(trailer, first_bytes, kChunkLengthSize);
+  ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(trailer + kChunkLengthSize,
+                                                                                   kTrailerSize - kChunkLengthSize))));
+  if (n < kTrailerSize - kChunkLengthSize) return Status::Corruption("truncated: the file ends inside the trailer");
   bytes_in_ += kTrailerSize;
   if (std::memcmp(trailer, kTrailerMagic.data(), kTrailerMagic.size()) != 0) {
     return Status::Corruption("damaged trailer: no KSTRAILR magic after the final chunk");
@@ -151,6 +142,57 @@ Status SealedReader::CheckTrailer() {
   ASSIGN_OR_RETURN(n, source_.Read(std::as_writable_bytes(std::span(&extra, 1))));
   if (n != 0) return Status::Corruption("unexpected data after the trailer: the file was appended to");
   return Status();
+}
+
+SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key)
+    : header_(header), frames_(source, header), decryptor_(file_key, header.header.stream_header) {}
+
+SealedReader::~SealedReader() { sodium_memzero(plain_.data(), plain_.size()); }
+
+Result<size_t> SealedReader::Read(std::span<std::byte> buf) {
+  while (plain_pos_ == plain_.size()) {
+    if (final_seen_) return size_t{0};
+    RETURN_IF_ERROR(NextChunk());
+  }
+  size_t n = std::min(buf.size(), plain_.size() - plain_pos_);
+  std::memcpy(buf.data(), plain_.data() + plain_pos_, n);
+  plain_pos_ += n;
+  return n;
+}
+
+Status SealedReader::NextChunk() {
+  const uint64_t index = frames_.chunk_count();
+  ASSIGN_OR_RETURN(std::span<const uint8_t> cipher, frames_.Next());
+  if (cipher.empty()) {
+    // A trailer where a chunk was due: the FINAL chunk was dropped.
+    return Status::Corruption(
+        fmt::format("truncated: the file ends after chunk {} without the final chunk and trailer", index));
+  }
+  auto final = decryptor_.Pull(cipher, header_.digest, plain_);
+  if (!final.ok()) {
+    return Status::Corruption(fmt::format(
+        "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
+  }
+  plain_pos_ = 0;
+  if (*final) {
+    final_seen_ = true;
+    RETURN_IF_ERROR(frames_.ExpectTrailer());
+  }
+  return Status();
+}
+
+Status CheckBodyIntegrity(ByteSource& source, const SealedHeader& header) {
+  BodyFrames frames(source, header);
+  for (;;) {
+    ASSIGN_OR_RETURN(std::span<const uint8_t> cipher, frames.Next());
+    if (cipher.empty()) return Status();
+  }
+}
+
+Result<SealedHeader> CheckIntegrity(ByteSource& source) {
+  ASSIGN_OR_RETURN(SealedHeader header, ReadSealedHeader(source));
+  RETURN_IF_ERROR(CheckBodyIntegrity(source, header));
+  return header;
 }
 
 }  // namespace keepsake::archive

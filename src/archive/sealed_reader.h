@@ -6,7 +6,8 @@
 //     of prefix, header or signature fails here).
 //  2. UnlockFileKey (unlock.h): the header's domain key must be the trusted one (this
 //     device's, or the one derived from a DMS the user typed); then the file key unwraps.
-//  3. SealedReader::Read: each chunk's length is bounded, its ciphertext authenticated
+//  3. SealedReader::Read (framing by BodyFrames): each chunk's length is bounded, its
+//     ciphertext authenticated
 //     (order, truncation and foreign bodies fail here), and after the FINAL chunk the
 //     trailer's counts, file hash and signature are checked and the file must end.
 //     Read() returns 0 only after all of that passed.
@@ -34,6 +35,34 @@ struct SealedHeader {
 // kCorruption (not a backup, damaged header or signature), kNotSupported (newer format).
 Result<SealedHeader> ReadSealedHeader(ByteSource& source);
 
+// The body's framing without any key: chunk lengths (bounded), every byte hashed, and the
+// trailer (counts, whole-file hash, signature under the header's public key). SealedReader
+// decrypts what it yields; CheckIntegrity only counts it.
+class BodyFrames {
+ public:
+  BodyFrames(ByteSource& source, const SealedHeader& header);
+
+  // The next chunk's ciphertext (valid until the next call), or an empty span once the
+  // trailer came, checked out, and the file ended. kCorruption naming what failed.
+  Result<std::span<const uint8_t>> Next();
+  // After the FINAL chunk: the trailer must follow, check out, and end the file.
+  Status ExpectTrailer();
+
+  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t chunk_count() const { return chunk_count_; }
+
+ private:
+  Status CheckTrailer(const uint8_t* first_bytes);
+
+  ByteSource& source_;
+  const SealedHeader& header_;
+  Sha256 file_hash_;
+  std::vector<uint8_t> cipher_;
+  uint64_t chunk_count_ = 0;
+  uint64_t body_len_ = 0;
+  uint64_t bytes_in_ = 0;
+};
+
 class SealedReader final : public ByteSource {
  public:
   // `source` is positioned after the header (as ReadSealedHeader leaves it) and must outlive
@@ -44,23 +73,27 @@ class SealedReader final : public ByteSource {
   // Plaintext of the body. kCorruption naming the chunk or trailer part that failed.
   Result<size_t> Read(std::span<std::byte> buf) override;
 
-  uint64_t bytes_in() const { return bytes_in_; }
+  uint64_t bytes_in() const { return frames_.bytes_in(); }
 
  private:
   Status NextChunk();
-  Status CheckTrailer();
 
-  ByteSource& source_;
   const SealedHeader& header_;
+  BodyFrames frames_;
   crypto::StreamDecryptor decryptor_;
-  Sha256 file_hash_;
-  std::vector<uint8_t> cipher_;
   std::vector<uint8_t> plain_;
   size_t plain_pos_ = 0;
-  uint64_t chunk_count_ = 0;
-  uint64_t body_len_ = 0;
-  uint64_t bytes_in_ = 0;
   bool final_seen_ = false;
 };
+
+// Whether a sealed file is exactly what its signer wrote, with no secret: the header's
+// signature, every chunk's framing, and the trailer, whose signature covers the hash of
+// every byte before it (docs/FORMAT.md §6, steps 1-9 and 13-22 without decryption). Reads
+// the file once, streaming. It says nothing of whose domain signed it (CheckSameDomain) or
+// of the plaintext, which needs the file key. kCorruption naming what failed.
+Result<SealedHeader> CheckIntegrity(ByteSource& source);
+// The body part of it, for a caller that read the header itself (to show it whatever the
+// body says): `source` is where ReadSealedHeader left it.
+Status CheckBodyIntegrity(ByteSource& source, const SealedHeader& header);
 
 }  // namespace keepsake::archive

@@ -7,14 +7,14 @@
 
 namespace keepsake::archive {
 
-Status CheckSameDomain(const BackupHeader& header, const crypto::DomainKeys& keys) {
-  if (sodium_memcmp(keys.public_key.data(), header.domain_public_key.data(), keys.public_key.size()) == 0) {
+Status CheckSameDomain(const BackupHeader& header, const crypto::PublicKey& domain_public_key) {
+  if (sodium_memcmp(domain_public_key.data(), header.domain_public_key.data(), domain_public_key.size()) == 0) {
     return Status();
   }
   return Status::Unauthenticated(
       fmt::format("the backup belongs to domain {}, but this device is in domain {}; "
                   "a backup can only be restored within its domain",
-                  header.DomainFingerprint(), crypto::DomainFingerprint(keys.public_key)));
+                  header.DomainFingerprint(), crypto::DomainFingerprint(domain_public_key)));
 }
 
 Result<SecureBuffer> UnlockFileKey(const BackupHeader& header, const Unlocker& unlocker) {

@@ -20,6 +20,9 @@ struct Unlocker {
 Result<SecureBuffer> UnlockFileKey(const BackupHeader& header, const Unlocker& unlocker);
 
 // The domain check alone (no DMS): OK when `keys` are the backup's domain.
-Status CheckSameDomain(const BackupHeader& header, const crypto::DomainKeys& keys);
+Status CheckSameDomain(const BackupHeader& header, const crypto::PublicKey& domain_public_key);
+inline Status CheckSameDomain(const BackupHeader& header, const crypto::DomainKeys& keys) {
+  return CheckSameDomain(header, keys.public_key);
+}
 
 }  // namespace keepsake::archive

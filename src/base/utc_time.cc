@@ -1,5 +1,7 @@
 #include "base/utc_time.h"
 
+#include <sstream>
+
 namespace keepsake {
 
 std::string FormatUtc(std::time_t when) {
@@ -8,6 +10,15 @@ std::string FormatUtc(std::time_t when) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+std::optional<date::sys_seconds> ParseUtc(std::string_view text) {
+  if (text.size() != 20 || text[19] != 'Z') return std::nullopt;
+  std::istringstream in{std::string(text)};
+  date::sys_seconds when;
+  in >> date::parse("%Y-%m-%dT%H:%M:%SZ", when);
+  if (in.fail() || FormatUtc(when) != text) return std::nullopt;  // also refuses "24:00:00", "02-30"
+  return when;
 }
 
 }  // namespace keepsake

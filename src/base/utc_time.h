@@ -5,7 +5,9 @@
 #include <date/date.h>
 
 #include <ctime>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace keepsake {
 
@@ -13,5 +15,8 @@ std::string FormatUtc(std::time_t when);
 inline std::string FormatUtc(date::sys_seconds when) {
   return FormatUtc(static_cast<std::time_t>(when.time_since_epoch().count()));
 }
+
+// The inverse of FormatUtc: exactly "YYYY-MM-DDTHH:MM:SSZ", else nullopt.
+std::optional<date::sys_seconds> ParseUtc(std::string_view text);
 
 }  // namespace keepsake

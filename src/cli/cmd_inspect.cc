@@ -38,10 +38,14 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
   // this device's domain is the question of trust. A keystore that cannot be read leaves it
   // open, as on a device without one.
   auto keys = crypto::LoadKeystoreIfSet(ctx.state_dir);
-  std::optional<crypto::DomainKeys> trusted = keys.ok() ? std::move(*keys) : std::nullopt;
-  auto details = service::ReadBackupDetails(*source, trusted);
+  std::optional<crypto::PublicKey> trusted;
+  if (keys.ok() && *keys) trusted = (*keys)->public_key;
+  // The whole file is read once: header, then the body's framing and trailer (no secret).
+  auto details = service::ReadBackupDetails(*source, trusted, date::floor<std::chrono::seconds>(
+                                                                   std::chrono::system_clock::now()));
   if (!details.ok()) return std::move(details).status().WithContext(opt.file);
   const archive::BackupHeader& h = details->header;
+  const service::IntegrityVerdict& integrity = details->integrity;
   std::error_code ec;
   uint64_t file_size = std::filesystem::file_size(opt.file, ec);
   std::string_view trust = TrustText(details->trust);
@@ -49,25 +53,36 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
   if (opt.json) {
     nlohmann::json j = web::BackupDetailsToJson(*details);
     j["file"] = {{"path", opt.file}, {"size", file_size}};
-    fmt::print("{}\n", j.dump(2));
-    return Status();
+    // ensure_ascii: whatever a header holds reaches the terminal as \u escapes.
+    fmt::print("{}\n", j.dump(2, ' ', /*ensure_ascii=*/true));
+  } else {
+    // Every string from the file is printed through Printable, though the parser already
+    // refused control characters: what reaches a terminal never depends on one check.
+    auto text = [](std::string_view s) { return Printable(s); };
+    fmt::print("File:               {}\n", text(opt.file));
+    fmt::print("Backup file name:   {}\n", text(h.file_name));
+    fmt::print("Backup id:          {}\n", text(h.backup_id));
+    fmt::print("Created (UTC):      {}\n", text(h.created_at));
+    fmt::print("Device:             {} ({}), id {}\n", text(h.device.hostname), text(h.device.model),
+               text(h.device.device_id));
+    fmt::print("Firmware version:   {}\n", text(h.device.firmware_version));
+    fmt::print("Domain fingerprint: {}\n", h.DomainFingerprint());
+    fmt::print("Signature:          {}\n", trust);
+    fmt::print("Integrity:          {}\n",
+               integrity.intact ? "intact: the signed trailer and whole-file hash match every byte"
+                                : "DAMAGED: " + text(integrity.damage));
+    fmt::print("Components:\n");
+    for (const auto& c : h.components) {
+      fmt::print("  {:<16} {:>8} files  {:>10}{}\n", text(c.name), c.files, HumanBytes(c.bytes),
+                 c.note.empty() ? "" : "  (" + text(c.note) + ")");
+    }
+    fmt::print("Input size:         {} ({} bytes)\n", HumanBytes(h.InputBytes()), h.InputBytes());
+    fmt::print("Sealed size:        {} ({} bytes), zstd level {}, XChaCha20-Poly1305\n", HumanBytes(file_size),
+               file_size, h.compression_level);
   }
-  fmt::print("File:               {}\n", opt.file);
-  fmt::print("Backup file name:   {}\n", h.file_name);
-  fmt::print("Backup id:          {}\n", h.backup_id);
-  fmt::print("Created (UTC):      {}\n", h.created_at);
-  fmt::print("Device:             {} ({}), id {}\n", h.device.hostname, h.device.model, h.device.device_id);
-  fmt::print("Firmware version:   {}\n", h.device.firmware_version);
-  fmt::print("Domain fingerprint: {}\n", h.DomainFingerprint());
-  fmt::print("Signature:          {}\n", trust);
-  fmt::print("Components:\n");
-  for (const auto& c : h.components) {
-    fmt::print("  {:<16} {:>8} files  {:>10}{}\n", c.name, c.files, HumanBytes(c.bytes),
-               c.note.empty() ? "" : "  (" + c.note + ")");
+  if (!integrity.intact) {
+    return Status::Corruption(fmt::format("the file is damaged: {}", integrity.damage)).WithContext(opt.file);
   }
-  fmt::print("Input size:         {} ({} bytes)\n", HumanBytes(h.InputBytes()), h.InputBytes());
-  fmt::print("Sealed size:        {} ({} bytes), zstd level {}, XChaCha20-Poly1305\n", HumanBytes(file_size), file_size,
-             h.compression_level);
   return Status();
 }
 

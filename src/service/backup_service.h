@@ -29,6 +29,7 @@
 #include "service/readiness.h"
 #include "service/scheduler.h"
 #include "service/service_status.h"
+#include "service/integrity_memo.h"
 #include "service/storage_browser.h"
 #include "state/audit_log.h"
 #include "state/job_history.h"
@@ -74,7 +75,7 @@ struct DmsState {
 // be read.
 struct BackupListing {
   storage::Entry entry;
-  date::sys_seconds created{};  // from the file name
+  date::sys_seconds created{};  // from the header; from the file name when it cannot be read
   std::optional<BackupDetails> details;
   std::string error;
 };
@@ -155,8 +156,9 @@ class BackupService final : private ScheduledJobs {
   Result<BackupDetails> DetailsOf(const std::string& name);
   // The storage to browse: `url`, or the configured one when empty; `path` checked.
   Result<OpenedStorage> OpenStorage(std::string_view url, std::string_view path);
-  // The Backup Details of file `path` of any storage (the storage browser's click).
-  Result<BackupDetails> FileDetails(storage::Backend& backend, std::string_view path);
+  // The Backup Details of file `path` of any storage at `url` (the storage browser's click),
+  // the whole file read unless its integrity verdict is remembered.
+  Result<BackupDetails> FileDetails(storage::Backend& backend, std::string_view url, std::string_view path);
   // Opens backup file `name` of the configured storage to be downloaded; audited
   // (backup.downloaded). kInvalidArgument for a name that is not a backup file name.
   Result<BackupDownload> OpenBackupFile(const std::string& name, const Requester& requester);
@@ -207,8 +209,12 @@ class BackupService final : private ScheduledJobs {
   // The storage a restore reads: the configured one or the uploads.
   Result<std::unique_ptr<storage::Backend>> OpenRestoreSource(const RestoreJobOptions& options,
                                                               const BackupSettings& settings);
-  // The domain keys to judge a backup's domain by; none when they cannot be had.
-  std::optional<crypto::DomainKeys> TrustedKeys();
+  // The domain's public key to judge a backup's domain by; none when it cannot be had.
+  std::optional<crypto::PublicKey> TrustedPublicKey();
+  // One backup file of a listing: its details (integrity remembered) or why they cannot be
+  // read, dated by its header.
+  BackupListing ListingOf(storage::Backend& backend, std::string_view url, const storage::Entry& entry,
+                          const std::optional<crypto::PublicKey>& trusted);
   void MonitorLoop();  // keeps readiness_ fresh: every readiness_interval, or when stale
   void RefreshReadiness();
 
@@ -238,6 +244,7 @@ class BackupService final : private ScheduledJobs {
   bool readiness_stale_ = true;
   bool stopping_ = false;
 
+  IntegrityMemo integrity_memo_;
   JobProgress progress_;
   std::atomic<bool> cancel_{false};
   std::atomic<int64_t> writing_started_ms_{0};

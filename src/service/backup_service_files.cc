@@ -13,6 +13,11 @@ namespace keepsake::service {
 
 namespace fs = std::filesystem;
 
+namespace {
+// What the integrity memo calls the uploads directory (a storage of its own).
+constexpr std::string_view kUploadsUrl = "uploads:";
+}  // namespace
+
 Result<BackupDownload> BackupService::OpenBackupFile(const std::string& name, const Requester& requester) {
   RETURN_IF_ERROR(archive::CheckBackupName(name));
   ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings()));
@@ -98,18 +103,8 @@ Result<std::optional<BackupListing>> BackupService::UploadedBackup() {
   ASSIGN_OR_RETURN(auto uploads, OpenUploads());
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, uploads->List(""));
   for (const auto& e : entries) {
-    auto parsed = archive::ParseBackupName(e.name);
-    if (e.is_dir || !parsed) continue;
-    BackupListing listing;
-    listing.entry = e;
-    listing.created = date::sys_seconds(std::chrono::seconds(parsed->when));
-    auto details = FileDetails(*uploads, e.name);
-    if (details.ok()) {
-      listing.details = std::move(*details);
-    } else {
-      listing.error = details.status().message();
-    }
-    return std::optional<BackupListing>(std::move(listing));
+    if (e.is_dir || !archive::ParseBackupName(e.name)) continue;
+    return std::optional<BackupListing>(ListingOf(*uploads, kUploadsUrl, e, TrustedPublicKey()));
   }
   return std::optional<BackupListing>();
 }

@@ -3,37 +3,48 @@
 #include <fmt/format.h>
 
 #include "archive/backup_name.h"
+#include "base/utc_time.h"
 #include "crypto/keystore.h"
 #include "service/backup_service.h"
 
 namespace keepsake::service {
 
-std::optional<crypto::DomainKeys> BackupService::TrustedKeys() {
+std::optional<crypto::PublicKey> BackupService::TrustedPublicKey() {
   // A keystore that cannot be read gives no trust verdict rather than no listing.
   auto keys = ports_.keys->Load();
-  return keys.ok() ? std::move(*keys) : std::nullopt;
+  if (!keys.ok() || !*keys) return std::nullopt;
+  return (*keys)->public_key;
+}
+
+BackupListing BackupService::ListingOf(storage::Backend& backend, std::string_view url, const storage::Entry& entry,
+                                       const std::optional<crypto::PublicKey>& trusted) {
+  BackupListing item;
+  item.entry = entry;
+  auto details = integrity_memo_.Read(backend, url, entry.name, entry, trusted, ports_.clock->Now());
+  if (details.ok()) {
+    // The header's own time, which its signature covers, not the name's, which anyone with
+    // access to the storage can choose.
+    item.created = *ParseUtc(details->header.created_at);
+    item.details = std::move(*details);
+  } else {
+    if (auto parsed = archive::ParseBackupName(entry.name)) {
+      item.created = date::sys_seconds(std::chrono::seconds(parsed->when));
+    }
+    item.error = details.status().message();
+  }
+  return item;
 }
 
 Result<BackupList> BackupService::ListBackups() {
   BackupSettings s = settings();
   ASSIGN_OR_RETURN(auto backend, OpenConfigured(s));
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, backend->List(""));
-  std::optional<crypto::DomainKeys> trusted = TrustedKeys();
+  std::optional<crypto::PublicKey> trusted = TrustedPublicKey();
   BackupList list;
   list.url = s.storage.url();
   for (const auto& e : entries) {
-    auto parsed = archive::ParseBackupName(e.name);
-    if (e.is_dir || !parsed) continue;
-    BackupListing item;
-    item.entry = e;
-    item.created = date::sys_seconds(std::chrono::seconds(parsed->when));
-    auto details = ReadBackupDetails(*backend, e.name, trusted);
-    if (details.ok()) {
-      item.details = std::move(*details);
-    } else {
-      item.error = details.status().message();
-    }
-    list.backups.push_back(std::move(item));
+    if (e.is_dir || !archive::ParseBackupName(e.name)) continue;
+    list.backups.push_back(ListingOf(*backend, list.url, e, trusted));
   }
   std::stable_sort(list.backups.begin(), list.backups.end(),
                    [](const BackupListing& a, const BackupListing& b) { return a.created > b.created; });
@@ -42,8 +53,9 @@ Result<BackupList> BackupService::ListBackups() {
 
 Result<BackupDetails> BackupService::DetailsOf(const std::string& name) {
   RETURN_IF_ERROR(archive::CheckBackupName(name));
-  ASSIGN_OR_RETURN(auto backend, OpenConfigured(settings()));
-  return FileDetails(*backend, name);
+  BackupSettings s = settings();
+  ASSIGN_OR_RETURN(auto backend, OpenConfigured(s));
+  return FileDetails(*backend, s.storage.url(), name);
 }
 
 Result<OpenedStorage> BackupService::OpenStorage(std::string_view url, std::string_view path) {
@@ -62,8 +74,11 @@ Result<OpenedStorage> BackupService::OpenStorage(std::string_view url, std::stri
   return opened;
 }
 
-Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std::string_view path) {
-  return ReadBackupDetails(backend, path, TrustedKeys());
+Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std::string_view url,
+                                                std::string_view path) {
+  RETURN_IF_ERROR(storage::CheckPath(path));
+  ASSIGN_OR_RETURN(storage::Entry file, backend.Stat(path));
+  return integrity_memo_.Read(backend, url, path, file, TrustedPublicKey(), ports_.clock->Now());
 }
 
 std::vector<storage::UsbDrive> BackupService::UsbDrives() { return ports_.usb_drives(); }

@@ -1,7 +1,8 @@
 #include "service/retention_runner.h"
 
-#include "archive/sealed_reader.h"
 #include "base/log.h"
+#include "base/strings.h"
+#include "base/utc_time.h"
 
 namespace keepsake::service {
 
@@ -14,14 +15,20 @@ Result<std::vector<std::string>> BackendRetentionStore::List() {
   return names;
 }
 
-Result<archive::BackupHeader> BackendRetentionStore::ReadHeader(const std::string& name) {
-  ASSIGN_OR_RETURN(auto reader, backend_.NewReader(name));
-  storage::ReaderSource source(std::move(reader));
-  ASSIGN_OR_RETURN(archive::SealedHeader sealed, archive::ReadSealedHeader(source));
-  return std::move(sealed.header);
+Status BackendRetentionStore::Remove(const std::string& name) { return backend_.Remove(name); }
+
+namespace {
+
+// Why a file named like one of this device's backups is not counted as one ("" when it is).
+std::string NotCounted(const BackupDetails& d, const archive::DeviceIdentity& device, const std::string& name) {
+  if (d.trust != DomainTrust::kThisDomain) return "it is not signed by this appliance's domain";
+  if (!d.integrity.intact) return "it is damaged: " + d.integrity.damage;
+  if (d.header.device.device_id != device.device_id) return "another device made it";
+  if (d.header.file_name != name) return "its header names it '" + d.header.file_name + "': a renamed or copied file";
+  return "";
 }
 
-Status BackendRetentionStore::Remove(const std::string& name) { return backend_.Remove(name); }
+}  // namespace
 
 RetentionOutcome ApplyRetention(RetentionStore& store, const RetentionPolicy& policy, const date::time_zone& zone,
                                 const archive::DeviceIdentity& device, std::string_view prefix,
@@ -33,19 +40,27 @@ RetentionOutcome ApplyRetention(RetentionStore& store, const RetentionPolicy& po
     out.problems.push_back("retention not applied: " + names.status().message());
     return out;
   }
-  auto candidates = RetentionCandidates(*names, device.hostname, prefix);
-  for (const std::string& name : SelectForRemoval(candidates, policy, zone)) {
+  // The names pick the series; what counts, and in which order, comes from each file.
+  std::vector<BackupCandidate> verified;
+  for (BackupCandidate& candidate : RetentionCandidates(*names, device.hostname, prefix)) {
+    auto details = store.Read(candidate.name);
+    if (!details.ok()) {
+      if (details.status().code() == ErrorCode::kCorruption) {
+        log::info("retention: not counting {}: {}", Printable(candidate.name), details.status().message());
+      } else {
+        out.problems.push_back(details.status().message());  // unreadable now: kept, and said so
+      }
+      continue;
+    }
+    if (std::string why = NotCounted(*details, device, candidate.name); !why.empty()) {
+      log::info("retention: not counting {}: {}", Printable(candidate.name), Printable(why));
+      continue;
+    }
+    candidate.created = *ParseUtc(details->header.created_at);
+    verified.push_back(std::move(candidate));
+  }
+  for (const std::string& name : SelectForRemoval(std::move(verified), policy, zone)) {
     if (name == keep_name) continue;
-    // The name says this device; the signed header must say so too before a file goes.
-    auto header = store.ReadHeader(name);
-    if (!header.ok() && header.status().code() != ErrorCode::kCorruption) {
-      out.problems.push_back(header.status().message());  // unreadable now: kept, and said so
-      continue;
-    }
-    if (!header.ok() || header->device.device_id != device.device_id) {
-      log::info("retention: keeping {}: not a backup of this device", name);
-      continue;
-    }
     Status st = store.Remove(name);
     if (st.ok()) {
       out.removed.push_back(name);

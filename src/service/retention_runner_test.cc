@@ -6,6 +6,7 @@
 #include <map>
 
 #include "archive/backup_name.h"
+#include "base/utc_time.h"
 
 namespace keepsake::service {
 namespace {
@@ -16,22 +17,42 @@ using ::testing::IsEmpty;
 
 date::sys_seconds Day(unsigned d) { return date::sys_days{date::year{2026} / 3 / d} + std::chrono::hours{3}; }
 
-// A storage root as retention sees it: names, the device each signed header names, and what
-// fails.
+// A storage root as retention sees it: names, and what each file's verified contents say
+// (its header's device, name and time, its domain and integrity), and what fails.
 class FakeStore final : public RetentionStore {
  public:
-  void Add(const std::string& name, const std::string& device_id) { files_[name] = device_id; }
+  struct File {
+    std::string device_id;
+    std::string header_name;  // "" : the file's own name
+    std::optional<date::sys_seconds> header_time;
+    DomainTrust trust = DomainTrust::kThisDomain;
+    bool intact = true;
+  };
+  void Add(const std::string& name, const std::string& device_id) {
+    File file;
+    file.device_id = device_id;
+    files_[name] = std::move(file);
+  }
+  void Add(const std::string& name, File file) { files_[name] = std::move(file); }
   Result<std::vector<std::string>> List() override {
     if (!list_error_.ok()) return list_error_;
     std::vector<std::string> names;
-    for (const auto& [name, device] : files_) names.push_back(name);
+    for (const auto& [name, file] : files_) names.push_back(name);
     return names;
   }
-  Result<archive::BackupHeader> ReadHeader(const std::string& name) override {
+  Result<BackupDetails> Read(const std::string& name) override {
     if (auto e = read_errors_.find(name); e != read_errors_.end()) return e->second;
-    archive::BackupHeader h;
-    h.device.device_id = files_.at(name);
-    return h;
+    const File& f = files_.at(name);
+    BackupDetails d;
+    d.header.device.device_id = f.device_id;
+    d.header.file_name = f.header_name.empty() ? name : f.header_name;
+    auto parsed = archive::ParseBackupName(name);
+    d.header.created_at =
+        FormatUtc(f.header_time ? *f.header_time : date::sys_seconds{std::chrono::seconds{parsed->when}});
+    d.trust = f.trust;
+    d.integrity.intact = f.intact;
+    if (!f.intact) d.integrity.damage = "truncated: the file ends inside chunk 0";
+    return d;
   }
   Status Remove(const std::string& name) override {
     if (name == refuse_remove_) return Status::PermissionDenied(name + ": Permission denied");
@@ -40,7 +61,7 @@ class FakeStore final : public RetentionStore {
   }
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const auto& [name, device] : files_) out.push_back(name);
+    for (const auto& [name, file] : files_) out.push_back(name);
     return out;
   }
 
@@ -49,7 +70,7 @@ class FakeStore final : public RetentionStore {
   std::string refuse_remove_;
 
  private:
-  std::map<std::string, std::string> files_;
+  std::map<std::string, File> files_;
 };
 
 std::string Name(unsigned day, std::string_view host = "ca-01") {
@@ -118,6 +139,41 @@ TEST_F(RetentionRunnerTest, ARefusedRemovalIsReportedAndTheRestGoOn) {
   EXPECT_THAT(out.removed, ElementsAre(Name(1), Name(3)));
   ASSERT_EQ(out.problems.size(), 1u);
   EXPECT_THAT(out.problems[0], HasSubstr("Permission denied"));
+}
+
+TEST_F(RetentionRunnerTest, GarbageNamedAsTheNewestBackupsIsNeverCountedNorRemoved) {
+  // Issue 13, finding 3 (reproduced): three garbage files named for 2099 made keep_last=3
+  // select every real backup for deletion, as candidates were ranked by their names.
+  std::vector<std::string> garbage;
+  for (int i = 0; i < 3; ++i) {
+    garbage.push_back(archive::MakeBackupName("", "ca-01", 4070908800 + i * 86400, 1));
+    store_.Add(garbage.back(), "dev-1");
+    store_.read_errors_[garbage.back()] = Status::Corruption("not a Keepsake backup file (no KSBACKUP magic)");
+  }
+  RetentionOutcome out = Apply(3);
+  EXPECT_THAT(out.removed, ElementsAre(Name(1), Name(2)));
+  EXPECT_THAT(out.problems, IsEmpty());
+  for (const auto& g : garbage) EXPECT_THAT(store_.names(), ::testing::Contains(g));
+  EXPECT_THAT(store_.names(), ::testing::Contains(Name(5)));
+}
+
+TEST_F(RetentionRunnerTest, OnlyBackupsOfThisDomainIntactAndUnderTheirOwnNameCount) {
+  // Each of these, named as the newest, would push a real backup out if it counted.
+  store_.Add(Name(20), {"dev-1", "", std::nullopt, DomainTrust::kOtherDomain, true});
+  store_.Add(Name(21), {"dev-1", "", std::nullopt, DomainTrust::kThisDomain, /*intact=*/false});
+  store_.Add(Name(22), {"dev-1", Name(4), Day(4), DomainTrust::kThisDomain, true});  // a replayed copy
+  store_.Add(Name(23), {"dev-OTHER", "", std::nullopt, DomainTrust::kThisDomain, true});
+  RetentionOutcome out = Apply(2);
+  EXPECT_THAT(out.removed, ElementsAre(Name(1), Name(2), Name(3)));
+  for (unsigned d : {20u, 21u, 22u, 23u, 4u, 5u}) EXPECT_THAT(store_.names(), ::testing::Contains(Name(d)));
+}
+
+TEST_F(RetentionRunnerTest, BackupsAreRankedByTheirHeadersTimeNotTheirNames) {
+  // Day 1's name, but its signed header says day 9: it is the newest.
+  store_.Add(Name(1), {"dev-1", "", Day(9), DomainTrust::kThisDomain, true});
+  RetentionOutcome out = Apply(2);
+  EXPECT_THAT(out.removed, ElementsAre(Name(2), Name(3), Name(4)));
+  EXPECT_THAT(store_.names(), ElementsAre(Name(1), Name(5)));
 }
 
 TEST_F(RetentionRunnerTest, AListingThatFailsRemovesNothing) {

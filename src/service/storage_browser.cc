@@ -41,23 +41,24 @@ Result<StorageListing> BrowseStorage(storage::Backend& backend, std::string_view
   return listing;
 }
 
-Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<crypto::DomainKeys>& keys) {
+Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<crypto::PublicKey>& public_key,
+                                        date::sys_seconds now, const KnownIntegrity& known) {
   ASSIGN_OR_RETURN(archive::SealedHeader sealed, archive::ReadSealedHeader(source));
   BackupDetails details;
-  details.header = std::move(sealed.header);
-  if (keys) {
-    details.trust =
-        archive::CheckSameDomain(details.header, *keys).ok() ? DomainTrust::kThisDomain : DomainTrust::kOtherDomain;
+  if (public_key) {
+    details.trust = archive::CheckSameDomain(sealed.header, *public_key).ok() ? DomainTrust::kThisDomain
+                                                                                : DomainTrust::kOtherDomain;
   }
+  std::optional<IntegrityVerdict> verdict = known ? known(sealed) : std::nullopt;
+  if (!verdict) {
+    Status body = archive::CheckBodyIntegrity(source, sealed);
+    // A storage that fails to serve the file says nothing about the file: that is an error.
+    if (!body.ok() && body.code() != ErrorCode::kCorruption) return body;
+    verdict = IntegrityVerdict{body.ok(), body.ok() ? "" : body.message(), now};
+  }
+  details.integrity = std::move(*verdict);
+  details.header = std::move(sealed.header);
   return details;
-}
-
-Result<BackupDetails> ReadBackupDetails(storage::Backend& backend, std::string_view path,
-                                        const std::optional<crypto::DomainKeys>& keys) {
-  RETURN_IF_ERROR(storage::CheckPath(path));
-  ASSIGN_OR_RETURN(auto reader, backend.NewReader(path));
-  storage::ReaderSource source(std::move(reader));
-  return ReadBackupDetails(source, keys);
 }
 
 }  // namespace keepsake::service

@@ -6,12 +6,16 @@
 // refused by the backends. web/ words and serialises these. Thread-safe (no shared state).
 #pragma once
 
+#include <date/date.h>
+
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "archive/header.h"
+#include "archive/sealed_reader.h"
 #include "crypto/domain_keys.h"
 #include "storage/backend.h"
 
@@ -45,17 +49,31 @@ enum class DomainTrust : uint8_t {
   kUnknown,      // this appliance has no Domain Master Secret to compare with
 };
 
-// The Backup Details of a backup file: its signed header, after the signature was checked.
+// Whether the whole file is what its signer wrote (archive::CheckIntegrity: trailer
+// signature and whole-file hash, no secret needed), and when that was found.
+struct IntegrityVerdict {
+  bool intact = false;
+  std::string damage;  // why not, when not intact
+  date::sys_seconds checked_at{};
+};
+
+// The Backup Details of a backup file: its signed header, after the signature was checked,
+// and the verdict on the rest of the file.
 struct BackupDetails {
   archive::BackupHeader header;
   DomainTrust trust = DomainTrust::kUnknown;
+  IntegrityVerdict integrity;
 };
 
-// Reads and checks the header of the backup at `source`. kCorruption / kPermissionDenied
-// if it is not a valid, authentic Keepsake backup.
-Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<crypto::DomainKeys>& keys);
-// The same for file `path` of `backend`.
-Result<BackupDetails> ReadBackupDetails(storage::Backend& backend, std::string_view path,
-                                        const std::optional<crypto::DomainKeys>& keys);
+// A verdict already known for a header (a memo of earlier checks), or nullopt to read the
+// body now.
+using KnownIntegrity = std::function<std::optional<IntegrityVerdict>(const archive::SealedHeader&)>;
+
+// Reads the backup at `source` once: the header (kCorruption / kNotSupported when it is not
+// a valid, authentic Keepsake header: nothing then can be shown), the domain verdict against
+// `public_key` (this appliance's domain, if it has one), and, unless `known` has it, the
+// body's integrity, as checked at `now`. A damaged body is a verdict, not an error.
+Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<crypto::PublicKey>& public_key,
+                                        date::sys_seconds now, const KnownIntegrity& known = {});
 
 }  // namespace keepsake::service

@@ -263,18 +263,25 @@ nlohmann::json UsbDrivesToJson(const std::vector<storage::UsbDrive>& drives) {
 
 nlohmann::json BackupDetailsToJson(const service::BackupDetails& details) {
   nlohmann::json j = nlohmann::json::parse(archive::SerializeHeader(details.header));
-  j["signature"] = "valid";
+  // The signature is valid under the key the header names: whose key that is, is half of
+  // the verdict, so it is said in the same words.
   switch (details.trust) {
     case service::DomainTrust::kThisDomain:
+      j["signature"] = "valid, this domain";
       j["domain_check"] = "this appliance's domain";
       break;
     case service::DomainTrust::kOtherDomain:
+      j["signature"] = "valid, other domain";
       j["domain_check"] = "another domain";
       break;
     case service::DomainTrust::kUnknown:
+      j["signature"] = "valid, domain not checked";
       j["domain_check"] = "unknown: this appliance has no Domain Master Secret";
       break;
   }
+  const service::IntegrityVerdict& v = details.integrity;
+  j["integrity"] = {{"state", v.intact ? "intact" : "damaged"}, {"checked_at", IsoTime(v.checked_at)}};
+  if (!v.intact) j["integrity"]["reason"] = v.damage;
   return j;
 }
 

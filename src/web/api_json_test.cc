@@ -143,11 +143,21 @@ TEST(ApiJsonTest, BackupDetailsSayWhoseDomain) {
   service::BackupDetails d;
   d.header.file_name = "a.ksb";
   d.trust = service::DomainTrust::kOtherDomain;
+  d.integrity = {true, "", date::sys_seconds{std::chrono::seconds{1795651200}}};
   nlohmann::json j = BackupDetailsToJson(d);
-  EXPECT_EQ(j["signature"], "valid");
+  // Issue 13, finding 2: "valid" alone read as trusted whoever signed.
+  EXPECT_EQ(j["signature"], "valid, other domain");
   EXPECT_EQ(j["domain_check"], "another domain");
+  EXPECT_EQ(j["integrity"], nlohmann::json({{"state", "intact"}, {"checked_at", "2026-11-26T00:00:00Z"}}));
   d.trust = service::DomainTrust::kThisDomain;
-  EXPECT_EQ(BackupDetailsToJson(d)["domain_check"], "this appliance's domain");
+  d.integrity = {false, "truncated: the file ends inside chunk 3", d.integrity.checked_at};
+  j = BackupDetailsToJson(d);
+  EXPECT_EQ(j["signature"], "valid, this domain");
+  EXPECT_EQ(j["domain_check"], "this appliance's domain");
+  EXPECT_EQ(j["integrity"]["state"], "damaged");
+  EXPECT_EQ(j["integrity"]["reason"], "truncated: the file ends inside chunk 3");
+  d.trust = service::DomainTrust::kUnknown;
+  EXPECT_EQ(BackupDetailsToJson(d)["signature"], "valid, domain not checked");
 }
 
 TEST(ApiJsonTest, UsbDrivesListStatesReasonsAndUrls) {

@@ -54,7 +54,7 @@ Result<ApiResponse> Info(ApiContext& ctx, const ApiRequest& req) {
 Result<ApiResponse> Details(ApiContext& ctx, const ApiRequest& req) {
   ASSIGN_OR_RETURN(service::OpenedStorage s, OpenBrowsed(ctx, req));
   if (s.path.empty()) return Status::InvalidArgument("\"path\" must name a backup file");
-  ASSIGN_OR_RETURN(service::BackupDetails details, ctx.service.FileDetails(*s.backend, s.path));
+  ASSIGN_OR_RETURN(service::BackupDetails details, ctx.service.FileDetails(*s.backend, s.url, s.path));
   return Json({{"url", s.url}, {"path", s.path}, {"details", BackupDetailsToJson(details)}});
 }
 

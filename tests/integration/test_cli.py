@@ -258,6 +258,7 @@ class RoundTripTest(CliTestCase):
         self.assertIn("Backup file name:   " + os.path.basename(self.backup_path), proc.stdout)
         self.assertIn("Domain fingerprint: " + self.app.fingerprint(), proc.stdout)
         self.assertIn("valid, made in this device's domain", proc.stdout)
+        self.assertIn("Integrity:          intact", proc.stdout)
         n_files = sum(1 for e in self.expected.values() if e["type"] == "file")
         n_bytes = sum(e.get("size", 0) for e in self.expected.values())
         self.assertRegex(proc.stdout, rf"tree\s+{n_files} files")
@@ -275,7 +276,8 @@ class RoundTripTest(CliTestCase):
         self.assertEqual(j["components"][0]["files"],
                          sum(1 for e in self.expected.values() if e["type"] == "file"))
         # The same Backup Details as the API's (web/api_json.h makes both).
-        self.assertEqual(j["signature"], "valid")
+        self.assertEqual(j["signature"], "valid, this domain")
+        self.assertEqual(j["integrity"]["state"], "intact")
         self.assertEqual(j["domain_check"], "this appliance's domain")
 
     def test_verify_reports_ok(self):
@@ -607,7 +609,10 @@ class TamperTest(CliTestCase):
         return self.damaged(bytes(data))
 
     def assert_refused_everywhere(self, path, code, *words):
-        """verify, extract and decrypt all fail with `code`; extract and decrypt leave nothing."""
+        """verify, extract, decrypt and inspect all fail with `code`; extract and decrypt leave
+        nothing. (inspect, with no secret, finds the damage by the trailer: its words differ.)"""
+        with self.subTest(command="inspect"):
+            self.assertFails(self.app.run("inspect", path), code, path)
         proc = self.app.run("verify", path)
         with self.subTest(command="verify"):
             self.assertFails(proc, code, path, *words)
@@ -694,6 +699,18 @@ class TamperTest(CliTestCase):
         _, _, trailer = self.split(self.sibling)
         # Validly signed by the same domain, but its counts and file hash describe the sibling.
         self.assert_refused_everywhere(self.damaged(head + b"".join(chunks) + trailer), EXIT_CORRUPT, "trailer")
+
+    def test_inspect_says_damaged_for_a_genuine_header_with_a_garbage_body(self):
+        # Issue 13, finding 5 (reproduced): inspect read only the header and said "valid".
+        head, chunks, trailer = self.split(self.original)
+        garbage = bytes((i * 131 + 7) % 256 for i in range(sum(len(c) for c in chunks)))
+        for body in (b"", garbage + trailer):
+            path = self.damaged(head + body)
+            proc = self.app.run("inspect", path)
+            self.assertFails(proc, EXIT_CORRUPT, path, "damaged")
+            self.assertIn("valid, made in this device's domain", proc.stdout)  # the header is shown
+            self.assertIn("Integrity:          DAMAGED: ", proc.stdout)
+            self.assertNotIn("intact", proc.stdout)
 
     def test_inspect_refuses_a_tampered_header(self):
         start, end = self.header_bounds()

@@ -294,7 +294,8 @@ class BackupTest(DaemonTest):
         listing = self.ok(self.daemon.get("/api/v1/backups"))["backups"]
         self.assertEqual([b["name"] for b in listing], [job["file"]])
         details = listing[0]["details"]
-        self.assertEqual(details["signature"], "valid")
+        self.assertEqual(details["signature"], "valid, this domain")
+        self.assertEqual(details["integrity"]["state"], "intact")
         self.assertEqual(details["domain_check"], "this appliance's domain")
         self.assertEqual(details["file_name"], job["file"])
         self.assertEqual(self.ok(self.daemon.get(f"/api/v1/backups/{job['file']}")), details)

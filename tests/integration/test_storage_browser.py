@@ -180,7 +180,8 @@ class StorageBrowserTest(ApiAssertions, unittest.TestCase):
         entry = next(e for e in listing["entries"] if e["name"] == name)
         self.assertTrue(entry["backup"])
         shown = self.ok(self.get("details", url=self.url, path="site-a/" + name))
-        self.assertEqual(shown["details"]["signature"], "valid")
+        self.assertEqual(shown["details"]["signature"], "valid, this domain")
+        self.assertEqual(shown["details"]["integrity"]["state"], "intact")
         self.assertEqual(shown["details"]["domain_check"], "this appliance's domain")
 
     def test_tampered_backup_is_refused(self):
