@@ -155,7 +155,7 @@ TEST_F(HostileBackupTest, GenuineMinimalBackupIsAccepted) {
   std::string body = "firmware=4.0.0\n";
   std::string tar =
       HostileTar({{"firmware/VERSION", AE_IFREG, body, ""}, {".keepsake-manifest.json", AE_IFREG, "", ""}});
-  Status st = Restore(Seal(tar, *keys_));
+  Status st = Restore(Seal(tar, *keys_, {{"firmware", 1, 15, ""}}));
   // The digest above is deliberately wrong: the manifest check must catch it.
   EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
   ExpectUnchanged();
@@ -212,7 +212,7 @@ TEST_F(HostileBackupTest, HugeDeclaredSizeIsRefusedWithoutAllocatingIt) {
   // Declares 1 TiB and ends after 5 bytes: the reader streams, so it neither allocates nor
   // waits for the rest; the stream simply ends too early.
   std::string tar = HostileTar({{"firmware/huge", AE_IFREG, "12345", "", int64_t{1} << 40}}, /*truncate=*/true);
-  Status st = Restore(Seal(tar, *keys_));
+  Status st = Restore(Seal(tar, *keys_, {{"firmware", 1, 5, ""}}));
   EXPECT_EQ(st.code(), ErrorCode::kCorruption) << st.ToString();
   ExpectUnchanged();
 }

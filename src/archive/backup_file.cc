@@ -60,6 +60,8 @@ Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, c
 
 namespace {
 
+constexpr uint64_t kMaxAfterTar = 1 << 20;
+
 // The header is written before the body and signed apart from it: a restore that swaps in
 // the components the header names must find each of them, whole, in the body's manifest.
 Status CheckHeaderMatchesManifest(const BackupHeader& header, const Manifest& manifest) {
@@ -100,13 +102,23 @@ Result<UnpackResult> UnsealBody(ByteSource& in, const SealedHeader& header, cons
   ThreadedSource decrypted(body);
   ZstdDecompressSource decompressor(decrypted);
   ThreadedSource plain(decompressor);
-  ASSIGN_OR_RETURN(UnpackResult result, UnpackTar(plain, target_dir));
+  UnpackLimits limits;
+  limits.max_files = 0;
+  for (const ComponentSummary& c : header.header.components) limits.max_files += c.files;
+  limits.max_file_bytes = header.header.InputBytes();
+  ASSIGN_OR_RETURN(UnpackResult result, UnpackTar(plain, target_dir, limits));
   // The tar ends before the zstd frame and the sealed body do: drain both, so that the
-  // trailer is checked and nothing was appended.
+  // trailer is checked and nothing was appended. What follows a tar's end is padding to
+  // its record size (at most 10 KiB); more is refused rather than decompressed forever.
   std::byte rest[4096];
+  uint64_t after_tar = 0;
   for (;;) {
     ASSIGN_OR_RETURN(size_t n, plain.Read(rest));
     if (n == 0) break;
+    after_tar += n;
+    if (after_tar > kMaxAfterTar) {
+      return Status::Corruption("unexpected data after the end of the tar stream");
+    }
   }
   RETURN_IF_ERROR(CheckHeaderMatchesManifest(header.header, result.manifest));
   return result;

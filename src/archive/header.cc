@@ -68,6 +68,7 @@ std::string SerializeHeader(const BackupHeader& h) {
 }
 
 Result<BackupHeader> ParseHeader(std::string_view text) {
+  RETURN_IF_ERROR(CheckJsonDepth(text, kMaxHeaderDepth, "damaged header: the header"));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("backup header is not a JSON object");
   JsonFields f(j, "backup header");

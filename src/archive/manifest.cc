@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 
+#include "archive/format.h"
 #include "base/json_fields.h"
 
 namespace keepsake::archive {
@@ -50,6 +51,7 @@ std::string SerializeManifest(const Manifest& m) {
 }
 
 Result<Manifest> ParseManifest(std::string_view text) {
+  RETURN_IF_ERROR(CheckJsonDepth(text, kMaxManifestDepth, "manifest: the manifest"));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("manifest: not a JSON object");
   JsonFields f(j, "manifest");

@@ -232,8 +232,8 @@ TEST_F(SealedFileTest, IntegrityWithoutAnySecretFindsEveryFlipTruncationAndSplic
   }
   ExpectError(Integrity(file + "x"), ErrorCode::kCorruption, "after the trailer");
   auto c = ChunkOffsets(file);
-  std::string reordered = file.substr(0, c[1]) + file.substr(c[2], c[3] - c[2]) + file.substr(c[1], c[2] - c[1]) +
-                          file.substr(c[3]);
+  std::string reordered =
+      file.substr(0, c[1]) + file.substr(c[2], c[3] - c[2]) + file.substr(c[1], c[2] - c[1]) + file.substr(c[3]);
   ExpectError(Integrity(reordered), ErrorCode::kCorruption, "file hash in the trailer does not match");
   std::string dropped = file.substr(0, c[1]) + file.substr(c[2]);
   ExpectError(Integrity(dropped), ErrorCode::kCorruption, "trailer");

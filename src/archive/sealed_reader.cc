@@ -9,6 +9,7 @@
 #include "archive/format.h"
 #include "base/encoding.h"
 #include "base/endian.h"
+#include "base/json_fields.h"
 
 namespace keepsake::archive {
 namespace {
@@ -17,6 +18,8 @@ std::span<std::byte> Writable(std::vector<uint8_t>& v) { return std::as_writable
 
 // Only the signer's key, read before the signature is checked; everything else waits.
 Result<crypto::PublicKey> HeaderPublicKey(std::string_view json) {
+  // Parsed before anything is trusted: its shape is bounded first (a header nests 3 deep).
+  RETURN_IF_ERROR(CheckJsonDepth(json, kMaxHeaderDepth, "damaged header: the header"));
   auto j = nlohmann::json::parse(json, nullptr, false);
   const nlohmann::json* pk = nullptr;
   if (!j.is_discarded() && j.is_object() && j.contains("domain") && j["domain"].is_object() &&
@@ -120,7 +123,7 @@ Status BodyFrames::CheckTrailer(const uint8_t* first_bytes) {
   uint8_t trailer[kTrailerSize];
   std::memcpy(trailer, first_bytes, kChunkLengthSize);
   ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(trailer + kChunkLengthSize,
-                                                                                   kTrailerSize - kChunkLengthSize))));
+                                                                                kTrailerSize - kChunkLengthSize))));
   if (n < kTrailerSize - kChunkLengthSize) return Status::Corruption("truncated: the file ends inside the trailer");
   bytes_in_ += kTrailerSize;
   if (std::memcmp(trailer, kTrailerMagic.data(), kTrailerMagic.size()) != 0) {

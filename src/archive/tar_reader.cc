@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -73,11 +74,12 @@ using WritePtr = std::unique_ptr<struct archive, decltype(&archive_write_free)>;
 
 class Unpacker {
  public:
-  Unpacker(ByteSource& in, const std::string& target)
+  Unpacker(ByteSource& in, const std::string& target, const UnpackLimits& limits)
       : reader_(archive_read_new(), archive_read_free),
         disk_(archive_write_disk_new(), archive_write_free),
         ctx_{&in, std::vector<std::byte>(kReadBuffer), Status()},
-        target_(target) {}
+        target_(target),
+        limits_(limits) {}
 
   Result<UnpackResult> Run() {
     archive_read_support_format_tar(reader_.get());
@@ -119,6 +121,9 @@ class Unpacker {
   Status HandleEntry(const std::string& path, struct archive_entry* entry) {
     RETURN_IF_ERROR(CheckArchivePath(path).WithContext("unsafe tar member"));
     if (seen_.count(path) != 0) return Status::Corruption(fmt::format("tar member '{}' appears twice", path));
+    if (seen_.size() >= limits_.max_entries) {
+      return Status::Corruption(fmt::format("the tar stream holds more than {} members", limits_.max_entries));
+    }
     Seen s;
     switch (archive_entry_filetype(entry)) {
       case AE_IFREG:
@@ -137,9 +142,16 @@ class Unpacker {
     if (archive_entry_hardlink(entry) != nullptr) {
       return Status::Corruption(fmt::format("tar member '{}' is a hard link, which backups never contain", path));
     }
+    if (s.type == EntryType::kFile && result_.files >= limits_.max_files) {
+      return Status::Corruption(
+          fmt::format("the tar stream holds more than the {} files its header declares", limits_.max_files));
+    }
     if (!target_.empty()) {
       std::string dest = target_ + "/" + path;
       archive_entry_copy_pathname(entry, dest.c_str());
+      // Nothing restored runs with its owner's rights: a backup is data, never a way to
+      // plant a setuid program on the appliance.
+      archive_entry_set_perm(entry, archive_entry_perm(entry) & ~mode_t{S_ISUID | S_ISGID});
       if (archive_write_header(disk_.get(), entry) != ARCHIVE_OK) return DiskError(path);
     }
     if (s.type == EntryType::kFile) {
@@ -154,6 +166,10 @@ class Unpacker {
         if (r != ARCHIVE_OK) return ReadError(path);
         sha.Update(std::span(static_cast<const std::byte*>(block), size));
         s.size += size;
+        if (result_.bytes + s.size > limits_.max_file_bytes) {
+          return Status::Corruption(
+              fmt::format("the tar stream holds more than the {} bytes its header declares", limits_.max_file_bytes));
+        }
         if (!target_.empty() && archive_write_data_block(disk_.get(), block, size, offset) != ARCHIVE_OK) {
           return DiskError(path);
         }
@@ -210,6 +226,7 @@ class Unpacker {
   WritePtr disk_;
   SourceContext ctx_;
   std::string target_;
+  const UnpackLimits limits_;
   std::map<std::string, Seen> seen_;
   UnpackResult result_;
 };
@@ -233,6 +250,8 @@ Status CheckArchivePath(std::string_view path) {
   return Status();
 }
 
-Result<UnpackResult> UnpackTar(ByteSource& in, const std::string& target_dir) { return Unpacker(in, target_dir).Run(); }
+Result<UnpackResult> UnpackTar(ByteSource& in, const std::string& target_dir, const UnpackLimits& limits) {
+  return Unpacker(in, target_dir, limits).Run();
+}
 
 }  // namespace keepsake::archive

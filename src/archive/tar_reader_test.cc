@@ -3,9 +3,14 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 
 #include "archive/format.h"
+#include "archive/header.h"
 #include "base/byte_stream.h"
+#include "base/json_fields.h"
 #include "base/mem_stream.h"
 #include "base/sha256.h"
 
@@ -33,7 +38,7 @@ namespace {
 // A tar stream as an attacker with write access to the storage could make it (after the
 // seal, which only a domain key holder can redo: this is what a forged or compromised
 // writer would put inside): members "a" and "b", then a manifest of `entries`.
-std::string TarWith(const std::vector<ManifestEntry>& entries) {
+std::string TarWith(const std::vector<ManifestEntry>& entries, mode_t a_perm = 0644) {
   Manifest m;
   m.backup_id = "00112233445566778899aabbccddeeff";
   m.device = {"dev-1", "host", "model", "1.0.0"};
@@ -49,17 +54,17 @@ std::string TarWith(const std::vector<ManifestEntry>& entries) {
         return static_cast<la_ssize_t>(n);
       },
       nullptr);
-  auto add = [&](const std::string& path, const std::string& content) {
+  auto add = [&](const std::string& path, const std::string& content, mode_t perm = 0644) {
     struct archive_entry* e = archive_entry_new();
     archive_entry_set_pathname(e, path.c_str());
     archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
+    archive_entry_set_perm(e, perm);
     archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
     archive_write_header(a, e);
     archive_write_data(a, content.data(), content.size());
     archive_entry_free(e);
   };
-  add("a", "alpha");
+  add("a", "alpha", a_perm);
   add("b", "unlisted payload");
   add(std::string(kManifestName), manifest);
   archive_write_close(a);
@@ -96,6 +101,49 @@ TEST(UnpackTarTest, EveryMemberListedOnceIsAccepted) {
   auto result = UnpackTar(in, "");
   ASSERT_TRUE(result.ok()) << result.status().ToString();
   EXPECT_EQ(result->files, 2u);
+}
+
+TEST(UnpackTarTest, NoRestoredFileKeepsASetuidOrSetgidBit) {
+  // Issue 13, finding 11: a backup is data, never a way to plant a setuid program.
+  std::string tar = TarWith({FileEntry("a", "alpha"), FileEntry("b", "unlisted payload")}, 06755);
+  char tmpl[] = "/tmp/ks_setuid_XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  StringSource in(tar);
+  auto result = UnpackTar(in, dir);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(stat((dir + "/a").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(UnpackTarTest, MoreFilesOrBytesThanTheHeaderDeclaresAreRefusedAsTheyCome) {
+  std::string tar = TarWith({FileEntry("a", "alpha"), FileEntry("b", "unlisted payload")});
+  const uint64_t total = 5 + 16;
+  auto unpack = [&](UnpackLimits limits) {
+    StringSource in(tar);
+    return UnpackTar(in, "", limits).status();
+  };
+  EXPECT_TRUE(unpack({2, total}).ok());
+  Status files = unpack({1, total});
+  EXPECT_EQ(files.code(), ErrorCode::kCorruption);
+  EXPECT_NE(files.message().find("more than the 1 files its header declares"), std::string::npos) << files.message();
+  Status bytes = unpack({2, total - 1});
+  EXPECT_NE(bytes.message().find("more than the 20 bytes its header declares"), std::string::npos) << bytes.message();
+  UnpackLimits few;
+  few.max_entries = 1;
+  EXPECT_NE(unpack(few).message().find("more than 1 members"), std::string::npos);
+}
+
+TEST(JsonDepthTest, DeepNestingIsRefusedBeforeParsing) {
+  EXPECT_TRUE(CheckJsonDepth(R"({"a":[{"b":{}}]})", 4, "test").ok());
+  EXPECT_FALSE(CheckJsonDepth(R"({"a":[{"b":{"c":[]}}]})", 4, "test").ok());
+  EXPECT_TRUE(CheckJsonDepth(R"({"s":"[[[[[[[[\"[[[["})", 1, "test").ok());  // brackets in strings do not count
+  std::string deep(100000, '[');
+  Status st = ParseManifest(deep).status();
+  EXPECT_EQ(st.code(), ErrorCode::kCorruption);
+  EXPECT_NE(st.message().find("nests deeper than 8 levels"), std::string::npos) << st.message();
+  EXPECT_NE(ParseHeader(deep).status().message().find("nests deeper"), std::string::npos);
 }
 
 }  // namespace

@@ -6,6 +6,31 @@
 
 namespace keepsake {
 
+Status CheckJsonDepth(std::string_view json, size_t max_depth, std::string_view what) {
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) {
+        return Status::Corruption(fmt::format("{} nests deeper than {} levels", what, max_depth));
+      }
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return Status();
+}
+
 const nlohmann::json* JsonFields::Find(const char* key) const {
   if (!j_.is_object()) return nullptr;
   auto it = j_.find(key);

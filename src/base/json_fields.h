@@ -15,6 +15,11 @@
 
 namespace keepsake {
 
+// OK when `json` nests objects and arrays at most `max_depth` deep (brackets inside strings
+// do not count). Checked before parsing text from a file, so that a crafted document cannot
+// make the parser or the tree's destructor recurse without bound. kCorruption naming `what`.
+Status CheckJsonDepth(std::string_view json, size_t max_depth, std::string_view what);
+
 class JsonFields {
  public:
   // `what` names the document in messages ("backup header", "manifest", ...).

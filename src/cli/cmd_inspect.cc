@@ -41,8 +41,8 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
   std::optional<crypto::PublicKey> trusted;
   if (keys.ok() && *keys) trusted = (*keys)->public_key;
   // The whole file is read once: header, then the body's framing and trailer (no secret).
-  auto details = service::ReadBackupDetails(*source, trusted, date::floor<std::chrono::seconds>(
-                                                                   std::chrono::system_clock::now()));
+  auto details =
+      service::ReadBackupDetails(*source, trusted, date::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   if (!details.ok()) return std::move(details).status().WithContext(opt.file);
   const archive::BackupHeader& h = details->header;
   const service::IntegrityVerdict& integrity = details->integrity;
@@ -68,9 +68,9 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
     fmt::print("Firmware version:   {}\n", text(h.device.firmware_version));
     fmt::print("Domain fingerprint: {}\n", h.DomainFingerprint());
     fmt::print("Signature:          {}\n", trust);
-    fmt::print("Integrity:          {}\n",
-               integrity.intact ? "intact: the signed trailer and whole-file hash match every byte"
-                                : "DAMAGED: " + text(integrity.damage));
+    fmt::print("Integrity:          {}\n", integrity.intact
+                                               ? "intact: the signed trailer and whole-file hash match every byte"
+                                               : "DAMAGED: " + text(integrity.damage));
     fmt::print("Components:\n");
     for (const auto& c : h.components) {
       fmt::print("  {:<16} {:>8} files  {:>10}{}\n", text(c.name), c.files, HumanBytes(c.bytes),

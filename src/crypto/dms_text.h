@@ -32,9 +32,9 @@ inline constexpr int kMinDmsScore = 2;
 Result<SecureBuffer> NormalizeDms(const SecureBuffer& dms);
 
 struct DmsStrength {
-  int score = 0;       // zxcvbn's class, 0 (too guessable) .. 4 (very unguessable)
-  double bits = 0;     // log2 of the estimated guesses
-  std::string words;   // "too guessable", "very guessable", "somewhat guessable", ...
+  int score = 0;            // zxcvbn's class, 0 (too guessable) .. 4 (very unguessable)
+  double bits = 0;          // log2 of the estimated guesses
+  std::string words;        // "too guessable", "very guessable", "somewhat guessable", ...
   bool acceptable = false;  // score >= kMinDmsScore
 };
 

@@ -75,7 +75,7 @@ Result<OpenedStorage> BackupService::OpenStorage(std::string_view url, std::stri
 }
 
 Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std::string_view url,
-                                                std::string_view path) {
+                                                 std::string_view path) {
   RETURN_IF_ERROR(storage::CheckPath(path));
   ASSIGN_OR_RETURN(storage::Entry file, backend.Stat(path));
   return integrity_memo_.Read(backend, url, path, file, TrustedPublicKey(), ports_.clock->Now());

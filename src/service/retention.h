@@ -59,9 +59,9 @@ std::vector<std::string> SelectForRemoval(std::vector<BackupCandidate> candidate
 
 // The files in a storage listing that retention may consider: backup names
 // (archive::ParseBackupName) of `hostname` with exactly `prefix` ("" for none), with the
-// time their name gives (which ApplyRetention replaces with the verified header's). `hostname` is compared in its file name form, as
-// archive::MakeBackupName writes it ("ca_01" matches files of "ca-01"). Nothing else is ever a
-// candidate. Order follows `names`.
+// time their name gives (which ApplyRetention replaces with the verified header's). `hostname` is compared in its file
+// name form, as archive::MakeBackupName writes it ("ca_01" matches files of "ca-01"). Nothing else is ever a candidate.
+// Order follows `names`.
 std::vector<BackupCandidate> RetentionCandidates(const std::vector<std::string>& names, std::string_view hostname,
                                                  std::string_view prefix);
 

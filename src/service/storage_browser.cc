@@ -47,7 +47,7 @@ Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<
   BackupDetails details;
   if (public_key) {
     details.trust = archive::CheckSameDomain(sealed.header, *public_key).ok() ? DomainTrust::kThisDomain
-                                                                                : DomainTrust::kOtherDomain;
+                                                                              : DomainTrust::kOtherDomain;
   }
   std::optional<IntegrityVerdict> verdict = known ? known(sealed) : std::nullopt;
   if (!verdict) {
