@@ -150,7 +150,10 @@ Status BodyFrames::CheckTrailer(const uint8_t* first_bytes) {
 SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key)
     : header_(header), frames_(source, header), decryptor_(file_key, header.header.stream_header) {}
 
-SealedReader::~SealedReader() { sodium_memzero(plain_.data(), plain_.size()); }
+SealedReader::~SealedReader() {
+  plain_.resize(plain_.capacity());
+  sodium_memzero(plain_.data(), plain_.size());
+}
 
 Result<size_t> SealedReader::Read(std::span<std::byte> buf) {
   while (plain_pos_ == plain_.size()) {

@@ -39,7 +39,10 @@ SealedWriter::SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, 
   plain_.reserve(header_.chunk_size);
 }
 
-SealedWriter::~SealedWriter() { sodium_memzero(plain_.data(), plain_.size()); }
+SealedWriter::~SealedWriter() {
+  plain_.resize(plain_.capacity());  // cleared after each chunk: the bytes are still there
+  sodium_memzero(plain_.data(), plain_.size());
+}
 
 Status SealedWriter::Emit(std::span<const uint8_t> bytes) {
   file_hash_.Update(std::as_bytes(bytes));

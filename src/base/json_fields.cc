@@ -1,10 +1,20 @@
 #include "base/json_fields.h"
 
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include "base/strings.h"
 
 namespace keepsake {
+
+void WipeJsonStrings(nlohmann::json& j) {
+  if (j.is_string()) {
+    auto& text = j.get_ref<std::string&>();
+    sodium_memzero(text.data(), text.size());
+  } else if (j.is_structured()) {
+    for (auto& item : j) WipeJsonStrings(item);
+  }
+}
 
 Status CheckJsonDepth(std::string_view json, size_t max_depth, std::string_view what) {
   size_t depth = 0;

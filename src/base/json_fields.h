@@ -20,6 +20,10 @@ namespace keepsake {
 // make the parser or the tree's destructor recurse without bound. kCorruption naming `what`.
 Status CheckJsonDepth(std::string_view json, size_t max_depth, std::string_view what);
 
+// Overwrites every string value of `j` before the tree frees it (key material, a DMS in a
+// request). The parser's own scratch buffer is beyond reach: a limit of nlohmann::json.
+void WipeJsonStrings(nlohmann::json& j);
+
 class JsonFields {
  public:
   // `what` names the document in messages ("backup header", "manifest", ...).

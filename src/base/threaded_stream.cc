@@ -1,5 +1,8 @@
 #include "base/threaded_stream.h"
 
+#include <sodium.h>
+
+#include <algorithm>
 #include <cstring>
 
 namespace keepsake {
@@ -13,6 +16,10 @@ BlockQueue::BlockQueue(const PipeOptions& options) : storage_(options.blocks) {
   }
 }
 
+BlockQueue::~BlockQueue() {
+  for (auto& block : storage_) sodium_memzero(block.data.get(), block.high_water);
+}
+
 Block* BlockQueue::AcquireFree() {
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return !free_.empty() || cancelled_; });
@@ -24,6 +31,7 @@ Block* BlockQueue::AcquireFree() {
 
 void BlockQueue::PushFull(Block* block) {
   std::lock_guard lock(mu_);
+  block->high_water = std::max(block->high_water, block->size);
   full_.push_back(block);
   cv_.notify_all();
 }

@@ -30,7 +30,8 @@ struct PipeOptions {
 struct Block {
   std::unique_ptr<std::byte[]> data;
   size_t capacity = 0;
-  size_t size = 0;  // bytes of content
+  size_t size = 0;        // bytes of content
+  size_t high_water = 0;  // the most content it ever held: what is wiped at the end
   std::span<std::byte> writable() { return {data.get(), capacity}; }
   std::span<const std::byte> content() const { return {data.get(), size}; }
 };
@@ -39,6 +40,8 @@ struct Block {
 class BlockQueue {
  public:
   explicit BlockQueue(const PipeOptions& options);
+  // Overwrites what the blocks held: a backup's plaintext passes through them.
+  ~BlockQueue();
   // Producer: a buffer to fill (blocks while all are in flight); nullptr once cancelled.
   Block* AcquireFree();
   void PushFull(Block* block);

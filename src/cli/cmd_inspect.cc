@@ -37,9 +37,8 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
   // The header signature is checked against the key the header names; whether that key is
   // this device's domain is the question of trust. A keystore that cannot be read leaves it
   // open, as on a device without one.
-  auto keys = crypto::LoadKeystoreIfSet(ctx.state_dir);
-  std::optional<crypto::PublicKey> trusted;
-  if (keys.ok() && *keys) trusted = (*keys)->public_key;
+  auto key = crypto::LoadKeystorePublicKey(ctx.state_dir);
+  std::optional<crypto::PublicKey> trusted = key.ok() ? *key : std::nullopt;
   // The whole file is read once: header, then the body's framing and trailer (no secret).
   auto details =
       service::ReadBackupDetails(*source, trusted, date::floor<std::chrono::seconds>(std::chrono::system_clock::now()));

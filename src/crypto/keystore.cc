@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -31,11 +32,17 @@ std::string Serialize(const DomainKeys& keys) {
       {"signing_seed", ToBase64(seed)},
       {"kek", ToBase64(keys.kek.span())},
   };
-  return j.dump(2) + "\n";
+  std::string text = j.dump(2) + "\n";
+  WipeJsonStrings(j);
+  return text;
 }
 
 Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
+  struct Wiper {  // the base64 key material in the tree, however Parse returns
+    nlohmann::json& j;
+    ~Wiper() { WipeJsonStrings(j); }
+  } wipe_when_done{j};
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(fmt::format("{}: keystore is not JSON", path));
   JsonFields f(j, path + ": keystore");
   ASSIGN_OR_RETURN(uint64_t version, f.Uint("version"));
@@ -67,7 +74,55 @@ Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
 
 std::string KeystorePath(const std::string& state_dir) { return state_dir + "/keystore.json"; }
 
-bool KeystoreExists(const std::string& state_dir) { return access(KeystorePath(state_dir).c_str(), F_OK) == 0; }
+Status CheckKeystoreFile(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status();  // LoadKeystore says "no DMS is set"
+    return StatusFromErrno(errno, path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::FailedPrecondition(
+        fmt::format("{}: the keystore is not a regular file (a symlink?); restore it "
+                    "from the appliance's own copy",
+                    path));
+  }
+  if (st.st_uid != geteuid()) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: the keystore belongs to uid {}, not to this service (uid {}); it holds the domain's keys: chown it "
+        "back, and find out who changed it",
+        path, st.st_uid, geteuid()));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return Status::FailedPrecondition(fmt::format(
+        "{}: the keystore is open to other users (mode {:04o}); it holds the domain's keys: make it private with "
+        "'chmod 600', and treat the keys as exposed if anyone else could read it",
+        path, st.st_mode & 07777));
+  }
+  return Status();
+}
+
+// Only a keystore that is certainly absent means "no DMS": one that cannot be looked at
+// (a directory without permission, an I/O error) is there as far as anyone can tell, and
+// loading it says why it cannot be read.
+bool KeystoreExists(const std::string& state_dir) {
+  struct stat st;
+  return lstat(KeystorePath(state_dir).c_str(), &st) == 0 || errno != ENOENT;
+}
+
+Result<std::optional<PublicKey>> LoadKeystorePublicKey(const std::string& state_dir) {
+  if (!KeystoreExists(state_dir)) return std::optional<PublicKey>();
+  std::string path = KeystorePath(state_dir);
+  RETURN_IF_ERROR(CheckKeystoreFile(path));
+  ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, kMaxKeystoreSize));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  sodium_memzero(text.data(), text.size());
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption(fmt::format("{}: keystore is not JSON", path));
+  PublicKey pk;
+  Status st = JsonFields(j, path + ": keystore").HexInto("public_key", pk);
+  WipeJsonStrings(j);
+  RETURN_IF_ERROR(std::move(st));
+  return std::optional<PublicKey>(pk);
+}
 
 Result<std::optional<DomainKeys>> LoadKeystoreIfSet(const std::string& state_dir) {
   if (!KeystoreExists(state_dir)) return std::optional<DomainKeys>();
@@ -79,14 +134,22 @@ Status EnsureStateDir(const std::string& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec) return StatusFromErrno(ec.value(), fmt::format("state directory {}", state_dir));
-  if (!std::filesystem::is_directory(state_dir, ec)) {
+  struct stat st;
+  if (lstat(state_dir.c_str(), &st) != 0) return StatusFromErrno(errno, fmt::format("state directory {}", state_dir));
+  if (!S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument(fmt::format("state directory {} is not a directory", state_dir));
+  }
+  // It holds the keystore, the accounts and the tokens: private, whatever the umask made it
+  // or an older release left (0755).
+  if ((st.st_mode & 077) != 0 && st.st_uid == geteuid() && chmod(state_dir.c_str(), 0700) != 0) {
+    return StatusFromErrno(errno, fmt::format("state directory {}", state_dir));
   }
   return Status();
 }
 
 Result<DomainKeys> LoadKeystore(const std::string& state_dir) {
   std::string path = KeystorePath(state_dir);
+  RETURN_IF_ERROR(CheckKeystoreFile(path));
   auto text = ReadSmallFile(path, kMaxKeystoreSize);
   if (!text.ok()) {
     if (text.status().code() == ErrorCode::kNotFound) {

@@ -18,10 +18,17 @@ namespace keepsake::crypto {
 
 std::string KeystorePath(const std::string& state_dir);
 
+// True unless the keystore is certainly absent (ENOENT): one that cannot be looked at counts
+// as there, so that loading it reports why rather than "no DMS".
 bool KeystoreExists(const std::string& state_dir);
 
-// Loads the device's domain keys. kFailedPrecondition when no DMS was set on this device,
-// kCorruption when the file is damaged, kPermissionDenied/kIoError from the file system.
+// The keystore file may be read: a regular file (not a symlink) of this process's user,
+// open to nobody else. kFailedPrecondition saying what to fix; OK when it does not exist.
+Status CheckKeystoreFile(const std::string& path);
+
+// Loads the device's domain keys. kFailedPrecondition when no DMS was set on this device or
+// the file fails CheckKeystoreFile, kCorruption when it is damaged,
+// kPermissionDenied/kIoError from the file system.
 Result<DomainKeys> LoadKeystore(const std::string& state_dir);
 
 // The device's domain keys when a DMS was set, nullopt when not (a fresh appliance); a
@@ -34,6 +41,10 @@ Result<std::optional<DomainKeys>> LoadKeystoreIfSet(const std::string& state_dir
 Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuffer& dms,
                                   const SecureBuffer& confirmation, const KdfParams& params);
 
+// Only the domain's public key (what listings and inspect compare a backup's key with): the
+// secret keys are never rebuilt, and the file's text is wiped. nullopt when no DMS is set.
+Result<std::optional<PublicKey>> LoadKeystorePublicKey(const std::string& state_dir);
+
 // Makes this device a member of an existing domain: derives the keys from `dms` with the
 // domain's salt and parameters (as found in one of its backups) and stores them, after
 // checking they give `expected_public_key`. kUnauthenticated for a wrong DMS,
@@ -41,7 +52,8 @@ Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuff
 Result<DomainKeys> AdoptDomain(const std::string& state_dir, const SecureBuffer& dms, const Salt& salt,
                                const KdfParams& params, const PublicKey& expected_public_key);
 
-// Creates the state directory (mode 0700) and its parents if missing.
+// Creates the state directory and its parents if missing, and makes it 0700 (when this
+// process owns it) whatever mode it had.
 Status EnsureStateDir(const std::string& state_dir);
 
 }  // namespace keepsake::crypto

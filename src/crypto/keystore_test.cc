@@ -72,5 +72,57 @@ TEST_F(KeystoreTest, DamagedKeystoreIsReportedAsCorruption) {
   EXPECT_EQ(LoadKeystore(dir_).status().code(), ErrorCode::kCorruption);
 }
 
+// Issue 13, finding 10 (reproduced): the state directory was left 0755, a keystore open to
+// everyone was loaded as it was, and one that could not be looked at read as "no DMS".
+TEST_F(KeystoreTest, TheStateDirectoryIsMadePrivate) {
+  std::string state = dir_ + "/state";
+  ASSERT_EQ(mkdir(state.c_str(), 0755), 0);
+  ASSERT_TRUE(EnsureStateDir(state).ok());
+  struct stat st;
+  ASSERT_EQ(stat(state.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::string fresh = dir_ + "/fresh/state";
+  ASSERT_TRUE(EnsureStateDir(fresh).ok());
+  ASSERT_EQ(stat(fresh.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+TEST_F(KeystoreTest, AKeystoreOpenToOthersIsRefusedSayingWhatToDo) {
+  ASSERT_TRUE(CreateKeystore(dir_, Secret("correct horse"), Secret("correct horse"), kTestKdf).ok());
+  ASSERT_EQ(chmod(KeystorePath(dir_).c_str(), 0644), 0);
+  for (Status st : {LoadKeystore(dir_).status(), LoadKeystorePublicKey(dir_).status()}) {
+    EXPECT_EQ(st.code(), ErrorCode::kFailedPrecondition) << st.ToString();
+    EXPECT_NE(st.message().find("open to other users (mode 0644)"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("chmod 600"), std::string::npos);
+  }
+  ASSERT_EQ(chmod(KeystorePath(dir_).c_str(), 0600), 0);
+  EXPECT_TRUE(LoadKeystore(dir_).ok());
+}
+
+TEST_F(KeystoreTest, AKeystoreThatCannotBeLookedAtIsAnErrorNotNoDms) {
+  // The state "directory" is a file: the keystore cannot be looked at (ENOTDIR).
+  std::string state = dir_ + "/not-a-dir";
+  FILE* f = fopen(state.c_str(), "w");
+  fclose(f);
+  EXPECT_TRUE(KeystoreExists(state));
+  auto keys = LoadKeystoreIfSet(state);
+  ASSERT_FALSE(keys.ok()) << "read as no DMS";
+  EXPECT_NE(keys.status().message().find("keystore.json"), std::string::npos) << keys.status().message();
+  // A directory in its place, or a symlink, is not a keystore either.
+  std::string other = dir_ + "/other";
+  ASSERT_EQ(mkdir(other.c_str(), 0700), 0);
+  ASSERT_EQ(mkdir(KeystorePath(other).c_str(), 0700), 0);
+  EXPECT_NE(LoadKeystoreIfSet(other).status().message().find("not a regular file"), std::string::npos);
+}
+
+TEST_F(KeystoreTest, ThePublicKeyAloneIsTheDomainsPublicKey) {
+  EXPECT_FALSE(LoadKeystorePublicKey(dir_)->has_value());
+  auto created = CreateKeystore(dir_, Secret("correct horse"), Secret("correct horse"), kTestKdf);
+  ASSERT_TRUE(created.ok());
+  auto pk = LoadKeystorePublicKey(dir_);
+  ASSERT_TRUE(pk.ok() && pk->has_value()) << pk.status().ToString();
+  EXPECT_EQ(**pk, created->public_key);
+}
+
 }  // namespace
 }  // namespace keepsake::crypto

@@ -11,9 +11,8 @@ namespace keepsake::service {
 
 std::optional<crypto::PublicKey> BackupService::TrustedPublicKey() {
   // A keystore that cannot be read gives no trust verdict rather than no listing.
-  auto keys = ports_.keys->Load();
-  if (!keys.ok() || !*keys) return std::nullopt;
-  return (*keys)->public_key;
+  auto key = ports_.keys->PublicKey();
+  return key.ok() ? *key : std::nullopt;
 }
 
 BackupListing BackupService::ListingOf(storage::Backend& backend, std::string_view url, const storage::Entry& entry,

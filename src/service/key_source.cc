@@ -10,6 +10,7 @@ class KeystoreKeySource final : public KeySource {
   KeystoreKeySource(std::string state_dir, crypto::KdfParams kdf) : state_dir_(std::move(state_dir)), kdf_(kdf) {}
   bool IsSet() override { return crypto::KeystoreExists(state_dir_); }
   Result<std::optional<crypto::DomainKeys>> Load() override { return crypto::LoadKeystoreIfSet(state_dir_); }
+  Result<std::optional<crypto::PublicKey>> PublicKey() override { return crypto::LoadKeystorePublicKey(state_dir_); }
   Result<crypto::DomainKeys> Create(const SecureBuffer& dms, const SecureBuffer& confirmation) override {
     return crypto::CreateKeystore(state_dir_, dms, confirmation, kdf_);
   }

@@ -20,6 +20,8 @@ class KeySource {
   virtual bool IsSet() = 0;
   // The domain keys; nullopt when no DMS was set; an error when they exist but cannot be read.
   virtual Result<std::optional<crypto::DomainKeys>> Load() = 0;
+  // The domain's public key alone (listings, Backup Details): no secret key is rebuilt.
+  virtual Result<std::optional<crypto::PublicKey>> PublicKey() = 0;
   // Sets the DMS once. kAlreadyExists when set; kInvalidArgument for a DMS breaking a rule.
   virtual Result<crypto::DomainKeys> Create(const SecureBuffer& dms, const SecureBuffer& confirmation) = 0;
 };

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <sodium.h>
 
 #include <condition_variable>
 #include <thread>
 
+#include "base/json_fields.h"
 #include "base/log.h"
 #include "web/api_json.h"
 #include "web/http_errors.h"
@@ -102,6 +104,11 @@ class ApiServer::Handler : public HttpHandler {
       answer = JsonAnswer(500, ErrorBody("internal", "internal error; see the service log"));
     }
     if (!request.body_file.empty()) ::unlink(request.body_file.c_str());  // a handler that wanted it moved it
+    // A body may carry a secret (a DMS, a password): overwritten, all of its capacity, now
+    // that the handler is done with it.
+    request.body.resize(request.body.capacity());
+    sodium_memzero(request.body.data(), request.body.size());
+    request.body.clear();
     return Secure(std::move(answer), IsApiPath(request.path));
   }
 
@@ -148,6 +155,7 @@ class ApiServer::Handler : public HttpHandler {
       if (req.body.is_discarded()) return ErrorAnswer(Status::InvalidArgument("request body is not valid JSON"));
     }
     Result<ApiResponse> result = route->handler(ctx_, req);
+    WipeJsonStrings(req.body);  // its strings may be secrets the handler copied to SecureBuffers
     if (!result.ok()) {
       if (result.status().code() == ErrorCode::kUnauthenticated && route->access == Access::kPublic) {
         return Unauthenticated(result.status());  // a failed login

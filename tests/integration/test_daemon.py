@@ -536,6 +536,7 @@ class ApiTest(DaemonTest):
         with open(os.path.join(self.state, "audit.log")) as f:
             events = [json.loads(line) for line in f]
         self.assertTrue(any(e["event"] == "storage.changed" and e["outcome"] == "changed" for e in events))
+        self.assertEqual(os.stat(self.state).st_mode & 0o777, 0o700)  # issue 13, finding 10
         self.assertEqual(os.stat(os.path.join(self.state, "state.db")).st_mode & 0o777, 0o600)
         self.assertEqual(os.stat(os.path.join(self.state, "audit.log")).st_mode & 0o777, 0o600)
 
