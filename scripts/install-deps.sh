@@ -14,6 +14,8 @@ packages=(
   # tests and benchmarks: reference tools and the state generator; python3-jsonschema checks
   # the API's answers against docs/openapi.yaml (tests/integration/test_openapi.py)
   python3 python3-yaml python3-jsonschema sqlite3 zstd tar age time restic wrk curl
+  # tools/verify_backup.py: the independent verifier written from docs/FORMAT.md alone
+  python3-nacl python3-zstandard
   # make format / make format-check (the .clang-format style; Debian 12's is version 14)
   clang-format
   # the internal PostgreSQL database: pg_dump/pg_restore, and the server the tests start

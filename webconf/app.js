@@ -926,8 +926,18 @@ function choose(backup, panel, source = "storage") {
     showRestoreWhileItRuns(message("ok", dryRun ? "Dry run started: nothing will be changed." : "Restore started."));
   };
   const title = source === "upload" ? `Restore the uploaded ${backup.name}` : `Restore ${backup.name}`;
+  // Said before the confirmation: an old backup under a new name goes back further than
+  // its name says (its signed header keeps its true place and name).
+  const warnings = [];
+  if (d && d.superseded_by) {
+    warnings.push(`This is backup ${d.chain.sequence} of this appliance, made ${d.created_at}. A newer one exists: backup ${d.superseded_by.sequence}, made ${d.superseded_by.created_at} (${d.superseded_by.file_name}). Restoring this one goes back to the older state.`);
+  }
+  if (d && backup.name_matches_header === false) {
+    warnings.push(`This file was made as ${d.file_name}: it was renamed or copied.`);
+  }
   panel.replaceChildren(
     el("h2", { id: "chosen-title", tabindex: "-1", text: title }),
+    ...warnings.map((text) => el("p", { class: "banner warn", role: "note", text })),
     d ? detailsTable(d, `Backup Details of ${backup.name}`)
       : el("p", { class: "damaged", text: `Its details cannot be read here: ${backup.error}` }),
     d ? el("fieldset", {}, el("legend", { text: "Components to restore" }), boxes)

@@ -91,7 +91,7 @@ std::string HostileTar(const std::vector<TarMember>& members, bool truncate = fa
 // hostile streams below hold none that survives the checks).
 std::string Seal(const std::string& tar, const crypto::DomainKeys& keys,
                  std::vector<archive::ComponentSummary> components = {{"firmware", 0, 0, ""}}) {
-  archive::BackupHeader header = archive::MakeHeader({"hostile.ksb", 1795651200, {"dev", "host", "model", "1.0.0"}},
+  archive::BackupHeader header = archive::MakeHeader({"hostile.ksb", 1795651200, {"dev", "host", "model", "1.0.0"}, {}},
                                                      std::move(components), keys, {});
   StringSink out;
   auto sealer = archive::SealedWriter::Start(header, keys, out);

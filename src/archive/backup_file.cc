@@ -25,6 +25,7 @@ BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> c
   header.file_name = backup.file_name;
   header.created_at = FormatUtc(backup.created_at);
   header.device = backup.device;
+  header.chain = backup.chain;
   header.components = std::move(components);
   header.compression_level = options.zstd.level;
   header.chunk_size = options.chunk_size;
@@ -34,7 +35,7 @@ BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> c
   return header;
 }
 
-Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, const crypto::DomainKeys& keys,
+Result<SealedHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, const crypto::DomainKeys& keys,
                                 ByteSink& out, const SealOptions& options, const ProgressFn& progress) {
   if (options.zstd.level < 1 || options.zstd.level > 19) {
     return Status::InvalidArgument(fmt::format("zstd level {} is outside 1..19", options.zstd.level));
@@ -55,7 +56,7 @@ Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, c
     RETURN_IF_ERROR(compress.Finish());  // ends the zstd frame
     RETURN_IF_ERROR(encrypt.Finish());   // seals the final chunk and writes the trailer
   }
-  return sealer->header();
+  return sealer->sealed_header();
 }
 
 namespace {

@@ -30,6 +30,7 @@ struct NewBackup {
   std::string file_name;  // the name it is created under
   std::time_t created_at = 0;
   DeviceIdentity device;
+  BackupChain chain;  // its place among the device's backups (sequence 0: none)
 };
 
 // The one place a backup header is filled in: a fresh backup id, `backup`, the components,
@@ -39,8 +40,9 @@ BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> c
                         const crypto::DomainKeys& keys, const SealOptions& options);
 
 // Seals `scan` into `out` (not finished: the caller commits or discards it). Returns the
-// header as written.
-Result<BackupHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, const crypto::DomainKeys& keys,
+// header as written, with its signed bytes and their digest (the next backup's
+// `chain.previous_header_sha256`).
+Result<SealedHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, const crypto::DomainKeys& keys,
                                 ByteSink& out, const SealOptions& options, const ProgressFn& progress = {});
 
 // What UnsealBackup verified: the header it read (the one the body's chunks and trailer are

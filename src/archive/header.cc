@@ -64,6 +64,11 @@ std::string SerializeHeader(const BackupHeader& h) {
         {"salt", ToHex(h.domain_salt)},
         {"kdf", {{"alg", "argon2id13"}, {"opslimit", h.kdf.opslimit}, {"memlimit_kib", h.kdf.memlimit_kib}}}}},
   };
+  if (h.chain.sequence > 0) {
+    json chain = {{"sequence", h.chain.sequence}};
+    if (h.chain.previous_header_sha256) chain["previous_header_sha256"] = ToHex(*h.chain.previous_header_sha256);
+    j["chain"] = std::move(chain);
+  }
   return j.dump();
 }
 
@@ -88,6 +93,16 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
 
   ASSIGN_OR_RETURN(JsonFields device, f.Object("device"));
   ASSIGN_OR_RETURN(h.device, DeviceFromJson(device));
+  if (j.contains("chain")) {  // optional: older headers have none
+    ASSIGN_OR_RETURN(JsonFields chain, f.Object("chain"));
+    ASSIGN_OR_RETURN(h.chain.sequence, chain.Uint("sequence"));
+    if (h.chain.sequence == 0) return chain.Bad("sequence", "must be 1 or more");
+    if (j["chain"].contains("previous_header_sha256")) {
+      std::array<uint8_t, 32> previous;
+      RETURN_IF_ERROR(chain.HexInto("previous_header_sha256", previous));
+      h.chain.previous_header_sha256 = previous;
+    }
+  }
 
   ASSIGN_OR_RETURN(const json* components, f.Array("components", 64));
   for (const auto& item : *components) {

@@ -2,8 +2,10 @@
 // and readable without the DMS. Fields are listed in docs/FORMAT.md. Plain value type.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,11 +31,22 @@ struct ComponentSummary {
   std::string note;    // e.g. "external database: connection settings only"
 };
 
+// Where a backup stands among its device's backups (docs/FORMAT.md §3.2 "chain"): a number
+// that grows by one with each backup the device makes, and the SHA-256 of the previous
+// backup's signed header (prefix || header JSON). A copy of an old backup under a new name
+// keeps its old number. sequence 0: a backup without one (made before the chain existed,
+// or from trees rather than an appliance).
+struct BackupChain {
+  uint64_t sequence = 0;
+  std::optional<std::array<uint8_t, 32>> previous_header_sha256;
+};
+
 struct BackupHeader {
   std::string backup_id;   // 32 hex characters, random
   std::string file_name;   // the name the file was created under
   std::string created_at;  // UTC, RFC 3339 ("2026-11-26T04:12:00Z")
   DeviceIdentity device;
+  BackupChain chain;
   std::vector<ComponentSummary> components;
   int compression_level = 2;  // zstd
   uint32_t chunk_size = 0;    // secretstream plaintext bytes per chunk (last may be shorter)

@@ -58,7 +58,7 @@ class SealedFileTest : public ::testing::Test {
   static std::string Seal(const crypto::DomainKeys& keys) {
     auto scan = ScanSources({{"tree", {{"", *tree_}}, ""}});
     KS_CHECK(scan.ok());
-    NewBackup backup{"test_host_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}};
+    NewBackup backup{"test_host_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}, {}};
     StringSink out;
     SealOptions options;
     options.chunk_size = kMinChunkSize;
@@ -74,7 +74,7 @@ class SealedFileTest : public ::testing::Test {
                                               std::vector<ComponentSummary> components) {
     auto scan = ScanSources({{"tree", {{"", *tree_}}, ""}});
     KS_CHECK(scan.ok());
-    NewBackup backup{"lying_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}};
+    NewBackup backup{"lying_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}, {}};
     SealOptions options;
     options.zstd.workers = 1;
     BackupHeader header = MakeHeader(backup, std::move(components), keys, options);
@@ -306,7 +306,7 @@ TEST_F(SealedFileTest, HeaderTextWithAControlCharacterIsRefusedBeforeAnyoneShows
                     "31m")}) {
     auto scan = ScanSources({{"tree", {{"", *tree_}}, note}});
     ASSERT_TRUE(scan.ok());
-    NewBackup backup{"test_host_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}};
+    NewBackup backup{"test_host_20261126T000000Z.ksb", 1795651200, {"dev-1", "host", "model", "1.0.0"}, {}};
     StringSink out;
     ASSERT_TRUE(SealBackup(*scan, backup, attacker, out, {}).ok());
     StringSource in(out.data());

@@ -27,9 +27,10 @@ Result<std::unique_ptr<SealedWriter>> SealedWriter::Start(BackupHeader header, c
   PutLe32(&signed_part[12], static_cast<uint32_t>(json.size()));
   std::memcpy(&signed_part[kPrefixSize], json.data(), json.size());
   w->header_digest_ = Sha256::Of(signed_part);
-  crypto::Signature sig = crypto::Sign(keys, signed_part);
+  w->signature_ = crypto::Sign(keys, signed_part);
   RETURN_IF_ERROR(w->Emit(signed_part));
-  RETURN_IF_ERROR(w->Emit(sig));
+  RETURN_IF_ERROR(w->Emit(w->signature_));
+  w->signed_part_ = std::move(signed_part);
   return w;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "archive/header.h"
+#include "archive/sealed_reader.h"
 #include "base/byte_stream.h"
 #include "base/sha256.h"
 #include "crypto/signature.h"
@@ -28,6 +29,8 @@ class SealedWriter final : public ByteSink {
   Status Finish() override;
 
   const BackupHeader& header() const { return header_; }
+  // The header as written: its signed bytes, signature and digest.
+  SealedHeader sealed_header() const { return {header_, signed_part_, signature_, header_digest_}; }
   uint64_t bytes_out() const { return bytes_out_; }
 
  private:
@@ -39,6 +42,8 @@ class SealedWriter final : public ByteSink {
   const crypto::DomainKeys& keys_;
   ByteSink& out_;
   crypto::StreamEncryptor encryptor_;
+  std::vector<uint8_t> signed_part_;
+  crypto::Signature signature_{};
   std::array<uint8_t, 32> header_digest_{};
   Sha256 file_hash_;
   std::vector<uint8_t> plain_;

@@ -34,6 +34,7 @@ Status RunBackup(const CliContext& ctx, const BackupOptions& opt) {
   ASSIGN_OR_RETURN(crypto::DomainKeys keys, crypto::LoadKeystore(ctx.state_dir));
   service::BackupJobRequest req;
   ASSIGN_OR_RETURN(req.device, appliance::LoadDeviceIdentity(ctx.state_dir));
+  if (opt.source.empty()) req.state_dir = ctx.state_dir;  // the appliance's own backups form its chain
   std::string out_dir = std::filesystem::absolute(opt.out_dir, ec).lexically_normal().string();
   ASSIGN_OR_RETURN(auto storage, storage::OpenLocalBackend(out_dir));
   if (opt.source.empty()) {

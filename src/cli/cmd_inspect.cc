@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive/backup_file.h"
+#include "base/encoding.h"
 #include "base/file_io.h"
 #include "base/strings.h"
 #include "cli/commands.h"
@@ -65,6 +66,15 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
     fmt::print("Device:             {} ({}), id {}\n", text(h.device.hostname), text(h.device.model),
                text(h.device.device_id));
     fmt::print("Firmware version:   {}\n", text(h.device.firmware_version));
+    if (h.chain.sequence > 0) {
+      fmt::print("Sequence:           backup {} of its device{}\n", h.chain.sequence,
+                 h.chain.previous_header_sha256 ? fmt::format(", after the one whose header hashes to {}",
+                                                              ToHex(*h.chain.previous_header_sha256).substr(0, 16))
+                                                : "");
+    }
+    if (std::string base = std::filesystem::path(opt.file).filename().string(); base != h.file_name) {
+      fmt::print("Note:               made as {}: this file was renamed or copied\n", text(h.file_name));
+    }
     fmt::print("Domain fingerprint: {}\n", h.DomainFingerprint());
     fmt::print("Signature:          {}\n", trust);
     fmt::print("Integrity:          {}\n", integrity.intact

@@ -2,10 +2,15 @@
 // `keepsake rollback` and `keepsake recover`.
 #include <fmt/format.h>
 
+#include <filesystem>
+
+#include "appliance/backup_chain.h"
+#include "appliance/device_identity.h"
 #include "appliance/layout.h"
 #include "appliance/restore.h"
 #include "auth/account_store.h"
 #include "base/file_io.h"
+#include "base/strings.h"
 #include "cli/commands.h"
 #include "cli/secret_input.h"
 #include "crypto/keystore.h"
@@ -20,6 +25,21 @@ struct RestoreOptions {
   std::string dms_file;
   bool dry_run = false;
 };
+
+// A backup of this appliance older than the last one it made, or under another name than
+// it was made with, is said so: a replayed copy goes back further than its name says.
+void ReportReplay(const CliContext& ctx, const std::string& file, const archive::BackupHeader& h) {
+  if (std::filesystem::path(file).filename().string() != h.file_name) {
+    fmt::print("Note: the backup was made as {}: this file was renamed or copied.\n", Printable(h.file_name));
+  }
+  auto device = appliance::LoadDeviceIdentity(ctx.state_dir);
+  auto last = appliance::LoadLastBackup(ctx.state_dir);
+  if (h.chain.sequence > 0 && device.ok() && device->device_id == h.device.device_id && last.ok() &&
+      last->sequence > h.chain.sequence) {
+    fmt::print("Note: this is backup {} of this appliance, made {}; its newest is backup {}, made {} ({}).\n",
+               h.chain.sequence, h.created_at, last->sequence, last->created_at, Printable(last->file_name));
+  }
+}
 
 Status RunRestore(const CliContext& ctx, const RestoreOptions& opt) {
   appliance::RestoreRequest req;
@@ -45,6 +65,7 @@ Status RunRestore(const CliContext& ctx, const RestoreOptions& opt) {
   auto report = appliance::RestoreBackup(**file, req);
   if (!report.ok()) return std::move(report).status().WithContext(opt.file);
   if (!report->recovered.empty()) fmt::print("{}\n", report->recovered);
+  ReportReplay(ctx, opt.file, report->header);
   std::string names;
   for (const auto& c : report->components) names += (names.empty() ? "" : ", ") + c;
   if (opt.dry_run) {

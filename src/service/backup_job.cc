@@ -4,9 +4,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "appliance/backup_chain.h"
 #include "appliance/backup_plan.h"
 #include "appliance/restore.h"
 #include "archive/backup_name.h"
+#include "base/log.h"
 #include "base/strings.h"
 
 namespace keepsake::service {
@@ -72,7 +74,11 @@ Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backe
   ASSIGN_OR_RETURN(auto writer, CreateBackupFile(storage, req, name));
   storage::WriterSink file_sink(*writer);
   CancellableSink sink(file_sink, cancel);
-  archive::NewBackup backup{name, static_cast<std::time_t>(req.now), device};
+  archive::NewBackup backup{name, static_cast<std::time_t>(req.now), device, {}};
+  if (!req.state_dir.empty()) {
+    ASSIGN_OR_RETURN(appliance::ChainLink last, appliance::LoadLastBackup(req.state_dir));
+    backup.chain = appliance::NextInChain(last);
+  }
   progress.phase = JobPhase::kWriting;
   auto on_progress = [&progress, &cancel](uint64_t done) {
     progress.bytes_done.store(done, std::memory_order_relaxed);
@@ -82,7 +88,7 @@ Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backe
   if (cancel) return Status::Cancelled("backup aborted: service stopped");
   Status written = sealed.status();
   if (written.ok()) {
-    result.header = *sealed;
+    result.header = sealed->header;
     progress.phase = JobPhase::kCommitting;
     written = writer->Commit();
   }
@@ -94,6 +100,13 @@ Result<BackupJobResult> RunBackupJob(const BackupJobRequest& req, storage::Backe
                     written.message()));
   }
   RETURN_IF_ERROR(written);
+  if (!req.state_dir.empty()) {
+    // Committed: the next backup chains to this one. Not recording it is no reason to call
+    // the backup failed; the next one then shares its number, which listings show.
+    Status recorded = appliance::RecordBackup(
+        req.state_dir, {result.header.chain.sequence, sealed->digest, result.header.created_at, name});
+    if (!recorded.ok()) log::warn("the backup chain could not be recorded: {}", recorded.message());
+  }
   ASSIGN_OR_RETURN(storage::Entry entry, storage.Stat(storage::JoinPath(req.dir, name)));
   result.name = name;
   result.size = entry.size;

@@ -26,6 +26,8 @@ struct BackupJobRequest {
   std::string appliance_root;                     // the appliance to back up...
   std::vector<archive::ComponentSource> sources;  // ...or these trees instead (when not empty)
   archive::DeviceIdentity device;                 // from LoadDeviceIdentity
+  std::string state_dir;                          // where the device's backup chain is kept
+                                                  // (appliance/backup_chain.h); "": no chain
   const crypto::DomainKeys* keys = nullptr;       // REQUIRES: not null
   std::string prefix;                             // validated file name prefix
   std::string dir;                                // directory on the storage, "" = its root

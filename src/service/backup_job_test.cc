@@ -17,6 +17,7 @@
 #include <fstream>
 #include <thread>
 
+#include "appliance/backup_chain.h"
 #include "archive/backup_name.h"
 #include "base/strings.h"
 #include "storage/local_backend.h"
@@ -167,6 +168,39 @@ TEST_F(BackupJobTest, WrittenFileVerifiesWithTheDomainKeys) {
   auto unpacked = archive::UnsealBackup(in, {keys_, nullptr}, "");
   ASSERT_TRUE(unpacked.ok()) << unpacked.status().ToString();
   EXPECT_EQ(unpacked->contents.files, 2u);
+}
+
+TEST_F(BackupJobTest, EachBackupChainsToTheOneBeforeIt) {
+  // Issue 13, finding 4: a header carries its place among the device's backups, so that a
+  // copy of an old one under a newer name shows its true place.
+  AddSmallTree();
+  BackupJobRequest req = Request();
+  req.state_dir = base_ + "/state";
+  fs::create_directories(req.state_dir);
+  auto first = Run(req);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->header.chain.sequence, 1u);
+  EXPECT_FALSE(first->header.chain.previous_header_sha256.has_value());
+  auto second = Run(req);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->header.chain.sequence, 2u);
+  // The digest of the first file's signed header, as a reader computes it.
+  auto reader = backend_->NewReader(first->name);
+  ASSERT_TRUE(reader.ok());
+  storage::ReaderSource in(std::move(reader).value());
+  auto sealed = archive::ReadSealedHeader(in);
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  EXPECT_EQ(sealed->header.chain.sequence, 1u);
+  ASSERT_TRUE(second->header.chain.previous_header_sha256.has_value());
+  EXPECT_EQ(*second->header.chain.previous_header_sha256, sealed->digest);
+  auto last = appliance::LoadLastBackup(req.state_dir);
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->sequence, 2u);
+  EXPECT_EQ(last->file_name, second->name);
+  // Without a state directory (trees, not an appliance) there is no chain.
+  auto loose = Run(Request());
+  ASSERT_TRUE(loose.ok());
+  EXPECT_EQ(loose->header.chain.sequence, 0u);
 }
 
 TEST_F(BackupJobTest, SecondJobInTheSameSecondGetsSequenceTwo) {

@@ -211,6 +211,8 @@ class BackupService final : private ScheduledJobs {
                                                               const BackupSettings& settings);
   // The domain's public key to judge a backup's domain by; none when it cannot be had.
   std::optional<crypto::PublicKey> TrustedPublicKey();
+  // Sets details.newer_backup when this device made a later backup than this one.
+  void NoteChain(BackupDetails& details);
   // One backup file of a listing: its details (integrity remembered) or why they cannot be
   // read, dated by its header.
   BackupListing ListingOf(storage::Backend& backend, std::string_view url, const storage::Entry& entry,

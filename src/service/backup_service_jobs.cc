@@ -67,6 +67,7 @@ void BackupService::RunBackup(JobRecord job, Requester requester, BackupSettings
     BackupJobRequest req;
     req.appliance_root = options_.appliance_root;
     req.device = device;
+    req.state_dir = options_.state_dir;
     req.keys = &keys;
     req.prefix = settings.prefix;
     req.now = job.started_at.time_since_epoch().count();

@@ -2,6 +2,7 @@
 // listings with their Backup Details, one backup's details, the USB drives.
 #include <fmt/format.h>
 
+#include "appliance/device_identity.h"
 #include "archive/backup_name.h"
 #include "base/utc_time.h"
 #include "crypto/keystore.h"
@@ -15,6 +16,15 @@ std::optional<crypto::PublicKey> BackupService::TrustedPublicKey() {
   return key.ok() ? *key : std::nullopt;
 }
 
+void BackupService::NoteChain(BackupDetails& details) {
+  const archive::BackupHeader& h = details.header;
+  if (h.chain.sequence == 0) return;
+  auto device = appliance::LoadDeviceIdentity(options_.state_dir);
+  if (!device.ok() || device->device_id != h.device.device_id) return;
+  auto last = appliance::LoadLastBackup(options_.state_dir);
+  if (last.ok() && last->sequence > h.chain.sequence) details.newer_backup = *last;
+}
+
 BackupListing BackupService::ListingOf(storage::Backend& backend, std::string_view url, const storage::Entry& entry,
                                        const std::optional<crypto::PublicKey>& trusted) {
   BackupListing item;
@@ -24,6 +34,7 @@ BackupListing BackupService::ListingOf(storage::Backend& backend, std::string_vi
     // The header's own time, which its signature covers, not the name's, which anyone with
     // access to the storage can choose.
     item.created = *ParseUtc(details->header.created_at);
+    NoteChain(*details);
     item.details = std::move(*details);
   } else {
     if (auto parsed = archive::ParseBackupName(entry.name)) {
@@ -77,7 +88,10 @@ Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std:
                                                  std::string_view path) {
   RETURN_IF_ERROR(storage::CheckPath(path));
   ASSIGN_OR_RETURN(storage::Entry file, backend.Stat(path));
-  return integrity_memo_.Read(backend, url, path, file, TrustedPublicKey(), ports_.clock->Now());
+  ASSIGN_OR_RETURN(BackupDetails details,
+                   integrity_memo_.Read(backend, url, path, file, TrustedPublicKey(), ports_.clock->Now()));
+  NoteChain(details);
+  return details;
 }
 
 std::vector<storage::UsbDrive> BackupService::UsbDrives() { return ports_.usb_drives(); }

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "appliance/backup_chain.h"
 #include "archive/header.h"
 #include "archive/sealed_reader.h"
 #include "crypto/domain_keys.h"
@@ -63,6 +64,10 @@ struct BackupDetails {
   archive::BackupHeader header;
   DomainTrust trust = DomainTrust::kUnknown;
   IntegrityVerdict integrity;
+  // A backup this appliance made that is older than the last one it made: that last one
+  // (a restore of it goes back further than the administrator may think; a copy of it under
+  // a newer name is a replay). Set by the service, which knows the device's chain.
+  std::optional<appliance::ChainLink> newer_backup;
 };
 
 // A verdict already known for a header (a memo of earlier checks), or nullopt to read the

@@ -282,6 +282,11 @@ nlohmann::json BackupDetailsToJson(const service::BackupDetails& details) {
   const service::IntegrityVerdict& v = details.integrity;
   j["integrity"] = {{"state", v.intact ? "intact" : "damaged"}, {"checked_at", IsoTime(v.checked_at)}};
   if (!v.intact) j["integrity"]["reason"] = v.damage;
+  if (details.newer_backup) {
+    const appliance::ChainLink& newer = *details.newer_backup;
+    j["superseded_by"] = {
+        {"sequence", newer.sequence}, {"created_at", newer.created_at}, {"file_name", newer.file_name}};
+  }
   return j;
 }
 
@@ -292,6 +297,8 @@ nlohmann::json BackupListingToJson(const service::BackupListing& b) {
                          {"created_at", IsoTime(b.created)}};
   if (b.details) {
     item["details"] = BackupDetailsToJson(*b.details);
+    // A file whose signed header names another file: renamed, or an old backup replayed.
+    item["name_matches_header"] = b.details->header.file_name == b.entry.name;
   } else {
     item["details"] = nullptr;
     item["error"] = b.error;

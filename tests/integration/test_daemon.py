@@ -300,6 +300,27 @@ class BackupTest(DaemonTest):
         self.assertEqual(details["file_name"], job["file"])
         self.assertEqual(self.ok(self.daemon.get(f"/api/v1/backups/{job['file']}")), details)
 
+    def test_a_replayed_old_backup_is_listed_for_what_it_is(self):
+        # Issue 13, finding 4 (reproduced): a copy of an old backup under a newer name was
+        # listed, dated and offered by its name; its signed header keeps its place.
+        self.ready()
+        first = self.backup_now()
+        set_clock(self.clock, self.clock_start + 3600)
+        second = self.backup_now()
+        replay = first["file"].replace("20261126T090000Z", "20991231T235959Z")
+        shutil.copyfile(os.path.join(self.storage, first["file"]), os.path.join(self.storage, replay))
+        listing = {b["name"]: b for b in self.ok(self.daemon.get("/api/v1/backups"))["backups"]}
+        self.assertEqual(list(listing)[0], second["file"], "newest first by the header's time, not the name's")
+        copy = listing[replay]
+        self.assertFalse(copy["name_matches_header"])
+        self.assertEqual(copy["created_at"], "2026-11-26T09:00:00Z")
+        self.assertEqual(copy["details"]["chain"]["sequence"], 1)
+        self.assertEqual(copy["details"]["superseded_by"],
+                         {"sequence": 2, "created_at": "2026-11-26T10:00:00Z", "file_name": second["file"]})
+        self.assertTrue(listing[second["file"]]["name_matches_header"])
+        self.assertNotIn("superseded_by", listing[second["file"]]["details"])
+        self.assertEqual(listing[second["file"]]["details"]["chain"]["sequence"], 2)
+
     def test_second_request_refused_while_running(self):
         self.make_slow()
         self.ready()

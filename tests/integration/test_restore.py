@@ -483,6 +483,27 @@ class RestoreOnThisDeviceTest(RestoreTestCase):
         self.assertTree(root, F.old_tree, "unchanged")
         self.assertWorkClean(root)
 
+    def test_an_old_backup_replayed_under_a_newer_name_says_what_it_is(self):
+        # Issue 13, finding 4 (reproduced): a copy of an old backup under a newer name
+        # verified "OK" and restored without a word; its signed header keeps its true place.
+        out = self.path("out")
+        os.mkdir(out)
+        proc = run_keepsake(F.state, self.copy_of(F.source, "again"), "backup", "--out", out)
+        self.assertOk(proc)
+        newest = os.path.basename(proc.stdout.strip())
+        replay = os.path.join(out, "vm_20991231T235959Z.ksb")
+        shutil.copyfile(F.backup, replay)
+        proc = run_keepsake(F.state, None, "inspect", replay)
+        self.assertOk(proc)
+        self.assertIn("made as " + os.path.basename(F.backup) + ": this file was renamed or copied", proc.stdout)
+        self.assertRegex(proc.stdout, r"Sequence:\s+backup \d+ of its device")
+        root = self.old_root()
+        proc = run_keepsake(F.state, root, "restore", replay, "--dry-run")
+        self.assertOk(proc)
+        self.assertIn("renamed or copied", proc.stdout)
+        self.assertRegex(proc.stdout, r"this is backup (\d+) of this appliance, made .*; its newest is backup \d+")
+        self.assertIn(newest, proc.stdout)
+
     def test_a_file_served_differently_on_each_open_restores_only_what_was_checked(self):
         # Issue 13, finding 1 (reproduced): hostile storage (any NFS server can; here a FIFO)
         # serves an acceptable backup when the restore reads the header and a newer-firmware
