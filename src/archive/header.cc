@@ -73,7 +73,7 @@ std::string SerializeHeader(const BackupHeader& h) {
 }
 
 Result<BackupHeader> ParseHeader(std::string_view text) {
-  RETURN_IF_ERROR(CheckJsonDepth(text, kMaxHeaderDepth, "damaged header: the header"));
+  RETURN_IF_ERROR(CheckJsonText(text, kMaxHeaderDepth, "damaged header: the header"));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("backup header is not a JSON object");
   JsonFields f(j, "backup header");
@@ -112,6 +112,10 @@ Result<BackupHeader> ParseHeader(std::string_view text) {
     ASSIGN_OR_RETURN(s.files, c.Uint("files"));
     ASSIGN_OR_RETURN(s.bytes, c.Uint("bytes"));
     ASSIGN_OR_RETURN(s.note, c.OptionalText("note"));
+    // Components are matched by name (restore, the manifest check): one of each.
+    for (const auto& seen : h.components) {
+      if (seen.name == s.name) return f.Bad("components", fmt::format("'{}' is listed twice", s.name));
+    }
     h.components.push_back(std::move(s));
   }
 

@@ -51,7 +51,7 @@ std::string SerializeManifest(const Manifest& m) {
 }
 
 Result<Manifest> ParseManifest(std::string_view text) {
-  RETURN_IF_ERROR(CheckJsonDepth(text, kMaxManifestDepth, "manifest: the manifest"));
+  RETURN_IF_ERROR(CheckJsonText(text, kMaxManifestDepth, "manifest: the manifest"));
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Corruption("manifest: not a JSON object");
   JsonFields f(j, "manifest");
@@ -98,6 +98,9 @@ Result<Manifest> ParseManifest(std::string_view text) {
         ASSIGN_OR_RETURN(entry.target, ef.Text("target", 4096));
       }
       comp.entries.push_back(std::move(entry));
+    }
+    for (const auto& seen : m.components) {
+      if (seen.name == comp.name) return f.Bad("components", fmt::format("'{}' is listed twice", comp.name));
     }
     m.components.push_back(std::move(comp));
   }

@@ -313,7 +313,7 @@ TEST_F(SealedFileTest, HeaderTextWithAControlCharacterIsRefusedBeforeAnyoneShows
     auto header = ReadSealedHeader(in);
     ASSERT_FALSE(header.ok()) << "a note with a control character was accepted: " << note;
     ExpectError(header.status(), ErrorCode::kCorruption, "components[].note");
-    ExpectError(header.status(), ErrorCode::kCorruption, "contains a control character");
+    ExpectError(header.status(), ErrorCode::kCorruption, "holds a control character");
   }
 }
 

@@ -18,8 +18,8 @@ std::span<std::byte> Writable(std::vector<uint8_t>& v) { return std::as_writable
 
 // Only the signer's key, read before the signature is checked; everything else waits.
 Result<crypto::PublicKey> HeaderPublicKey(std::string_view json) {
-  // Parsed before anything is trusted: its shape is bounded first (a header nests 3 deep).
-  RETURN_IF_ERROR(CheckJsonDepth(json, kMaxHeaderDepth, "damaged header: the header"));
+  // Parsed before anything is trusted: its text is checked first (CheckJsonText).
+  RETURN_IF_ERROR(CheckJsonText(json, kMaxHeaderDepth, "damaged header: the header"));
   auto j = nlohmann::json::parse(json, nullptr, false);
   const nlohmann::json* pk = nullptr;
   if (!j.is_discarded() && j.is_object() && j.contains("domain") && j["domain"].is_object() &&
@@ -93,6 +93,9 @@ Result<std::span<const uint8_t>> BodyFrames::Next() {
   // A trailer starts with "KSTR", which as a length (1381258059) is beyond any chunk's
   // bound: the two cannot be confused.
   if (n == kChunkLengthSize && std::memcmp(len_bytes, kTrailerMagic.data(), kChunkLengthSize) == 0) {
+    if (index == 0) {  // a body has at least its FINAL chunk (found by tools/verify_backup.py)
+      return Status::Corruption("truncated: the file ends after chunk 0 without the final chunk and trailer");
+    }
     RETURN_IF_ERROR(CheckTrailer(len_bytes));
     return std::span<const uint8_t>();
   }

@@ -135,10 +135,23 @@ TEST(UnpackTarTest, MoreFilesOrBytesThanTheHeaderDeclaresAreRefusedAsTheyCome) {
   EXPECT_NE(unpack(few).message().find("more than 1 members"), std::string::npos);
 }
 
-TEST(JsonDepthTest, DeepNestingIsRefusedBeforeParsing) {
-  EXPECT_TRUE(CheckJsonDepth(R"({"a":[{"b":{}}]})", 4, "test").ok());
-  EXPECT_FALSE(CheckJsonDepth(R"({"a":[{"b":{"c":[]}}]})", 4, "test").ok());
-  EXPECT_TRUE(CheckJsonDepth(R"({"s":"[[[[[[[[\"[[[["})", 1, "test").ok());  // brackets in strings do not count
+TEST(JsonTextTest, DepthDuplicatesControlsAndTrailingBytesAreRefusedBeforeParsing) {
+  EXPECT_TRUE(CheckJsonText(R"({"a":[{"b":{}}]})", 4, "test").ok());
+  EXPECT_NE(CheckJsonText(R"({"a":[{"b":{"c":[]}}]})", 4, "test").message().find("nests deeper than 4"),
+            std::string::npos);
+  EXPECT_TRUE(CheckJsonText(R"({"s":"[[[[[[[[\"[[[["})", 1, "test").ok());  // brackets in strings do not count
+  // Found by the independent verifier (tools/verify_backup.py): two parsers could read a
+  // duplicated key differently, text after a NUL was ignored, and a control character in a
+  // key or field nobody reads passed.
+  EXPECT_NE(CheckJsonText(R"({"a":1,"a":2})", 8, "test").message().find("the key 'a' twice"), std::string::npos);
+  EXPECT_TRUE(CheckJsonText(R"({"a":{"x":1},"b":{"x":2}})", 8, "test").ok());  // one key per object
+  EXPECT_NE(CheckJsonText(std::string("{\"a\":1}\0garbage{", 18), 8, "test").message().find("not valid JSON"),
+            std::string::npos);
+  EXPECT_TRUE(CheckJsonText("{\"a\":1}\n", 8, "test").ok());
+  Status control = CheckJsonText(R"({"components":[{"note":"\u001b[2J"}]})", 8, "test");
+  EXPECT_NE(control.message().find("control character in 'components[].note'"), std::string::npos) << control.message();
+  EXPECT_FALSE(CheckJsonText(R"({"unknown\u009b":1})", 8, "test").ok());
+  EXPECT_FALSE(CheckJsonText("\xEF\xBB\xBF{}", 8, "test").ok());  // a BOM is not JSON
   std::string deep(100000, '[');
   Status st = ParseManifest(deep).status();
   EXPECT_EQ(st.code(), ErrorCode::kCorruption);

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <sodium.h>
 
+#include <set>
+#include <vector>
+
 #include "base/strings.h"
 
 namespace keepsake {
@@ -16,28 +19,93 @@ void WipeJsonStrings(nlohmann::json& j) {
   }
 }
 
-Status CheckJsonDepth(std::string_view json, size_t max_depth, std::string_view what) {
-  size_t depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : json) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) {
-        return Status::Corruption(fmt::format("{} nests deeper than {} levels", what, max_depth));
-      }
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
+namespace {
+
+class TextChecker {
+ public:
+  using json = nlohmann::json;
+  TextChecker(size_t max_depth, std::string_view what) : max_depth_(max_depth), what_(what) {}
+
+  bool null() { return true; }
+  bool boolean(bool) { return true; }
+  bool number_integer(json::number_integer_t) { return true; }
+  bool number_unsigned(json::number_unsigned_t) { return true; }
+  bool number_float(json::number_float_t, const json::string_t&) { return true; }
+  bool binary(json::binary_t&) { return true; }
+  bool string(json::string_t& value) { return Clean(value); }
+  bool key(json::string_t& key) {
+    levels_.back().key = key;
+    if (!Clean(key)) return false;
+    if (!levels_.back().keys.insert(key).second) {
+      return Fail(fmt::format("{} has the key '{}' twice in one object", what_, Printable(key, 64)));
     }
+    return true;
   }
+  bool start_object(std::size_t) { return Enter(true); }
+  bool start_array(std::size_t) { return Enter(false); }
+  bool end_object() { return Leave(); }
+  bool end_array() { return Leave(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    if (status_.ok()) status_ = Status::Corruption(fmt::format("{} is not valid JSON", what_));
+    return false;
+  }
+
+  Status status() const { return status_; }
+
+ private:
+  struct Level {
+    bool object;
+    std::string key;  // objects: the key being read
+    std::set<std::string> keys;
+  };
+  bool Enter(bool object) {
+    if (levels_.size() >= max_depth_) return Fail(fmt::format("{} nests deeper than {} levels", what_, max_depth_));
+    levels_.push_back({object, "", {}});
+    return true;
+  }
+  bool Leave() {
+    levels_.pop_back();
+    return true;
+  }
+  bool Clean(const std::string& text) {
+    if (!HasControlCharacter(text)) return true;
+    return Fail(fmt::format("{} holds a control character in '{}'", what_, Path()));
+  }
+  std::string Path() const {  // "components[].note"
+    std::string path;
+    for (const Level& level : levels_) {
+      if (!level.object) {
+        path += "[]";
+      } else if (!level.key.empty()) {
+        path += (path.empty() ? "" : ".") + Printable(level.key, 64);
+      }
+    }
+    return path.empty() ? "(top)" : path;
+  }
+  bool Fail(std::string message) {
+    status_ = Status::Corruption(std::move(message));
+    return false;
+  }
+
+  const size_t max_depth_;
+  const std::string_view what_;
+  std::vector<Level> levels_;
+  Status status_;
+};
+
+}  // namespace
+
+Status CheckJsonText(std::string_view json, size_t max_depth, std::string_view what) {
+  // nlohmann's lexer takes a NUL byte for the end of input and skips a UTF-8 BOM: neither
+  // is JSON (a NUL inside a string must be escaped), so both are refused here.
+  if (json.find('\0') != std::string_view::npos || json.starts_with("\xEF\xBB\xBF")) {
+    return Status::Corruption(fmt::format("{} is not valid JSON", what));
+  }
+  TextChecker checker(max_depth, what);
+  bool ok = nlohmann::json::sax_parse(json.begin(), json.end(), &checker, nlohmann::json::input_format_t::json,
+                                      /*strict=*/true);
+  if (!checker.status().ok()) return checker.status();
+  if (!ok) return Status::Corruption(fmt::format("{} is not valid JSON", what));
   return Status();
 }
 

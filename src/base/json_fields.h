@@ -15,10 +15,15 @@
 
 namespace keepsake {
 
-// OK when `json` nests objects and arrays at most `max_depth` deep (brackets inside strings
-// do not count). Checked before parsing text from a file, so that a crafted document cannot
-// make the parser or the tree's destructor recurse without bound. kCorruption naming `what`.
-Status CheckJsonDepth(std::string_view json, size_t max_depth, std::string_view what);
+// JSON text from a file, checked in one streaming pass (nlohmann's SAX parser, no tree)
+// before anything parses it for its fields: valid JSON with nothing after the value, objects
+// and arrays nested at most `max_depth` deep, no key twice in one object (two readers could
+// take different values), and no C0/DEL/C1 control character in any key or string. A
+// crafted document then cannot make the tree or its destructor recurse without bound, nor
+// carry text a terminal takes for commands in a field nobody reads. kCorruption:
+// "{what} is not valid JSON", "{what} nests deeper than {n} levels", "{what} has the key
+// '{key}' twice in one object", "{what} holds a control character in '{path}'".
+Status CheckJsonText(std::string_view json, size_t max_depth, std::string_view what);
 
 // Overwrites every string value of `j` before the tree frees it (key material, a DMS in a
 // request). The parser's own scratch buffer is beyond reach: a limit of nlohmann::json.
