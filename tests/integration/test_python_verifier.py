@@ -755,5 +755,99 @@ class KeyAndUsageTest(VerifierTestCase):
         self.assertEqual(run_verifier(F.big, "--dms-file", bad_dms).returncode, EXIT_USAGE)
 
 
+# --------------------------------------------------------------------------------------
+# the published vector (tests/vectors/v1, made by tests/vectors/make_v1.sh): both readers
+# find in it exactly what expected.json states
+# --------------------------------------------------------------------------------------
+
+VECTOR_DIR = os.path.join(REPO, "tests", "vectors", "v1")
+
+DERIVE = r"""
+import base64, json, sys
+sys.path.insert(0, sys.argv[1])
+import verify_backup as v
+expected = json.load(open(sys.argv[2]))
+dms = v.dms_bytes_s4_1(v.read_dms_file_s4_1(sys.argv[3]))
+d = expected["domain"]
+fields = {"salt": bytes.fromhex(d["salt"]), "opslimit": d["kdf"]["opslimit"], "memlimit_kib": d["kdf"]["memlimit_kib"]}
+public_key, _, kek = v.derive_domain_keys_s4_1(dms, fields)
+print(json.dumps({"public_key": public_key.hex(), "kek_base64": base64.b64encode(kek).decode(),
+                  "fingerprint": v.domain_fingerprint_s4_2(public_key)}))
+"""
+
+
+class PublishedVectorTest(VerifierTestCase):
+
+    def setUp(self):
+        super().setUp()
+        with open(os.path.join(VECTOR_DIR, "expected.json")) as f:
+            self.expected = json.load(f)
+        self.backup = os.path.join(VECTOR_DIR, "backup.ksb")
+        self.dms_file = os.path.join(VECTOR_DIR, self.expected["dms_file"])
+        self.data = read(self.backup)
+
+    def members(self, listing):
+        keep = ("path", "type", "size", "sha256", "target")
+        return sorted(({k: m[k] for k in keep if k in m} for m in listing), key=lambda m: m["path"])
+
+    def test_the_bytes_hold_the_stated_digests(self):
+        e = self.expected
+        self.assertEqual(len(self.data), e["file_size"])
+        self.assertEqual(hashlib.sha256(self.data).hexdigest(), e["whole_file_sha256"])
+        self.assertEqual(hashlib.sha256(self.data[:16 + e["header_len"]]).hexdigest(), e["header_sha256"])
+        self.assertEqual(hashlib.sha256(self.data[:-120]).hexdigest(), e["trailer_file_hash"])
+        self.assertEqual(self.data[-120 + 24:-120 + 56].hex(), e["trailer_file_hash"])  # the trailer carries it
+
+    def test_the_dms_derives_the_stated_keys_in_python(self):
+        proc = run_system_python(DERIVE, os.path.join(VECTOR_DIR, "expected.json"), self.dms_file)
+        got = json.loads(ok(proc, "deriving the vector's keys"))
+        d = self.expected["domain"]
+        self.assertEqual(got, {"public_key": d["public_key"], "kek_base64": d["kek_base64"],
+                               "fingerprint": d["fingerprint"]})
+
+    def test_the_python_verifier_finds_exactly_the_stated_content(self):
+        code, j = self.verdict_json(self.backup, "--dms-file", self.dms_file,
+                                    "--public-key", self.expected["domain"]["public_key"])
+        self.assertEqual(code, EXIT_OK, j)
+        self.assertEqual(j["header_sha256"], self.expected["header_sha256"])
+        self.assertEqual(j["header"]["backup_id"], self.expected["backup_id"])
+        self.assertEqual(j["header"]["file_name"], self.expected["file_name"])
+        self.assertEqual(self.members(j["members"]), self.members(self.expected["members"]))
+
+    def test_keepsake_finds_exactly_the_stated_content(self):
+        # A fresh appliance: no keystore, only the vector's DMS.
+        state = self.path("state")
+        ok(run_keepsake("--state-dir", state, "verify", self.backup, "--dms-file", self.dms_file), "keepsake verify")
+        inspect = json.loads(ok(run_keepsake("--state-dir", state, "inspect", self.backup, "--json"), "inspect"))
+        self.assertEqual(inspect["domain"]["public_key"], self.expected["domain"]["public_key"])
+        self.assertEqual(inspect["domain"]["fingerprint"], self.expected["domain"]["fingerprint"])
+        self.assertEqual(inspect["integrity"]["state"], "intact")
+        target = self.path("extracted")
+        ok(run_keepsake("--state-dir", state, "extract", self.backup, "--to", target, "--dms-file", self.dms_file),
+           "keepsake extract")
+        found = []
+        for dirpath, dirnames, filenames in os.walk(target):
+            for name in dirnames + filenames:
+                full = os.path.join(dirpath, name)
+                rel = os.path.relpath(full, target)
+                if os.path.islink(full):
+                    found.append({"path": rel, "type": "symlink", "target": os.readlink(full)})
+                elif os.path.isdir(full):
+                    found.append({"path": rel, "type": "dir"})
+                else:
+                    found.append({"path": rel, "type": "file", "size": os.path.getsize(full),
+                                  "sha256": sha256_of(full)})
+        self.assertEqual(self.members(found), self.members(self.expected["members"]))
+
+    def test_a_tampered_copy_of_the_vector_is_refused_by_both(self):
+        for offset in (10, 16 + self.expected["header_len"] // 2, len(self.data) // 2 + 400, len(self.data) - 1):
+            bad = bytearray(self.data)
+            bad[offset] ^= 0x01
+            path = self.write(f"tampered-{offset}.ksb", bytes(bad))
+            self.assertDamaged(path, "--dms-file", self.dms_file, what=f"flip at {offset}")
+            proc = run_keepsake("--state-dir", self.path("state"), "verify", path, "--dms-file", self.dms_file)
+            self.assertEqual(proc.returncode, EXIT_CORRUPT, f"flip at {offset}: {proc.stdout}{proc.stderr}")
+
+
 if __name__ == "__main__":
     unittest.main()
