@@ -24,13 +24,7 @@ from files import sha256_of  # noqa: E402
 from cli_assertions import CliAssertions, TempDirMixin  # noqa: E402
 from paths import KEEPSAKE_BIN  # noqa: E402
 
-# Exit codes (src/cli/exit_codes.h).
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_CORRUPT = 4
-EXIT_IO = 5
+from exit_codes import EXIT_AUTH, EXIT_CORRUPT, EXIT_FAILURE, EXIT_IO, EXIT_OK, EXIT_USAGE  # noqa: E402,F401
 
 TRAILER_SIZE = 120  # "KSTRAILR" + count + body_len + hash + signature (src/archive/format.h)
 PREFIX_SIZE = 16

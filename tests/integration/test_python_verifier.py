@@ -33,10 +33,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from files import sha256_of  # noqa: E402
 from paths import KEEPSAKE_BIN, REPO, generate_state  # noqa: E402
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_CORRUPT = 4
+from exit_codes import EXIT_AUTH, EXIT_CORRUPT, EXIT_FAILURE, EXIT_IO, EXIT_OK, EXIT_USAGE  # noqa: E402,F401
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, where python3-nacl and python3-zstandard live
 VERIFIER = os.path.join(REPO, "tools", "verify_backup.py")

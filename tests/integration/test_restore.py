@@ -37,13 +37,7 @@ from files import sha256_of  # noqa: E402
 from cli_assertions import CliAssertions, TempDirMixin  # noqa: E402
 from paths import KEEPSAKE_BIN, generate_state  # noqa: E402
 
-# Exit codes (src/cli/exit_codes.h).
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_AUTH = 3
-EXIT_CORRUPT = 4
-EXIT_IO = 5
+from exit_codes import EXIT_AUTH, EXIT_CORRUPT, EXIT_FAILURE, EXIT_IO, EXIT_OK, EXIT_USAGE  # noqa: E402,F401
 KILLED = (-signal.SIGKILL, 128 + signal.SIGKILL)  # as subprocess reports it / as a shell would
 
 WORK = ".keepsake"  # WorkDir(root): staging/, rollback.next/, rollback/, journal.json
