@@ -16,6 +16,7 @@
 #include "appliance/swap_journal.h"
 #include "archive/backup_file.h"
 #include "base/file_io.h"
+#include "base/strings.h"
 #include "crypto/keystore.h"
 
 namespace keepsake::appliance {
@@ -99,17 +100,18 @@ Status CheckStaged(const fs::path& staging, const std::vector<std::string>& allo
       if (p.starts_with(rel_str + "/")) above = true;
     }
     if (!inside && !above) {
-      return Status::Corruption(fmt::format("the backup holds '{}', which belongs to no component", rel_str));
+      return Status::Corruption(
+          fmt::format("the backup holds '{}', which belongs to no component", Printable(rel_str)));
     }
     if (above && !it->is_directory(ec)) {
-      return Status::Corruption(fmt::format("the backup holds '{}' where a directory is expected", rel_str));
+      return Status::Corruption(fmt::format("the backup holds '{}' where a directory is expected", Printable(rel_str)));
     }
     if (it->is_symlink(ec)) {
       fs::path target = fs::read_symlink(it->path(), ec);
       fs::path resolved = (rel.parent_path() / target).lexically_normal();
       if (target.is_absolute() || resolved.empty() || *resolved.begin() == "..") {
         return Status::Corruption(fmt::format("the backup holds a symlink '{}' -> '{}' that leads out of the appliance",
-                                              rel_str, target.string()));
+                                              Printable(rel_str), Printable(target.string())));
       }
     }
   }

@@ -13,11 +13,19 @@
 
 #include "archive/format.h"
 #include "base/sha256.h"
+#include "base/strings.h"
 
 namespace keepsake::archive {
 namespace {
 
 constexpr size_t kReadBuffer = 256 * 1024;
+
+// libarchive's message for its last error, which it may not have (a null pointer crashed
+// fmt: found by the independent verifier's tests); safe to print.
+std::string ArchiveError(struct archive* a) {
+  const char* text = archive_error_string(a);
+  return text ? Printable(text) : "no detail given";
+}
 
 struct SourceContext {
   ByteSource* source;
@@ -100,7 +108,8 @@ class Unpacker {
       std::string path = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
       // tar writes directories with a trailing slash.
       if (archive_entry_filetype(entry) == AE_IFDIR && path.size() > 1 && path.back() == '/') path.pop_back();
-      if (have_manifest) return Status::Corruption(fmt::format("tar member '{}' follows the manifest", path));
+      if (have_manifest)
+        return Status::Corruption(fmt::format("tar member '{}' follows the manifest", Printable(path)));
       if (path == kManifestName) {
         ASSIGN_OR_RETURN(manifest_json, ReadManifest(entry));
         have_manifest = true;
@@ -110,7 +119,7 @@ class Unpacker {
     }
     if (!have_manifest) return Status::Corruption("the backup has no manifest");
     if (!target_.empty() && archive_write_close(disk_.get()) != ARCHIVE_OK) {
-      return Status::IoError(fmt::format("finishing extraction: {}", archive_error_string(disk_.get())));
+      return Status::IoError(fmt::format("finishing extraction: {}", ArchiveError(disk_.get())));
     }
     ASSIGN_OR_RETURN(result_.manifest, ParseManifest(manifest_json));
     RETURN_IF_ERROR(CompareWithManifest());
@@ -120,7 +129,8 @@ class Unpacker {
  private:
   Status HandleEntry(const std::string& path, struct archive_entry* entry) {
     RETURN_IF_ERROR(CheckArchivePath(path).WithContext("unsafe tar member"));
-    if (seen_.count(path) != 0) return Status::Corruption(fmt::format("tar member '{}' appears twice", path));
+    if (seen_.count(path) != 0)
+      return Status::Corruption(fmt::format("tar member '{}' appears twice", Printable(path)));
     if (seen_.size() >= limits_.max_entries) {
       return Status::Corruption(fmt::format("the tar stream holds more than {} members", limits_.max_entries));
     }
@@ -137,10 +147,11 @@ class Unpacker {
         s.target = archive_entry_symlink(entry) ? archive_entry_symlink(entry) : "";
         break;
       default:
-        return Status::Corruption(fmt::format("tar member '{}' has an unsupported type", path));
+        return Status::Corruption(fmt::format("tar member '{}' has an unsupported type", Printable(path)));
     }
     if (archive_entry_hardlink(entry) != nullptr) {
-      return Status::Corruption(fmt::format("tar member '{}' is a hard link, which backups never contain", path));
+      return Status::Corruption(
+          fmt::format("tar member '{}' is a hard link, which backups never contain", Printable(path)));
     }
     if (s.type == EntryType::kFile && result_.files >= limits_.max_files) {
       return Status::Corruption(
@@ -216,10 +227,10 @@ class Unpacker {
 
   Status ReadError(std::string_view what) {
     if (!ctx_.status.ok()) return ctx_.status;
-    return Status::Corruption(fmt::format("tar stream ({}): {}", what, archive_error_string(reader_.get())));
+    return Status::Corruption(fmt::format("tar stream ({}): {}", Printable(what), ArchiveError(reader_.get())));
   }
   Status DiskError(std::string_view path) {
-    return Status::IoError(fmt::format("{}/{}: {}", target_, path, archive_error_string(disk_.get())));
+    return Status::IoError(fmt::format("{}/{}: {}", target_, Printable(path), ArchiveError(disk_.get())));
   }
 
   ReadPtr reader_;
@@ -235,7 +246,7 @@ class Unpacker {
 
 Status CheckArchivePath(std::string_view path) {
   if (path.empty() || path.size() > 4096 || path.front() == '/') {
-    return Status::Corruption(fmt::format("'{}' is not a relative path", path));
+    return Status::Corruption(fmt::format("'{}' is not a relative path", Printable(path)));
   }
   size_t start = 0;
   while (start <= path.size()) {
@@ -243,7 +254,7 @@ Status CheckArchivePath(std::string_view path) {
     if (end == std::string_view::npos) end = path.size();
     std::string_view part = path.substr(start, end - start);
     if (part.empty() || part == "." || part == "..") {
-      return Status::Corruption(fmt::format("'{}' has an empty, '.' or '..' component", path));
+      return Status::Corruption(fmt::format("'{}' has an empty, '.' or '..' component", Printable(path)));
     }
     start = end + 1;
   }

@@ -137,7 +137,8 @@ class TarWriter {
 
   Status Error(std::string_view what) {
     if (!ctx_.status.ok()) return ctx_.status;
-    return Status::IoError(fmt::format("writing tar ({}): {}", what, archive_error_string(archive_.get())));
+    const char* detail = archive_error_string(archive_.get());
+    return Status::IoError(fmt::format("writing tar ({}): {}", what, detail ? detail : "no detail given"));
   }
 
   ArchivePtr archive_;
