@@ -239,9 +239,9 @@ def _parse_int(text):
 def parse_json_s3_1(data, what):
     """§3.1 / §5.3: strict UTF-8 JSON (invalid UTF-8 is refused by the parser), at most
     8 levels deep, checked before parsing (§8); no NaN/Infinity, no repeated key, no lone
-    surrogate escape. A leading UTF-8 byte order mark is ignored (RFC 8259 §8.1)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    surrogate escape. A leading UTF-8 byte order mark and a NUL byte are refused (§3.1)."""
+    if data.startswith(b"\xef\xbb\xbf") or b"\0" in data:
+        raise JsonError("is not valid JSON (a byte order mark or a NUL byte)")
     try:
         text = data.decode("utf-8")  # strict: overlong forms, surrogates, > U+10FFFF refused
     except UnicodeDecodeError as e:

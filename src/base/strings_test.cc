@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "base/utc_time.h"
 #include "base/utf8.h"
 
 namespace keepsake {
@@ -54,6 +55,17 @@ TEST(StringsTest, HumanBytesUsesBinaryUnits) {
   EXPECT_EQ(HumanBytes(1023), "1023 bytes");
   EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
   EXPECT_EQ(HumanBytes(uint64_t{3} << 30), "3.0 GiB");
+}
+
+TEST(UtcTimeTest, ParseIsTheExactInverseOfFormat) {
+  auto t = ParseUtc("2026-11-26T04:12:00Z");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(FormatUtc(*t), "2026-11-26T04:12:00Z");
+  for (const char* bad :
+       {"2026-02-30T00:00:00Z", "2026-11-26T24:00:00Z", "2026-11-26t04:12:00Z", "2026-11-26T04:12:00+00:00",
+        "-100-01-01T00:00:00Z", "0999-01-01T00:00:00Z", "2026-11-26T04:12:00.5Z", ""}) {
+    EXPECT_FALSE(ParseUtc(bad).has_value()) << bad;
+  }
 }
 
 }  // namespace

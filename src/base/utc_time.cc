@@ -14,6 +14,9 @@ std::string FormatUtc(std::time_t when) {
 
 std::optional<date::sys_seconds> ParseUtc(std::string_view text) {
   if (text.size() != 20 || text[19] != 'Z') return std::nullopt;
+  for (size_t i = 0; i < 4; ++i) {  // a year of four digits: glibc writes "-100" for year -100
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+  }
   std::istringstream in{std::string(text)};
   date::sys_seconds when;
   in >> date::parse("%Y-%m-%dT%H:%M:%SZ", when);
