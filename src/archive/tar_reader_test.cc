@@ -35,15 +35,14 @@ TEST(CheckArchivePathTest, RefusesEscapes) {
 namespace keepsake::archive {
 namespace {
 
-// A tar stream as an attacker with write access to the storage could make it (after the
-// seal, which only a domain key holder can redo: this is what a forged or compromised
-// writer would put inside): members "a" and "b", then a manifest of `entries`.
-std::string TarWith(const std::vector<ManifestEntry>& entries, mode_t a_perm = 0644) {
-  Manifest m;
-  m.backup_id = "00112233445566778899aabbccddeeff";
-  m.device = {"dev-1", "host", "model", "1.0.0"};
-  m.components.push_back({"tree", entries});
-  std::string manifest = SerializeManifest(m);
+struct RawMember {
+  std::string path;
+  std::string content;
+  mode_t perm = 0644;
+};
+
+// Regular-file members named and moded at will, in this order; no manifest of its own.
+std::string RawTar(const std::vector<RawMember>& members) {
   std::string out;
   struct archive* a = archive_write_new();
   archive_write_set_format_pax_restricted(a);
@@ -54,22 +53,31 @@ std::string TarWith(const std::vector<ManifestEntry>& entries, mode_t a_perm = 0
         return static_cast<la_ssize_t>(n);
       },
       nullptr);
-  auto add = [&](const std::string& path, const std::string& content, mode_t perm = 0644) {
+  for (const RawMember& m : members) {
     struct archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, path.c_str());
+    archive_entry_set_pathname(e, m.path.c_str());
     archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, perm);
-    archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
+    archive_entry_set_perm(e, m.perm);
+    archive_entry_set_size(e, static_cast<la_int64_t>(m.content.size()));
     archive_write_header(a, e);
-    archive_write_data(a, content.data(), content.size());
+    archive_write_data(a, m.content.data(), m.content.size());
     archive_entry_free(e);
-  };
-  add("a", "alpha", a_perm);
-  add("b", "unlisted payload");
-  add(std::string(kManifestName), manifest);
+  }
   archive_write_close(a);
   archive_write_free(a);
   return out;
+}
+
+// A tar stream as an attacker with write access to the storage could make it (after the
+// seal, which only a domain key holder can redo: this is what a forged or compromised
+// writer would put inside): members "a" and "b", then a manifest of `entries`.
+std::string TarWith(const std::vector<ManifestEntry>& entries, mode_t a_perm = 0644) {
+  Manifest m;
+  m.backup_id = "00112233445566778899aabbccddeeff";
+  m.device = {"dev-1", "host", "model", "1.0.0"};
+  m.components.push_back({"tree", entries});
+  return RawTar(
+      {{"a", "alpha", a_perm}, {"b", "unlisted payload"}, {std::string(kManifestName), SerializeManifest(m)}});
 }
 
 ManifestEntry FileEntry(const std::string& path, const std::string& content) {
@@ -133,33 +141,6 @@ TEST(UnpackTarTest, MoreFilesOrBytesThanTheHeaderDeclaresAreRefusedAsTheyCome) {
   UnpackLimits few;
   few.max_entries = 1;
   EXPECT_NE(unpack(few).message().find("more than 1 members"), std::string::npos);
-}
-
-// Members named and typed at will, no manifest written for them.
-std::string RawTar(const std::vector<std::pair<std::string, std::string>>& files) {
-  std::string out;
-  struct archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  archive_write_open(
-      a, &out, nullptr,
-      [](struct archive*, void* data, const void* buf, size_t n) -> la_ssize_t {
-        static_cast<std::string*>(data)->append(static_cast<const char*>(buf), n);
-        return static_cast<la_ssize_t>(n);
-      },
-      nullptr);
-  for (const auto& [path, content] : files) {
-    struct archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, path.c_str());
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, static_cast<la_int64_t>(content.size()));
-    archive_write_header(a, e);
-    archive_write_data(a, content.data(), content.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  return out;
 }
 
 TEST(UnpackTarTest, ErrorsNeverCarryAMembersControlCharactersNorCrashWithoutADetail) {
