@@ -150,12 +150,14 @@ TEST(UnpackTarTest, ErrorsNeverCarryAMembersControlCharactersNorCrashWithoutADet
   // (libarchive had no error text for it); ArchiveError guards that, though this tar, made
   // by libarchive itself, is refused before it.
   for (const std::string& path : {std::string("../\x1b]0;owned\x07"), std::string("a/\x1b[2J/../b")}) {
-    StringSource in(RawTar({{path, "x"}}));
+    std::string tar = RawTar({{path, "x"}});  // StringSource only views it
+    StringSource in(tar);
     Status st = UnpackTar(in, "").status();
     EXPECT_EQ(st.code(), ErrorCode::kCorruption);
     EXPECT_EQ(st.message().find('\x1b'), std::string::npos) << st.message();
   }
-  StringSource in(RawTar({{std::string(kManifestName) + "/", "{}"}}));
+  std::string tar = RawTar({{std::string(kManifestName) + "/", "{}"}});
+  StringSource in(tar);
   Status st = UnpackTar(in, "").status();
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.code(), ErrorCode::kInternal) << st.ToString();
