@@ -173,7 +173,7 @@ TEST(JsonTextTest, DepthDuplicatesControlsAndTrailingBytesAreRefusedBeforeParsin
   // key or field nobody reads passed.
   EXPECT_NE(CheckJsonText(R"({"a":1,"a":2})", 8, "test").message().find("the key 'a' twice"), std::string::npos);
   EXPECT_TRUE(CheckJsonText(R"({"a":{"x":1},"b":{"x":2}})", 8, "test").ok());  // one key per object
-  EXPECT_NE(CheckJsonText(std::string("{\"a\":1}\0garbage{", 18), 8, "test").message().find("not valid JSON"),
+  EXPECT_NE(CheckJsonText(std::string("{\"a\":1}\0garbage{", 16), 8, "test").message().find("not valid JSON"),
             std::string::npos);
   EXPECT_TRUE(CheckJsonText("{\"a\":1}\n", 8, "test").ok());
   Status control = CheckJsonText(R"({"components":[{"note":"\u001b[2J"}]})", 8, "test");
