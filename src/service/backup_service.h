@@ -209,14 +209,20 @@ class BackupService final : private ScheduledJobs {
   // The storage a restore reads: the configured one or the uploads.
   Result<std::unique_ptr<storage::Backend>> OpenRestoreSource(const RestoreJobOptions& options,
                                                               const BackupSettings& settings);
-  // The domain's public key to judge a backup's domain by; none when it cannot be had.
-  std::optional<crypto::PublicKey> TrustedPublicKey();
+  // What backups are judged by, read once per listing: the domain's public key (none when
+  // it cannot be had), this device's id and the last backup it made.
+  struct Judge {
+    std::optional<crypto::PublicKey> trusted;
+    std::string device_id;
+    appliance::ChainLink last;
+  };
+  Judge JudgeBy();
   // Sets details.newer_backup when this device made a later backup than this one.
-  void NoteChain(BackupDetails& details);
+  static void NoteChain(BackupDetails& details, const Judge& judge);
   // One backup file of a listing: its details (integrity remembered) or why they cannot be
   // read, dated by its header.
   BackupListing ListingOf(storage::Backend& backend, std::string_view url, const storage::Entry& entry,
-                          const std::optional<crypto::PublicKey>& trusted);
+                          const Judge& judge);
   void MonitorLoop();  // keeps readiness_ fresh: every readiness_interval, or when stale
   void RefreshReadiness();
 

@@ -104,7 +104,7 @@ Result<std::optional<BackupListing>> BackupService::UploadedBackup() {
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, uploads->List(""));
   for (const auto& e : entries) {
     if (e.is_dir || !archive::ParseBackupName(e.name)) continue;
-    return std::optional<BackupListing>(ListingOf(*uploads, kUploadsUrl, e, TrustedPublicKey()));
+    return std::optional<BackupListing>(ListingOf(*uploads, kUploadsUrl, e, JudgeBy()));
   }
   return std::optional<BackupListing>();
 }

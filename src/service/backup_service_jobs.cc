@@ -135,10 +135,9 @@ void BackupService::FinishJob(JobRecord& job, const Requester& requester, const 
 
 std::string BackupService::Retain(storage::Backend& backend, const BackupSettings& settings,
                                   const archive::DeviceIdentity& device, const std::string& keep_name) {
-  std::optional<crypto::PublicKey> trusted = TrustedPublicKey();
-  BackendRetentionStore store(backend, [&](const std::string& name) -> Result<BackupDetails> {
-    ASSIGN_OR_RETURN(storage::Entry file, backend.Stat(name));
-    return integrity_memo_.Read(backend, settings.storage.url(), name, file, trusted, ports_.clock->Now());
+  const std::optional<crypto::PublicKey> trusted = JudgeBy().trusted;
+  BackendRetentionStore store(backend, [&](const storage::Entry& file) {
+    return integrity_memo_.Read(backend, settings.storage.url(), file.name, file, trusted, ports_.clock->Now());
   });
   RetentionOutcome outcome = ApplyRetention(store, settings.retention, ZoneOrUtc(settings.schedule.time_zone), device,
                                             settings.prefix, keep_name);

@@ -10,31 +10,33 @@
 
 namespace keepsake::service {
 
-std::optional<crypto::PublicKey> BackupService::TrustedPublicKey() {
-  // A keystore that cannot be read gives no trust verdict rather than no listing.
+BackupService::Judge BackupService::JudgeBy() {
+  Judge judge;
+  // A keystore that cannot be read gives no trust verdict rather than no listing; nor does
+  // a missing device id or chain stop one (no backup is then said to be superseded).
   auto key = ports_.keys->PublicKey();
-  return key.ok() ? *key : std::nullopt;
+  if (key.ok()) judge.trusted = *key;
+  if (auto device = appliance::LoadDeviceIdentity(options_.state_dir); device.ok()) judge.device_id = device->device_id;
+  if (auto last = appliance::LoadLastBackup(options_.state_dir); last.ok()) judge.last = *last;
+  return judge;
 }
 
-void BackupService::NoteChain(BackupDetails& details) {
+void BackupService::NoteChain(BackupDetails& details, const Judge& judge) {
   const archive::BackupHeader& h = details.header;
-  if (h.chain.sequence == 0) return;
-  auto device = appliance::LoadDeviceIdentity(options_.state_dir);
-  if (!device.ok() || device->device_id != h.device.device_id) return;
-  auto last = appliance::LoadLastBackup(options_.state_dir);
-  if (last.ok() && last->sequence > h.chain.sequence) details.newer_backup = *last;
+  if (h.chain.sequence == 0 || judge.device_id.empty() || judge.device_id != h.device.device_id) return;
+  if (judge.last.sequence > h.chain.sequence) details.newer_backup = judge.last;
 }
 
 BackupListing BackupService::ListingOf(storage::Backend& backend, std::string_view url, const storage::Entry& entry,
-                                       const std::optional<crypto::PublicKey>& trusted) {
+                                       const Judge& judge) {
   BackupListing item;
   item.entry = entry;
-  auto details = integrity_memo_.Read(backend, url, entry.name, entry, trusted, ports_.clock->Now());
+  auto details = integrity_memo_.Read(backend, url, entry.name, entry, judge.trusted, ports_.clock->Now());
   if (details.ok()) {
     // The header's own time, which its signature covers, not the name's, which anyone with
     // access to the storage can choose.
     item.created = *ParseUtc(details->header.created_at);
-    NoteChain(*details);
+    NoteChain(*details, judge);
     item.details = std::move(*details);
   } else {
     if (auto parsed = archive::ParseBackupName(entry.name)) {
@@ -49,12 +51,12 @@ Result<BackupList> BackupService::ListBackups() {
   BackupSettings s = settings();
   ASSIGN_OR_RETURN(auto backend, OpenConfigured(s));
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, backend->List(""));
-  std::optional<crypto::PublicKey> trusted = TrustedPublicKey();
+  const Judge judge = JudgeBy();
   BackupList list;
   list.url = s.storage.url();
   for (const auto& e : entries) {
     if (e.is_dir || !archive::ParseBackupName(e.name)) continue;
-    list.backups.push_back(ListingOf(*backend, list.url, e, trusted));
+    list.backups.push_back(ListingOf(*backend, list.url, e, judge));
   }
   std::stable_sort(list.backups.begin(), list.backups.end(),
                    [](const BackupListing& a, const BackupListing& b) { return a.created > b.created; });
@@ -88,9 +90,10 @@ Result<BackupDetails> BackupService::FileDetails(storage::Backend& backend, std:
                                                  std::string_view path) {
   RETURN_IF_ERROR(storage::CheckPath(path));
   ASSIGN_OR_RETURN(storage::Entry file, backend.Stat(path));
+  const Judge judge = JudgeBy();
   ASSIGN_OR_RETURN(BackupDetails details,
-                   integrity_memo_.Read(backend, url, path, file, TrustedPublicKey(), ports_.clock->Now()));
-  NoteChain(details);
+                   integrity_memo_.Read(backend, url, path, file, judge.trusted, ports_.clock->Now()));
+  NoteChain(details, judge);
   return details;
 }
 

@@ -1,5 +1,7 @@
 #include "service/retention_runner.h"
 
+#include <fmt/format.h>
+
 #include "base/log.h"
 #include "base/strings.h"
 #include "base/utc_time.h"
@@ -9,10 +11,19 @@ namespace keepsake::service {
 Result<std::vector<std::string>> BackendRetentionStore::List() {
   ASSIGN_OR_RETURN(std::vector<storage::Entry> entries, backend_.List(""));
   std::vector<std::string> names;
-  for (const auto& e : entries) {
-    if (!e.is_dir) names.push_back(e.name);
+  listed_.clear();
+  for (auto& e : entries) {
+    if (e.is_dir) continue;
+    names.push_back(e.name);
+    listed_.emplace(e.name, std::move(e));
   }
   return names;
+}
+
+Result<BackupDetails> BackendRetentionStore::Read(const std::string& name) {
+  auto it = listed_.find(name);
+  if (it == listed_.end()) return Status::NotFound(fmt::format("{}: not in the storage's listing", Printable(name)));
+  return read_(it->second);
 }
 
 Status BackendRetentionStore::Remove(const std::string& name) { return backend_.Remove(name); }

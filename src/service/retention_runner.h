@@ -8,6 +8,7 @@
 #include <date/tz.h>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,19 +32,20 @@ class RetentionStore {
   virtual Status Remove(const std::string& name) = 0;
 };
 
-// A RetentionStore over the root of a storage backend; `read` gives a file's details (the
-// service's, which remembers integrity verdicts).
+// A RetentionStore over the root of a storage backend; `read` gives a file's details from
+// its listed entry (the service's, which remembers integrity verdicts by size and mtime).
 class BackendRetentionStore final : public RetentionStore {
  public:
-  using ReadFn = std::function<Result<BackupDetails>(const std::string& name)>;
+  using ReadFn = std::function<Result<BackupDetails>(const storage::Entry& file)>;
   BackendRetentionStore(storage::Backend& backend, ReadFn read) : backend_(backend), read_(std::move(read)) {}
   Result<std::vector<std::string>> List() override;
-  Result<BackupDetails> Read(const std::string& name) override { return read_(name); }
+  Result<BackupDetails> Read(const std::string& name) override;
   Status Remove(const std::string& name) override;
 
  private:
   storage::Backend& backend_;
   ReadFn read_;
+  std::map<std::string, storage::Entry> listed_;  // by the last List()
 };
 
 struct RetentionOutcome {
