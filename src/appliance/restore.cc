@@ -11,6 +11,7 @@
 
 #include "appliance/crash_point.h"
 #include "appliance/database_settings.h"
+#include "appliance/device_identity.h"
 #include "appliance/layout.h"
 #include "appliance/postgres_snapshot.h"
 #include "appliance/swap_journal.h"
@@ -18,6 +19,7 @@
 #include "base/file_io.h"
 #include "base/strings.h"
 #include "crypto/keystore.h"
+#include "crypto/revocation.h"
 
 namespace keepsake::appliance {
 namespace fs = std::filesystem;
@@ -183,8 +185,10 @@ Result<RestoreReport> RestoreBackup(ByteSource& backup, const RestoreRequest& re
   // bound to (chunks and trailer), whatever the storage serves.
   ASSIGN_OR_RETURN(archive::SealedHeader sealed, archive::ReadSealedHeader(backup));
   const archive::BackupHeader& h = sealed.header;
+  std::optional<crypto::RevocationList> revocations;
   if (req.device_keys != nullptr) {
-    RETURN_IF_ERROR(archive::CheckSameDomain(h, *req.device_keys));
+    ASSIGN_OR_RETURN(revocations, crypto::LoadRevocations(req.state_dir, req.device_keys->public_key));
+    RETURN_IF_ERROR(archive::CheckTrusted(h, req.device_keys->public_key, &*revocations));
   } else if (req.dms == nullptr) {
     return Status::FailedPrecondition(
         "this appliance has no Domain Master Secret yet; give the backup's DMS to restore it here");
@@ -207,7 +211,8 @@ Result<RestoreReport> RestoreBackup(ByteSource& backup, const RestoreRequest& re
     return st;
   };
   {
-    auto unpacked = archive::UnsealBody(backup, sealed, {req.device_keys, req.dms}, staging.string());
+    archive::Unlocker unlocker{req.device_keys, req.dms, revocations ? &*revocations : nullptr};
+    auto unpacked = archive::UnsealBody(backup, sealed, unlocker, staging.string());
     if (!unpacked.ok()) return discard(std::move(unpacked).status());
     report.files = unpacked->files;
     report.bytes = unpacked->bytes;
@@ -225,7 +230,10 @@ Result<RestoreReport> RestoreBackup(ByteSource& backup, const RestoreRequest& re
 
   // 3. A device without a domain joins the backup's (disaster recovery).
   if (req.device_keys == nullptr) {
-    auto adopted = crypto::AdoptDomain(req.state_dir, *req.dms, h.domain_salt, h.kdf, h.domain_public_key);
+    auto device = LoadDeviceIdentity(req.state_dir);
+    if (!device.ok()) return discard(std::move(device).status());
+    crypto::NewDevice member{device->device_id, std::time(nullptr), req.keep_restore_key};
+    auto adopted = crypto::AdoptDomain(req.state_dir, *req.dms, h.domain_salt, h.kdf, h.domain_public_key, member);
     if (!adopted.ok()) return discard(std::move(adopted).status());
     report.adopted_domain = true;
   }

@@ -35,6 +35,7 @@ struct RestoreRequest {
   bool dry_run = false;                             // verify and check only
   const crypto::DomainKeys* device_keys = nullptr;  // this device's domain, if it has one
   const SecureBuffer* dms = nullptr;                // typed by the administrator
+  bool keep_restore_key = false;                    // a device joining the domain (no keys yet) keeps the restore key
   std::vector<SupersededFile> superseded;           // removed when their component is restored
   // Called once everything was verified and staged, right before the swap begins.
   std::function<void()> on_applying;

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "archive/sealed_writer.h"
 #include "base/encoding.h"
@@ -27,8 +28,11 @@ BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> c
   header.device = backup.device;
   header.chain = backup.chain;
   header.components = std::move(components);
+  header.format_version = keys.device ? kFormatV2 : kFormatV1;
   header.compression_level = options.zstd.level;
-  header.chunk_size = options.chunk_size;
+  header.chunk_size = options.chunk_size != 0 ? options.chunk_size
+                      : header.is_v2()        ? kDefaultFrameChunkSize
+                                              : kDefaultChunkSize;
   header.domain_public_key = keys.public_key;
   header.domain_salt = keys.salt;
   header.kdf = keys.kdf;
@@ -44,8 +48,19 @@ Result<SealedHeader> SealBackup(const TreeScan& scan, const NewBackup& backup, c
   Manifest manifest;
   manifest.backup_id = header.backup_id;
   manifest.device = header.device;
+  if (header.chunk_size < kMinChunkSize || header.chunk_size > kMaxChunkSize) {
+    return Status::InvalidArgument(
+        fmt::format("chunk size {} is outside {}..{}", header.chunk_size, kMinChunkSize, kMaxChunkSize));
+  }
+  const bool v2 = header.is_v2();
   ASSIGN_OR_RETURN(auto sealer, SealedWriter::Start(std::move(header), keys, out));
-  {
+  if (v2) {
+    // Two stages on two threads: reading, hashing and tarring the sources; compressing each
+    // chunk into its own frame, encrypting, hashing and writing.
+    ThreadedSink seal(*sealer);
+    RETURN_IF_ERROR(WriteTar(scan, std::move(manifest), seal, progress));
+    RETURN_IF_ERROR(seal.Finish());  // seals the last chunk and writes the trailer
+  } else {
     // Three stages overlap: reading, hashing and tarring the sources (this thread), feeding
     // zstd (whose own workers compress), and encrypting, hashing and writing. The encrypt
     // stage has its own thread so that it never waits while zstd waits for a job slot.
@@ -98,11 +113,17 @@ Status CheckHeaderMatchesManifest(const BackupHeader& header, const Manifest& ma
 Result<UnpackResult> UnsealBody(ByteSource& in, const SealedHeader& header, const Unlocker& unlocker,
                                 const std::string& target_dir) {
   ASSIGN_OR_RETURN(SecureBuffer file_key, UnlockFileKey(header.header, unlocker));
-  // Three stages on three threads: read + hash + decrypt, decompress, unpack + digest.
-  SealedReader body(in, header, file_key);
+  // v1: three stages on three threads: read + hash + decrypt, decompress, unpack + digest.
+  // v2: two, as each chunk decompresses on its own: read + hash + open + decompress, unpack.
+  SealedReader body(in, header, file_key, BodyLayer::kTar);
   ThreadedSource decrypted(body);
-  ZstdDecompressSource decompressor(decrypted);
-  ThreadedSource plain(decompressor);
+  std::optional<ZstdDecompressSource> decompressor;
+  std::optional<ThreadedSource> decompressed;
+  if (!YieldsTar(header.header, BodyLayer::kTar)) {
+    decompressor.emplace(decrypted);
+    decompressed.emplace(*decompressor);
+  }
+  ByteSource& plain = decompressed ? static_cast<ByteSource&>(*decompressed) : decrypted;
   UnpackLimits limits;
   limits.max_files = 0;
   for (const ComponentSummary& c : header.header.components) limits.max_files += c.files;

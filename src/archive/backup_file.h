@@ -18,7 +18,8 @@ namespace keepsake::archive {
 
 struct SealOptions {
   ZstdOptions zstd;
-  uint32_t chunk_size = kDefaultChunkSize;  // plaintext bytes per encrypted chunk
+  // Plaintext bytes per encrypted chunk; 0: the format's default (v1 1 MiB, v2 4 MiB of tar).
+  uint32_t chunk_size = 0;
 };
 
 // 32 random hex characters.
@@ -34,8 +35,9 @@ struct NewBackup {
 };
 
 // The one place a backup header is filled in: a fresh backup id, `backup`, the components,
-// the compression and chunking, and the domain's public key, salt and KDF parameters.
-// (SealedWriter adds only what it makes itself: the wrapped file key and stream header.)
+// the compression and chunking, the domain's public key, salt and KDF parameters, and the
+// format: v2 when `keys` are a v2 appliance's (a device key), else v1. (SealedWriter adds
+// only what it makes itself: the file key's wrapping, the stream header, the signer.)
 BackupHeader MakeHeader(const NewBackup& backup, std::vector<ComponentSummary> components,
                         const crypto::DomainKeys& keys, const SealOptions& options);
 
@@ -65,8 +67,8 @@ Result<UnsealedBackup> UnsealBackup(ByteSource& in, const Unlocker& unlocker, co
 Result<UnpackResult> UnsealBody(ByteSource& in, const SealedHeader& header, const Unlocker& unlocker,
                                 const std::string& target_dir);
 
-// Writes the decrypted body (a plain .tar.zst) to `out`. The trailer is checked last, so
-// the caller must discard `out` unless this returns OK.
+// Writes the decrypted body (a plain .tar.zst: v1 one zstd frame, v2 one per chunk) to `out`. The trailer is checked
+// last, so the caller must discard `out` unless this returns OK.
 Status DecryptBackup(ByteSource& in, const Unlocker& unlocker, ByteSink& out);
 
 }  // namespace keepsake::archive

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/format.h"
 #include "base/json_fields.h"
 #include "base/status.h"
 #include "crypto/domain_keys.h"
@@ -42,20 +43,26 @@ struct BackupChain {
 };
 
 struct BackupHeader {
-  std::string backup_id;   // 32 hex characters, random
-  std::string file_name;   // the name the file was created under
-  std::string created_at;  // UTC, RFC 3339 ("2026-11-26T04:12:00Z")
+  uint16_t format_version = kFormatV1;  // 2: signed by a certified device key (docs/FORMAT.md §12)
+  std::string backup_id;                // 32 hex characters, random
+  std::string file_name;                // the name the file was created under
+  std::string created_at;               // UTC, RFC 3339 ("2026-11-26T04:12:00Z")
   DeviceIdentity device;
   BackupChain chain;
   std::vector<ComponentSummary> components;
-  int compression_level = 2;  // zstd
-  uint32_t chunk_size = 0;    // secretstream plaintext bytes per chunk (last may be shorter)
-  crypto::StreamHeader stream_header{};
-  std::vector<uint8_t> wrapped_file_key;  // crypto::kWrappedKeySize bytes
+  int compression_level = 2;              // zstd
+  uint32_t chunk_size = 0;                // v1: secretstream plaintext bytes per chunk; v2: tar bytes per chunk
+  crypto::StreamHeader stream_header{};   // v1
+  std::vector<uint8_t> wrapped_file_key;  // v1: crypto::kWrappedKeySize bytes; v2: kSealedKeySize
   crypto::PublicKey domain_public_key{};
   crypto::Salt domain_salt{};
   crypto::KdfParams kdf;
+  crypto::BoxPublicKey domain_box_key{};            // v2: the file key is sealed to it
+  std::optional<crypto::DeviceCertificate> signer;  // v2: the device key that signed the file
 
+  bool is_v2() const { return format_version == kFormatV2; }
+  // The key header_sig and trailer_sig verify under: the domain key (v1), the device key (v2).
+  const crypto::PublicKey& SignerKey() const { return signer ? signer->device_public_key : domain_public_key; }
   uint64_t InputBytes() const;
   std::string DomainFingerprint() const { return crypto::DomainFingerprint(domain_public_key); }
 };

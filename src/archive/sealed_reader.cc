@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sodium.h>
+#include <zstd.h>
 
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -10,25 +11,32 @@
 #include "base/encoding.h"
 #include "base/endian.h"
 #include "base/json_fields.h"
+#include "crypto/chunk_cipher.h"
+#include "crypto/device_certificate.h"
 
 namespace keepsake::archive {
 namespace {
 
 std::span<std::byte> Writable(std::vector<uint8_t>& v) { return std::as_writable_bytes(std::span(v)); }
 
-// Only the signer's key, read before the signature is checked; everything else waits.
-Result<crypto::PublicKey> HeaderPublicKey(std::string_view json) {
+// Only the signer's key, read before the signature is checked; everything else waits. v1:
+// the domain's key (domain.public_key); v2: the device's (signer.public_key).
+Result<crypto::PublicKey> HeaderPublicKey(std::string_view json, uint16_t version) {
   // Parsed before anything is trusted: its text is checked first (CheckJsonText).
   RETURN_IF_ERROR(CheckJsonText(json, kMaxHeaderDepth, "damaged header: the header"));
   auto j = nlohmann::json::parse(json, nullptr, false);
+  const char* object = version == kFormatV2 ? "signer" : "domain";
   const nlohmann::json* pk = nullptr;
-  if (!j.is_discarded() && j.is_object() && j.contains("domain") && j["domain"].is_object() &&
-      j["domain"].contains("public_key") && j["domain"]["public_key"].is_string()) {
-    pk = &j["domain"]["public_key"];
+  if (!j.is_discarded() && j.is_object() && j.contains(object) && j[object].is_object() &&
+      j[object].contains("public_key") && j[object]["public_key"].is_string()) {
+    pk = &j[object]["public_key"];
   }
   auto bytes = pk ? FromHex(pk->get_ref<const std::string&>(), crypto::kPublicKeySize)
                   : Result<std::vector<uint8_t>>(Status::Corruption(""));
-  if (!bytes.ok()) return Status::Corruption("damaged header: no readable domain public key");
+  if (!bytes.ok()) {
+    return Status::Corruption(version == kFormatV2 ? "damaged header: no readable signer public key"
+                                                   : "damaged header: no readable domain public key");
+  }
   crypto::PublicKey key;
   std::copy(bytes->begin(), bytes->end(), key.begin());
   return key;
@@ -45,11 +53,11 @@ Result<SealedHeader> ReadSealedHeader(ByteSource& source) {
   }
   if (n < kPrefixSize) return Status::Corruption("truncated: the file ends inside its prefix");
   uint16_t version = GetLe16(&out.signed_part[8]);
-  if (version != kFormatVersion) {
+  if (version != kFormatV1 && version != kFormatV2) {
     return Status::NotSupported(
-        fmt::format("backup format version {} is not supported by this Keepsake (it reads version {}); "
+        fmt::format("backup format version {} is not supported by this Keepsake (it reads versions 1 and 2); "
                     "use the Keepsake release that made the backup or a newer one",
-                    version, kFormatVersion));
+                    version));
   }
   if (GetLe16(&out.signed_part[10]) != 0) return Status::Corruption("damaged prefix: reserved bytes are not zero");
   uint32_t header_len = GetLe32(&out.signed_part[12]);
@@ -65,20 +73,36 @@ Result<SealedHeader> ReadSealedHeader(ByteSource& source) {
   // The signature is checked before any field is interpreted, under the key the header
   // names; whether that key is trusted is decided later (unlock.h).
   std::string_view json(reinterpret_cast<const char*>(&out.signed_part[kPrefixSize]), header_len);
-  ASSIGN_OR_RETURN(crypto::PublicKey signer, HeaderPublicKey(json));
+  ASSIGN_OR_RETURN(crypto::PublicKey signer, HeaderPublicKey(json, version));
   if (!crypto::VerifySignature(signer, out.signed_part, out.signature)) {
     return Status::Corruption("header signature is invalid: the header was modified or damaged");
   }
   auto header = ParseHeader(json);
   if (!header.ok()) return std::move(header).status();
   out.header = std::move(header).value();
+  if (out.header.format_version != version) {
+    return Status::Corruption(
+        fmt::format("damaged header: it says format version {}, its prefix {}", out.header.format_version, version));
+  }
+  // v2: the device key that signed must be one the domain key the header names vouches for.
+  // (Whether that domain is trusted, and the key not revoked, is decided later: unlock.h.)
+  if (out.header.signer) RETURN_IF_ERROR(crypto::CheckCertificate(out.header.domain_public_key, *out.header.signer));
   out.digest = Sha256::Of(out.signed_part);
   return out;
 }
 
 BodyFrames::BodyFrames(ByteSource& source, const SealedHeader& header) : source_(source), header_(header) {
-  file_hash_.Update(std::as_bytes(std::span(header.signed_part)));
-  file_hash_.Update(std::as_bytes(std::span(header.signature)));
+  if (header.header.is_v2()) {
+    file_hash_.Update(std::as_bytes(std::span(kChunkTreeContext)));
+    file_hash_.Update(std::as_bytes(std::span(header.digest)));
+    min_len_ = crypto::kChunkOverhead;
+    max_len_ = ZSTD_COMPRESSBOUND(header.header.chunk_size) + crypto::kChunkOverhead;
+  } else {
+    file_hash_.Update(std::as_bytes(std::span(header.signed_part)));
+    file_hash_.Update(std::as_bytes(std::span(header.signature)));
+    min_len_ = crypto::kStreamOverhead;
+    max_len_ = header.header.chunk_size + crypto::kStreamOverhead;
+  }
   bytes_in_ = header.signed_part.size() + header.signature.size();
 }
 
@@ -101,14 +125,20 @@ Result<std::span<const uint8_t>> BodyFrames::Next() {
   }
   if (n < kChunkLengthSize) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
   uint32_t len = GetLe32(len_bytes);
-  if (len < crypto::kStreamOverhead || len > header_.header.chunk_size + crypto::kStreamOverhead) {
+  if (len < min_len_ || len > max_len_) {
     return Status::Corruption(fmt::format("chunk {}: length {} is out of range; the file is damaged", index, len));
   }
   cipher_.resize(len);
   ASSIGN_OR_RETURN(n, ReadFull(source_, Writable(cipher_)));
   if (n < len) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
-  file_hash_.Update(std::as_bytes(std::span(len_bytes)));
-  file_hash_.Update(std::as_bytes(std::span(cipher_)));
+  if (header_.header.is_v2()) {
+    // The chunk tree's leaf: one SHA-256 per chunk, so that chunks can be hashed apart.
+    std::array<uint8_t, 32> leaf = Sha256::Of(cipher_);
+    file_hash_.Update(std::as_bytes(std::span(leaf)));
+  } else {
+    file_hash_.Update(std::as_bytes(std::span(len_bytes)));
+    file_hash_.Update(std::as_bytes(std::span(cipher_)));
+  }
   bytes_in_ += kChunkLengthSize + len;
   body_len_ += kChunkLengthSize + len;
   ++chunk_count_;
@@ -134,12 +164,15 @@ Status BodyFrames::CheckTrailer(const uint8_t* first_bytes) {
   }
   crypto::Signature sig;
   std::memcpy(sig.data(), trailer + kTrailerSignedSize, sig.size());
-  if (!crypto::VerifySignature(header_.header.domain_public_key, std::span(trailer, kTrailerSignedSize), sig)) {
+  if (!crypto::VerifySignature(header_.header.SignerKey(), std::span(trailer, kTrailerSignedSize), sig)) {
     return Status::Corruption("trailer signature is invalid: the trailer was modified or damaged");
   }
   std::array<uint8_t, 32> hash = file_hash_.Final();
   if (sodium_memcmp(hash.data(), trailer + 24, hash.size()) != 0) {
-    return Status::Corruption("file hash in the trailer does not match: the header or body belongs to another file");
+    return Status::Corruption(
+        header_.header.is_v2() ? "chunk tree in the trailer does not match: a chunk was modified, or the header or "
+                                 "body belongs to another file"
+                               : "file hash in the trailer does not match: the header or body belongs to another file");
   }
   if (GetLe64(trailer + 8) != chunk_count_ || GetLe64(trailer + 16) != body_len_) {
     return Status::Corruption("trailer does not match the body: chunks were added or removed");
@@ -150,12 +183,26 @@ Status BodyFrames::CheckTrailer(const uint8_t* first_bytes) {
   return Status();
 }
 
-SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key)
-    : header_(header), frames_(source, header), decryptor_(file_key, header.header.stream_header) {}
+SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key,
+                           BodyLayer layer)
+    : header_(header),
+      file_key_(file_key),
+      decompress_(YieldsTar(header.header, layer)),
+      frames_(source, header),
+      dctx_(nullptr, ZSTD_freeDCtx) {
+  if (!header.header.is_v2()) decryptor_.emplace(file_key, header.header.stream_header);
+  if (decompress_) {
+    dctx_.reset(ZSTD_createDCtx());
+    KS_CHECK(dctx_ != nullptr);
+    ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_windowLogMax, 27);
+  }
+}
 
 SealedReader::~SealedReader() {
-  plain_.resize(plain_.capacity());
-  sodium_memzero(plain_.data(), plain_.size());
+  for (std::vector<uint8_t>* v : {&plain_, &frame_}) {
+    v->resize(v->capacity());
+    sodium_memzero(v->data(), v->size());
+  }
 }
 
 Result<size_t> SealedReader::Read(std::span<std::byte> buf) {
@@ -177,16 +224,59 @@ Status SealedReader::NextChunk() {
     return Status::Corruption(
         fmt::format("truncated: the file ends after chunk {} without the final chunk and trailer", index));
   }
-  auto final = decryptor_.Pull(cipher, header_.digest, plain_);
-  if (!final.ok()) {
+  if (header_.header.is_v2()) {
+    RETURN_IF_ERROR(OpenV2(index, cipher));
+  } else {
+    auto final = decryptor_->Pull(cipher, header_.digest, plain_);
+    if (!final.ok()) {
+      return Status::Corruption(fmt::format(
+          "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
+    }
+    final_seen_ = *final;
+  }
+  plain_pos_ = 0;
+  if (final_seen_) RETURN_IF_ERROR(frames_.ExpectTrailer());
+  return Status();
+}
+
+// One v2 chunk: it opens on its own (its index and whether it is the last are in its
+// nonce); with kTar its frame is decompressed, and must be one whole zstd frame holding
+// exactly chunk_size tar bytes (the last chunk: 1 to chunk_size).
+Status SealedReader::OpenV2(uint64_t index, std::span<const uint8_t> cipher) {
+  std::vector<uint8_t>& opened = decompress_ ? frame_ : plain_;
+  auto last = crypto::OpenChunk(file_key_, index, cipher, header_.digest, opened);
+  if (!last.ok()) {
     return Status::Corruption(fmt::format(
         "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
   }
-  plain_pos_ = 0;
-  if (*final) {
-    final_seen_ = true;
-    RETURN_IF_ERROR(frames_.ExpectTrailer());
+  final_seen_ = *last;
+  if (!decompress_) return Status();
+  const size_t chunk_size = header_.header.chunk_size;
+  // One byte more than a chunk may hold: a full buffer means the frame holds too much.
+  plain_.resize(chunk_size + 1);
+  ZSTD_DCtx_reset(dctx_.get(), ZSTD_reset_session_only);
+  ZSTD_inBuffer in{frame_.data(), frame_.size(), 0};
+  ZSTD_outBuffer out{plain_.data(), plain_.size(), 0};
+  size_t ret = 1;
+  while (in.pos < in.size) {
+    ret = ZSTD_decompressStream(dctx_.get(), &out, &in);
+    if (ZSTD_isError(ret)) {
+      return Status::Corruption(fmt::format("chunk {}: compressed data: {}", index, ZSTD_getErrorName(ret)));
+    }
+    if (out.pos == out.size) {
+      return Status::Corruption(fmt::format("chunk {} holds more than the {} bytes of a chunk", index, chunk_size));
+    }
+    if (ret == 0) break;
   }
+  if (ret != 0) return Status::Corruption(fmt::format("chunk {}: compressed data ends inside its frame", index));
+  if (in.pos != in.size) {
+    return Status::Corruption(fmt::format("chunk {}: unexpected data after its compressed frame", index));
+  }
+  if (out.pos == 0 || (!final_seen_ && out.pos != chunk_size)) {
+    return Status::Corruption(
+        fmt::format("chunk {} holds {} bytes, not the {} of a chunk", index, out.pos, chunk_size));
+  }
+  plain_.resize(out.pos);
   return Status();
 }
 

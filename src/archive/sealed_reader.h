@@ -14,7 +14,10 @@
 // Not thread-safe.
 #pragma once
 
+#include <zstd.h>
+
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "archive/header.h"
@@ -56,18 +59,29 @@ class BodyFrames {
 
   ByteSource& source_;
   const SealedHeader& header_;
-  Sha256 file_hash_;
+  Sha256 file_hash_;  // v1: every byte; v2: the chunk tree (context, header digest, leaves)
   std::vector<uint8_t> cipher_;
+  size_t min_len_ = 0;
+  size_t max_len_ = 0;
   uint64_t chunk_count_ = 0;
   uint64_t body_len_ = 0;
   uint64_t bytes_in_ = 0;
 };
 
+// What a SealedReader yields: the compressed stream (v1 always: one zstd frame; v2 with
+// kCompressed: the chunks' frames one after the other, a valid multi-frame .zst), or, for
+// v2 with kTar, the tar stream itself, each chunk's frame decompressed as it opens.
+enum class BodyLayer { kCompressed, kTar };
+inline bool YieldsTar(const BackupHeader& header, BodyLayer layer) {
+  return header.is_v2() && layer == BodyLayer::kTar;
+}
+
 class SealedReader final : public ByteSource {
  public:
   // `source` is positioned after the header (as ReadSealedHeader leaves it) and must outlive
-  // the reader. `file_key` comes from UnlockFileKey.
-  SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key);
+  // the reader, as must `file_key`, which comes from UnlockFileKey.
+  SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key,
+               BodyLayer layer = BodyLayer::kCompressed);
   ~SealedReader() override;
 
   // Plaintext of the body. kCorruption naming the chunk or trailer part that failed.
@@ -77,10 +91,15 @@ class SealedReader final : public ByteSource {
 
  private:
   Status NextChunk();
+  Status OpenV2(uint64_t index, std::span<const uint8_t> cipher);
 
   const SealedHeader& header_;
+  const SecureBuffer& file_key_;
+  const bool decompress_;
   BodyFrames frames_;
-  crypto::StreamDecryptor decryptor_;
+  std::optional<crypto::StreamDecryptor> decryptor_;         // v1
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx_;  // v2 with kTar
+  std::vector<uint8_t> frame_;                               // v2 with kTar: the opened chunk before decompression
   std::vector<uint8_t> plain_;
   size_t plain_pos_ = 0;
   bool final_seen_ = false;

@@ -1,11 +1,13 @@
 #include "archive/sealed_writer.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include <cstring>
 
 #include "archive/format.h"
 #include "base/endian.h"
+#include "crypto/chunk_cipher.h"
 #include "crypto/file_key.h"
 
 namespace keepsake::archive {
@@ -15,19 +17,30 @@ Result<std::unique_ptr<SealedWriter>> SealedWriter::Start(BackupHeader header, c
   KS_CHECK(header.chunk_size >= kMinChunkSize && header.chunk_size <= kMaxChunkSize);
   KS_CHECK(header.domain_public_key == keys.public_key);  // MakeHeader with these keys
   SecureBuffer file_key = crypto::NewFileKey();
-  header.wrapped_file_key = crypto::WrapFileKey(keys.kek, file_key, header.backup_id);
+  if (header.is_v2()) {
+    KS_CHECK(keys.device.has_value() && keys.has_box_key());
+    header.signer = keys.device->certificate;
+    header.domain_box_key = keys.box_public_key;
+    header.wrapped_file_key = crypto::SealFileKey(keys.box_public_key, file_key);
+  } else {
+    header.wrapped_file_key = crypto::WrapFileKey(keys.kek, file_key, header.backup_id);
+  }
   std::unique_ptr<SealedWriter> w(new SealedWriter(std::move(header), keys, out, std::move(file_key)));
 
   std::string json = SerializeHeader(w->header_);
   KS_CHECK(json.size() <= kMaxHeaderSize);
   std::vector<uint8_t> signed_part(kPrefixSize + json.size());
   std::memcpy(signed_part.data(), kMagic.data(), kMagic.size());
-  PutLe16(&signed_part[8], kFormatVersion);
+  PutLe16(&signed_part[8], w->header_.format_version);
   PutLe16(&signed_part[10], 0);
   PutLe32(&signed_part[12], static_cast<uint32_t>(json.size()));
   std::memcpy(&signed_part[kPrefixSize], json.data(), json.size());
   w->header_digest_ = Sha256::Of(signed_part);
-  w->signature_ = crypto::Sign(keys, signed_part);
+  w->signature_ = crypto::Sign(w->signing_key(), signed_part);
+  if (w->header_.is_v2()) {
+    w->file_hash_.Update(std::as_bytes(std::span(kChunkTreeContext)));
+    w->file_hash_.Update(std::as_bytes(std::span(w->header_digest_)));
+  }
   RETURN_IF_ERROR(w->Emit(signed_part));
   RETURN_IF_ERROR(w->Emit(w->signature_));
   w->signed_part_ = std::move(signed_part);
@@ -35,24 +48,57 @@ Result<std::unique_ptr<SealedWriter>> SealedWriter::Start(BackupHeader header, c
 }
 
 SealedWriter::SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, ByteSink& out, SecureBuffer file_key)
-    : header_(std::move(header)), keys_(keys), out_(out), encryptor_(file_key) {
-  header_.stream_header = encryptor_.header();
+    : header_(std::move(header)),
+      keys_(keys),
+      out_(out),
+      file_key_(std::move(file_key)),
+      cctx_(nullptr, ZSTD_freeCCtx) {
+  if (header_.is_v2()) {
+    cctx_.reset(ZSTD_createCCtx());
+    KS_CHECK(cctx_ != nullptr);
+    ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, header_.compression_level);
+    ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1);
+  } else {
+    encryptor_.emplace(file_key_);
+    header_.stream_header = encryptor_->header();
+  }
   plain_.reserve(header_.chunk_size);
 }
 
 SealedWriter::~SealedWriter() {
-  plain_.resize(plain_.capacity());  // cleared after each chunk: the bytes are still there
-  sodium_memzero(plain_.data(), plain_.size());
+  for (std::vector<uint8_t>* v : {&plain_, &frame_}) {
+    v->resize(v->capacity());  // cleared after each chunk: the bytes are still there
+    sodium_memzero(v->data(), v->size());
+  }
+}
+
+const SecureBuffer& SealedWriter::signing_key() const {
+  return header_.is_v2() ? keys_.device->secret_key : keys_.secret_key;
 }
 
 Status SealedWriter::Emit(std::span<const uint8_t> bytes) {
-  file_hash_.Update(std::as_bytes(bytes));
+  if (!header_.is_v2()) file_hash_.Update(std::as_bytes(bytes));
   bytes_out_ += bytes.size();
   return out_.Write(std::as_bytes(bytes));
 }
 
+Status SealedWriter::SealFrameChunk(bool final) {
+  frame_.resize(ZSTD_compressBound(plain_.size()));
+  size_t n = ZSTD_compress2(cctx_.get(), frame_.data(), frame_.size(), plain_.data(), plain_.size());
+  if (ZSTD_isError(n)) return Status::Internal(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
+  frame_.resize(n);
+  crypto::SealChunk(file_key_, chunk_count_, final, frame_, header_digest_, cipher_);
+  std::array<uint8_t, 32> leaf = Sha256::Of(cipher_);
+  file_hash_.Update(std::as_bytes(std::span(leaf)));
+  return Status();
+}
+
 Status SealedWriter::SealChunk(bool final) {
-  encryptor_.Push(plain_, header_digest_, final, cipher_);
+  if (header_.is_v2()) {
+    RETURN_IF_ERROR(SealFrameChunk(final));
+  } else {
+    encryptor_->Push(plain_, header_digest_, final, cipher_);
+  }
   uint8_t len[kChunkLengthSize];
   PutLe32(len, static_cast<uint32_t>(cipher_.size()));
   RETURN_IF_ERROR(Emit(len));
@@ -83,7 +129,7 @@ Status SealedWriter::Finish() {
   PutLe64(trailer + 16, body_len_);
   std::array<uint8_t, 32> hash = file_hash_.Final();
   std::memcpy(trailer + 24, hash.data(), hash.size());
-  crypto::Signature sig = crypto::Sign(keys_, std::span<const uint8_t>(trailer, kTrailerSignedSize));
+  crypto::Signature sig = crypto::Sign(signing_key(), std::span<const uint8_t>(trailer, kTrailerSignedSize));
   std::memcpy(trailer + kTrailerSignedSize, sig.data(), sig.size());
   bytes_out_ += kTrailerSize;
   return out_.Write(std::as_bytes(std::span(trailer)));

@@ -1,13 +1,19 @@
-// SealedWriter: turns a plaintext byte stream into a sealed backup file (format v1, see
-// format.h and docs/FORMAT.md) written to a ByteSink.
+// SealedWriter: turns a byte stream into a sealed backup file (format.h, docs/FORMAT.md)
+// written to a ByteSink.
 //
-// Start() completes the header's crypto fields (fresh file key wrapped by the KEK, stream
-// header, domain key and KDF parameters), writes and signs it. Write() encrypts in chunks
-// of header.chunk_size; Finish() writes the FINAL chunk and the signed trailer. Memory: two
-// chunk buffers. Not thread-safe.
+// Format v1 (a header MakeHeader made for a v1 keystore): the stream written is the zstd
+// stream; Start() wraps a fresh file key with the KEK and signs with the domain key.
+// Format v2 (a v2 appliance): the stream written is the tar stream; each chunk_size piece
+// becomes one zstd frame in one independently sealed chunk; Start() seals the file key to
+// the domain's box key (this appliance cannot open it again) and signs with the device key.
+// Write() buffers a chunk; Finish() writes the last chunk and the signed trailer. Memory: a
+// few chunk buffers. Not thread-safe.
 #pragma once
 
+#include <zstd.h>
+
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "archive/header.h"
@@ -37,15 +43,20 @@ class SealedWriter final : public ByteSink {
   SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, ByteSink& out, SecureBuffer file_key);
   Status Emit(std::span<const uint8_t> bytes);
   Status SealChunk(bool final);
+  Status SealFrameChunk(bool final);  // v2
+  const SecureBuffer& signing_key() const;
 
   BackupHeader header_;
   const crypto::DomainKeys& keys_;
   ByteSink& out_;
-  crypto::StreamEncryptor encryptor_;
+  SecureBuffer file_key_;
+  std::optional<crypto::StreamEncryptor> encryptor_;         // v1
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx_;  // v2
+  std::vector<uint8_t> frame_;                               // v2: a chunk's compressed frame
   std::vector<uint8_t> signed_part_;
   crypto::Signature signature_{};
   std::array<uint8_t, 32> header_digest_{};
-  Sha256 file_hash_;
+  Sha256 file_hash_;  // v1: every byte; v2: the chunk tree
   std::vector<uint8_t> plain_;
   std::vector<uint8_t> cipher_;
   uint64_t chunk_count_ = 0;

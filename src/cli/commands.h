@@ -10,6 +10,7 @@
 #include "archive/unlock.h"
 #include "cli/api_client.h"
 #include "crypto/domain_keys.h"
+#include "crypto/revocation.h"
 
 namespace keepsake::cli {
 
@@ -24,6 +25,7 @@ struct CliContext {
 using Runner = std::function<Status()>;
 
 void AddDmsCommands(CLI::App& app, const CliContext& ctx, Runner& run);
+void AddDeviceCommands(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddBackupCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddInspectCommand(CLI::App& app, const CliContext& ctx, Runner& run);
 void AddVerifyCommand(CLI::App& app, const CliContext& ctx, Runner& run);
@@ -54,6 +56,7 @@ class UnlockKeys {
  private:
   std::optional<crypto::DomainKeys> device_keys_;
   std::optional<SecureBuffer> dms_;
+  std::optional<crypto::RevocationList> revocations_;
 };
 
 }  // namespace keepsake::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Runner run;
   AddDmsCommands(app, ctx, run);
+  AddDeviceCommands(app, ctx, run);
   AddBackupCommand(app, ctx, run);
   AddInspectCommand(app, ctx, run);
   AddVerifyCommand(app, ctx, run);

@@ -12,6 +12,7 @@ namespace {
 constexpr char kKdfContext[crypto_kdf_CONTEXTBYTES] = {'K', 'S', 'd', 'o', 'm', 'a', 'i', 'n'};
 constexpr uint64_t kSignSubkeyId = 1;
 constexpr uint64_t kKekSubkeyId = 2;
+constexpr uint64_t kBoxSubkeyId = 3;
 
 }  // namespace
 
@@ -64,7 +65,12 @@ Result<DomainKeys> DeriveDomainKeys(const SecureBuffer& dms, const Salt& salt, c
   SecureBuffer kek(kKeySize);
   crypto_kdf_derive_from_key(seed.data(), seed.size(), kSignSubkeyId, kKdfContext, root.data());
   crypto_kdf_derive_from_key(kek.data(), kek.size(), kKekSubkeyId, kKdfContext, root.data());
-  return KeysFromSeed(salt, params, seed, kek);
+  DomainKeys keys = KeysFromSeed(salt, params, seed, kek);
+  SecureBuffer box_seed(crypto_box_SEEDBYTES);
+  crypto_kdf_derive_from_key(box_seed.data(), box_seed.size(), kBoxSubkeyId, kKdfContext, root.data());
+  keys.box_secret_key = SecureBuffer(crypto_box_SECRETKEYBYTES);
+  crypto_box_seed_keypair(keys.box_public_key.data(), keys.box_secret_key.data(), box_seed.data());
+  return keys;
 }
 
 std::string DomainFingerprint(const PublicKey& public_key) {

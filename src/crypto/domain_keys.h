@@ -2,8 +2,14 @@
 //
 //   root key  = Argon2id(DMS, 16-byte domain salt, opslimit, memlimit)      (crypto_pwhash)
 //   sign seed = crypto_kdf_derive_from_key(root, id 1, context "KSdomain") -> Ed25519 pair
-//   KEK       = crypto_kdf_derive_from_key(root, id 2, context "KSdomain")
+//   KEK       = crypto_kdf_derive_from_key(root, id 2, context "KSdomain")  (format v1)
+//   box seed  = crypto_kdf_derive_from_key(root, id 3, context "KSdomain")
+//               -> crypto_box_seed_keypair: the domain's X25519 key (format v2)
 //   fingerprint = first 16 bytes of BLAKE2b-256(public key), hex in groups of four
+//
+// Format v2 appliances are write-only: they keep the domain's public keys, their own
+// device signing key and its certificate (signed by the domain key), and no secret that
+// opens or forges a backup of another device (docs/FORMAT.md §12).
 //
 // Any device given the same DMS, salt and parameters derives the same keys: that is what
 // lets a backup be restored on another appliance of the domain. Values are immutable once
@@ -12,6 +18,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "base/secure_buffer.h"
@@ -51,13 +58,40 @@ Status ValidateNewKdfParams(const KdfParams& params, bool weak_for_tests);
 
 using PublicKey = std::array<uint8_t, kPublicKeySize>;
 using Salt = std::array<uint8_t, kSaltSize>;
+using BoxPublicKey = std::array<uint8_t, 32>;  // X25519
+using SignatureBytes = std::array<uint8_t, kSignatureSize>;
+
+// The generation of the domain's key scheme that a v2 header and certificate name. This
+// build makes and reads generation 1; a later scheme gets a new number, so that a reader
+// refuses what it does not know rather than misreading it.
+inline constexpr uint32_t kKeyEpoch = 1;
+
+// A device's signing key, certified by the domain key (device_certificate.h).
+struct DeviceCertificate {
+  std::string device_id;
+  PublicKey device_public_key{};
+  uint32_t key_epoch = kKeyEpoch;
+  std::string certified_at;  // UTC, as FormatUtc writes it
+  SignatureBytes signature{};
+};
+
+struct DeviceKey {
+  SecureBuffer secret_key;  // Ed25519, 64 bytes: generated on this appliance, never leaves it
+  DeviceCertificate certificate;
+};
 
 struct DomainKeys {
   Salt salt{};
   KdfParams kdf;
   PublicKey public_key{};
-  SecureBuffer secret_key;  // Ed25519, 64 bytes (seed || public key)
-  SecureBuffer kek;         // 32 bytes, wraps the per-backup file keys
+  SecureBuffer secret_key;          // domain Ed25519, 64 bytes (seed || public key); empty on a v2 appliance
+  SecureBuffer kek;                 // 32 bytes, wraps v1 file keys; empty on a v2 appliance
+  BoxPublicKey box_public_key{};    // v2: file keys are sealed to it (all zero when unknown: a v1 keystore)
+  SecureBuffer box_secret_key;      // from the DMS; kept on an appliance only when it keeps the restore key
+  std::optional<DeviceKey> device;  // a v2 appliance's own signing key; then backups are v2
+
+  bool has_domain_secret() const { return !secret_key.empty(); }
+  bool has_box_key() const { return box_public_key != BoxPublicKey{}; }
 };
 
 // Runs Argon2id on the NFC form of `dms` (dms_text.h) and the sub-key derivation.

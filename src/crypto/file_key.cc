@@ -47,4 +47,24 @@ Result<SecureBuffer> UnwrapFileKey(const SecureBuffer& kek, std::span<const uint
   return key;
 }
 
+std::vector<uint8_t> SealFileKey(const BoxPublicKey& domain_box_key, const SecureBuffer& file_key) {
+  static_assert(kSealedKeySize == crypto_box_SEALBYTES + kKeySize);
+  KS_CHECK(file_key.size() == kKeySize);
+  std::vector<uint8_t> out(kSealedKeySize);
+  KS_CHECK(crypto_box_seal(out.data(), file_key.data(), file_key.size(), domain_box_key.data()) == 0);
+  return out;
+}
+
+Result<SecureBuffer> OpenFileKey(const BoxPublicKey& domain_box_key, const SecureBuffer& box_secret_key,
+                                 std::span<const uint8_t> sealed) {
+  if (sealed.size() != kSealedKeySize) return Status::Corruption("sealed file key has the wrong size");
+  KS_CHECK(box_secret_key.size() == crypto_box_SECRETKEYBYTES);
+  SecureBuffer key(kKeySize);
+  if (crypto_box_seal_open(key.data(), sealed.data(), sealed.size(), domain_box_key.data(), box_secret_key.data()) !=
+      0) {
+    return Status::Unauthenticated("the backup's file key cannot be opened with this domain's key");
+  }
+  return key;
+}
+
 }  // namespace keepsake::crypto

@@ -12,6 +12,7 @@
 #include "base/encoding.h"
 #include "base/file_io.h"
 #include "base/json_fields.h"
+#include "crypto/device_certificate.h"
 #include "crypto/dms_text.h"
 
 namespace keepsake::crypto {
@@ -20,10 +21,11 @@ namespace {
 constexpr char kAlreadySet[] = "The Domain Master Secret is already set and cannot be changed or deleted";
 constexpr size_t kMaxKeystoreSize = 64 * 1024;
 
-std::string Serialize(const DomainKeys& keys) {
+// Format v1 (a keystore made before v2): the domain's secret keys themselves.
+nlohmann::json SerializeV1(const DomainKeys& keys) {
   // The seed is the first half of libsodium's Ed25519 secret key.
   std::span<const uint8_t> seed(keys.secret_key.data(), crypto_sign_SEEDBYTES);
-  nlohmann::json j = {
+  return {
       {"version", 1},
       {"salt", ToHex(keys.salt)},
       {"kdf", {{"alg", "argon2id13"}, {"opslimit", keys.kdf.opslimit}, {"memlimit_kib", keys.kdf.memlimit_kib}}},
@@ -32,9 +34,81 @@ std::string Serialize(const DomainKeys& keys) {
       {"signing_seed", ToBase64(seed)},
       {"kek", ToBase64(keys.kek.span())},
   };
+}
+
+// Format v2: the domain's public keys, this device's own key and certificate, and the
+// domain's box secret key only when the administrator chose to keep the restore key.
+nlohmann::json SerializeV2(const DomainKeys& keys) {
+  const DeviceKey& device = *keys.device;
+  const DeviceCertificate& cert = device.certificate;
+  std::span<const uint8_t> seed(device.secret_key.data(), crypto_sign_SEEDBYTES);
+  nlohmann::json j = {
+      {"version", 2},
+      {"salt", ToHex(keys.salt)},
+      {"kdf", {{"alg", "argon2id13"}, {"opslimit", keys.kdf.opslimit}, {"memlimit_kib", keys.kdf.memlimit_kib}}},
+      {"public_key", ToHex(keys.public_key)},
+      {"fingerprint", DomainFingerprint(keys.public_key)},
+      {"box_public_key", ToHex(keys.box_public_key)},
+      {"device",
+       {{"device_id", cert.device_id},
+        {"public_key", ToHex(cert.device_public_key)},
+        {"signing_seed", ToBase64(seed)},
+        {"key_epoch", cert.key_epoch},
+        {"certified_at", cert.certified_at},
+        {"certificate", ToBase64(cert.signature)}}},
+  };
+  if (!keys.box_secret_key.empty()) j["restore_key"] = ToBase64(keys.box_secret_key.span());
+  return j;
+}
+
+std::string Serialize(const DomainKeys& keys) {
+  nlohmann::json j = keys.device ? SerializeV2(keys) : SerializeV1(keys);
   std::string text = j.dump(2) + "\n";
   WipeJsonStrings(j);
   return text;
+}
+
+SecureBuffer TakeSecret(std::vector<uint8_t>& bytes) {
+  SecureBuffer out = SecureBuffer::CopyOf(bytes);
+  sodium_memzero(bytes.data(), bytes.size());
+  return out;
+}
+
+// The v2 fields after the common ones. kCorruption naming what does not hold together.
+Status ParseV2(const std::string& path, const JsonFields& f, DomainKeys& keys) {
+  RETURN_IF_ERROR(f.HexInto("box_public_key", keys.box_public_key));
+  ASSIGN_OR_RETURN(JsonFields d, f.Object("device"));
+  DeviceKey device;
+  DeviceCertificate& cert = device.certificate;
+  ASSIGN_OR_RETURN(cert.device_id, d.Text("device_id", kMaxDeviceIdSize));
+  RETURN_IF_ERROR(d.HexInto("public_key", cert.device_public_key));
+  ASSIGN_OR_RETURN(auto seed, d.Base64("signing_seed", crypto_sign_SEEDBYTES));
+  SecureBuffer seed_buf = TakeSecret(seed);
+  ASSIGN_OR_RETURN(uint64_t epoch, d.Uint("key_epoch"));
+  cert.key_epoch = static_cast<uint32_t>(std::min<uint64_t>(epoch, UINT32_MAX));
+  ASSIGN_OR_RETURN(cert.certified_at, d.Text("certified_at", 64));
+  ASSIGN_OR_RETURN(auto sig, d.Base64("certificate", kSignatureSize));
+  std::copy(sig.begin(), sig.end(), cert.signature.begin());
+  device.secret_key = SecureBuffer(crypto_sign_SECRETKEYBYTES);
+  PublicKey rebuilt;
+  crypto_sign_seed_keypair(rebuilt.data(), device.secret_key.data(), seed_buf.data());
+  if (rebuilt != cert.device_public_key) {
+    return Status::Corruption(fmt::format("{}: keystore is damaged (device key mismatch)", path));
+  }
+  if (Status st = CheckCertificate(keys.public_key, cert); !st.ok()) {
+    return Status::Corruption(fmt::format("{}: keystore is damaged (device certificate: {})", path, st.message()));
+  }
+  keys.device = std::move(device);
+  if (f.Find("restore_key") != nullptr) {
+    ASSIGN_OR_RETURN(auto sk, f.Base64("restore_key", crypto_box_SECRETKEYBYTES));
+    keys.box_secret_key = TakeSecret(sk);
+    BoxPublicKey pk;
+    crypto_scalarmult_base(pk.data(), keys.box_secret_key.data());
+    if (pk != keys.box_public_key) {
+      return Status::Corruption(fmt::format("{}: keystore is damaged (restore key mismatch)", path));
+    }
+  }
+  return Status();
 }
 
 Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
@@ -46,7 +120,7 @@ Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
   if (j.is_discarded() || !j.is_object()) return Status::Corruption(fmt::format("{}: keystore is not JSON", path));
   JsonFields f(j, path + ": keystore");
   ASSIGN_OR_RETURN(uint64_t version, f.Uint("version"));
-  if (version != 1) return f.Bad("version", "unknown version");
+  if (version != 1 && version != 2) return f.Bad("version", "unknown version");
   ASSIGN_OR_RETURN(JsonFields kdf, f.Object("kdf"));
   KdfParams params;
   ASSIGN_OR_RETURN(params.opslimit, kdf.Uint("opslimit"));
@@ -57,14 +131,23 @@ Result<DomainKeys> Parse(const std::string& path, const std::string& text) {
   PublicKey pk;
   RETURN_IF_ERROR(f.HexInto("public_key", pk));
   ASSIGN_OR_RETURN(std::string fingerprint, f.String("fingerprint"));
+  if (fingerprint != DomainFingerprint(pk)) {
+    return Status::Corruption(fmt::format("{}: keystore is damaged (public key or fingerprint mismatch)", path));
+  }
+  if (version == 2) {
+    DomainKeys keys;
+    keys.salt = salt;
+    keys.kdf = params;
+    keys.public_key = pk;
+    RETURN_IF_ERROR(ParseV2(path, f, keys));
+    return keys;
+  }
   ASSIGN_OR_RETURN(auto seed, f.Base64("signing_seed", crypto_sign_SEEDBYTES));
   ASSIGN_OR_RETURN(auto kek, f.Base64("kek", kKeySize));
-  SecureBuffer seed_buf = SecureBuffer::CopyOf(seed);
-  SecureBuffer kek_buf = SecureBuffer::CopyOf(kek);
-  sodium_memzero(seed.data(), seed.size());
-  sodium_memzero(kek.data(), kek.size());
+  SecureBuffer seed_buf = TakeSecret(seed);
+  SecureBuffer kek_buf = TakeSecret(kek);
   DomainKeys keys = KeysFromSeed(salt, params, seed_buf, kek_buf);
-  if (keys.public_key != pk || fingerprint != DomainFingerprint(keys.public_key)) {
+  if (keys.public_key != pk) {
     return Status::Corruption(fmt::format("{}: keystore is damaged (public key or fingerprint mismatch)", path));
   }
   return keys;
@@ -167,6 +250,20 @@ Result<DomainKeys> LoadKeystore(const std::string& state_dir) {
 
 namespace {
 
+// What a v2 appliance keeps of keys derived from the DMS: the domain's public keys, a fresh
+// certified device key, and the box secret key only when asked to keep the restore key.
+Result<DomainKeys> DeviceKeysFrom(const DomainKeys& derived, const NewDevice& device) {
+  DomainKeys kept;
+  kept.salt = derived.salt;
+  kept.kdf = derived.kdf;
+  kept.public_key = derived.public_key;
+  kept.box_public_key = derived.box_public_key;
+  ASSIGN_OR_RETURN(DeviceKey key, NewCertifiedDeviceKey(derived, device.device_id, device.now));
+  kept.device = std::move(key);
+  if (device.keep_restore_key) kept.box_secret_key = SecureBuffer::CopyOf(derived.box_secret_key.span());
+  return kept;
+}
+
 Result<DomainKeys> StoreKeys(const std::string& state_dir, DomainKeys keys) {
   RETURN_IF_ERROR(EnsureStateDir(state_dir));
   std::string text = Serialize(keys);
@@ -180,24 +277,26 @@ Result<DomainKeys> StoreKeys(const std::string& state_dir, DomainKeys keys) {
 }  // namespace
 
 Result<DomainKeys> AdoptDomain(const std::string& state_dir, const SecureBuffer& dms, const Salt& salt,
-                               const KdfParams& params, const PublicKey& expected_public_key) {
+                               const KdfParams& params, const PublicKey& expected_public_key, const NewDevice& device) {
   if (KeystoreExists(state_dir)) return Status::AlreadyExists(kAlreadySet);
   ASSIGN_OR_RETURN(DomainKeys keys, DeriveDomainKeys(dms, salt, params));
   if (keys.public_key != expected_public_key) {
     return Status::Unauthenticated(
         fmt::format("wrong Domain Master Secret: it does not open domain {}", DomainFingerprint(expected_public_key)));
   }
-  return StoreKeys(state_dir, std::move(keys));
+  ASSIGN_OR_RETURN(DomainKeys kept, DeviceKeysFrom(keys, device));
+  return StoreKeys(state_dir, std::move(kept));
 }
 
 Result<DomainKeys> CreateKeystore(const std::string& state_dir, const SecureBuffer& dms,
-                                  const SecureBuffer& confirmation, const KdfParams& params) {
+                                  const SecureBuffer& confirmation, const KdfParams& params, const NewDevice& device) {
   if (KeystoreExists(state_dir)) return Status::AlreadyExists(kAlreadySet);
   RETURN_IF_ERROR(ValidateNewDms(dms, confirmation));
   Salt salt;
   randombytes_buf(salt.data(), salt.size());
   ASSIGN_OR_RETURN(DomainKeys keys, DeriveDomainKeys(dms, salt, params));
-  return StoreKeys(state_dir, std::move(keys));
+  ASSIGN_OR_RETURN(DomainKeys kept, DeviceKeysFrom(keys, device));
+  return StoreKeys(state_dir, std::move(kept));
 }
 
 }  // namespace keepsake::crypto

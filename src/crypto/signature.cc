@@ -2,9 +2,10 @@
 
 namespace keepsake::crypto {
 
-Signature Sign(const DomainKeys& keys, std::span<const uint8_t> message) {
+Signature Sign(const SecureBuffer& secret_key, std::span<const uint8_t> message) {
+  KS_CHECK(secret_key.size() == crypto_sign_SECRETKEYBYTES);
   Signature sig;
-  crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), keys.secret_key.data());
+  crypto_sign_detached(sig.data(), nullptr, message.data(), message.size(), secret_key.data());
   return sig;
 }
 

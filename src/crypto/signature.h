@@ -1,4 +1,4 @@
-// Ed25519 signatures by the domain key. Thread-safe.
+// Ed25519 signatures (pure, libsodium's detached form). Thread-safe.
 #pragma once
 
 #include <sodium.h>
@@ -10,9 +10,10 @@
 
 namespace keepsake::crypto {
 
-using Signature = std::array<uint8_t, kSignatureSize>;
+using Signature = SignatureBytes;
 
-Signature Sign(const DomainKeys& keys, std::span<const uint8_t> message);
+// `secret_key`: libsodium's 64-byte Ed25519 secret key (the domain's or a device's).
+Signature Sign(const SecureBuffer& secret_key, std::span<const uint8_t> message);
 bool VerifySignature(const PublicKey& key, std::span<const uint8_t> message, const Signature& sig);
 
 }  // namespace keepsake::crypto

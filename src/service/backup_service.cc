@@ -9,6 +9,7 @@
 #include "appliance/restore.h"
 #include "archive/backup_name.h"
 #include "base/log.h"
+#include "crypto/device_certificate.h"
 #include "crypto/keystore.h"
 
 namespace keepsake::service {
@@ -390,18 +391,34 @@ Result<std::vector<JobRecord>> BackupService::History(int limit, std::optional<J
 
 DmsState BackupService::Dms() {
   auto keys = ports_.keys->Load();
-  if (!keys.ok()) return {true, "", keys.status().message()};
-  if (!*keys) return {};
-  return {true, crypto::DomainFingerprint((*keys)->public_key), ""};
+  DmsState state;
+  if (!keys.ok()) {
+    state.set = true;
+    state.error = keys.status().message();
+    return state;
+  }
+  if (!*keys) return state;
+  const crypto::DomainKeys& k = **keys;
+  state.set = true;
+  state.fingerprint = crypto::DomainFingerprint(k.public_key);
+  if (k.device) state.device_key = crypto::DeviceFingerprint(k.device->certificate.device_public_key);
+  state.restore_key_kept = k.device ? !k.box_secret_key.empty() : true;
+  state.backup_format = k.device ? 2 : 1;
+  return state;
 }
 
-Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const state::Actor& actor) {
-  auto keys = ports_.keys->Create(dms, confirmation);
+Status BackupService::SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, bool keep_restore_key,
+                             const state::Actor& actor) {
+  auto keys = ports_.keys->Create(dms, confirmation, keep_restore_key);
   if (!keys.ok()) {
     Audit("dms.set", actor, "refused", {{"error", keys.status().message()}});
     return std::move(keys).status();
   }
-  Audit("dms.set", actor, "done", {{"fingerprint", crypto::DomainFingerprint(keys->public_key)}});
+  // Keeping the restore key is a trade-off an auditor must see: whoever copies this
+  // appliance's disk can then open every backup of the domain.
+  Audit("dms.set", actor, "done",
+        {{"fingerprint", crypto::DomainFingerprint(keys->public_key)},
+         {"restore_key", keep_restore_key ? "kept on this appliance" : "not kept (write-only appliance)"}});
   {
     std::lock_guard lock(mu_);
     readiness_stale_ = true;

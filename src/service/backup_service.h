@@ -67,8 +67,11 @@ struct RestoreJobOptions {
 
 struct DmsState {
   bool set = false;
-  std::string fingerprint;  // of the domain, when set and readable
-  std::string error;        // why the keystore could not be read, when set but unreadable
+  std::string fingerprint;        // of the domain, when set and readable
+  std::string error;              // why the keystore could not be read, when set but unreadable
+  std::string device_key;         // fingerprint of this appliance's certified signing key (format v2)
+  bool restore_key_kept = false;  // restores here need no DMS (opted in when the DMS was set)
+  int backup_format = 0;          // what this appliance writes: 2, or 1 for a keystore made before v2
 };
 
 // One backup file on the configured storage, with its Backup Details or why they could not
@@ -148,7 +151,8 @@ class BackupService final : private ScheduledJobs {
 
   DmsState Dms();
   // Sets the DMS once. kAlreadyExists when set; kInvalidArgument for a DMS breaking a rule.
-  Status SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, const state::Actor& actor);
+  Status SetDms(const SecureBuffer& dms, const SecureBuffer& confirmation, bool keep_restore_key,
+                const state::Actor& actor);
 
   // Backup files on the configured storage, newest first, each with its Backup Details.
   // kFailedPrecondition without storage.

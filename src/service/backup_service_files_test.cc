@@ -100,12 +100,12 @@ TEST_F(BackupFilesTest, AnUploadedBackupIsReadAndRestoredThenGivesItsSpaceBack) 
   EXPECT_EQ(listing->entry.size, bytes.size());
   EXPECT_THAT(env_.audit_text(), HasSubstr("\"backup.uploaded\""));
 
-  RestoreJobOptions dry{name, {}, {}, /*dry_run=*/true, std::nullopt, /*from_upload=*/true};
+  RestoreJobOptions dry{name, {}, {}, /*dry_run=*/true, EngineTestEnv::Dms(), /*from_upload=*/true};
   ASSERT_TRUE(service_->StartRestore(std::move(dry), kAdmin).ok());
   WaitIdle(*service_);
   EXPECT_TRUE(service_->UploadedBackup().value().has_value()) << "a dry run keeps the upload";
 
-  RestoreJobOptions real{name, {}, {}, false, std::nullopt, /*from_upload=*/true};
+  RestoreJobOptions real{name, {}, {}, false, EngineTestEnv::Dms(), /*from_upload=*/true};
   ASSERT_TRUE(service_->StartRestore(std::move(real), kAdmin).ok());
   WaitIdle(*service_);
   auto jobs = service_->History(1, state::JobKind::kRestore);

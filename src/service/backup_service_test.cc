@@ -243,7 +243,7 @@ TEST_F(BackupServiceTest, ADryRunRestoreReportsWhatItWouldDoWithTrueProgress) {
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   WaitIdle(*service);
   std::string file = service->GetStatus().last_success->file;
-  auto job = service->StartRestore({file, {}, {}, /*dry_run=*/true, std::nullopt}, kAdmin);
+  auto job = service->StartRestore({file, {}, {}, /*dry_run=*/true, EngineTestEnv::Dms()}, kAdmin);
   ASSERT_TRUE(job.ok()) << job.status().ToString();
   EXPECT_EQ(job->trigger, JobTrigger::kDryRun);
   EXPECT_GT(*job->size, 0u);
@@ -254,6 +254,40 @@ TEST_F(BackupServiceTest, ADryRunRestoreReportsWhatItWouldDoWithTrueProgress) {
   EXPECT_EQ(jobs->front().result, JobResult::kSucceeded) << jobs->front().error;
   EXPECT_THAT(jobs->front().summary, HasSubstr("would restore"));
   EXPECT_EQ(jobs->front().error, "");
+}
+
+// Format v2: the appliance that wrote a backup cannot open it without the DMS, unless the
+// administrator chose to keep the restore key on it when setting the DMS.
+TEST_F(BackupServiceTest, AWriteOnlyApplianceRestoresOnlyWithTheDmsTyped) {
+  auto service = ReadyService();
+  EXPECT_FALSE(service->Dms().restore_key_kept);
+  EXPECT_EQ(service->Dms().backup_format, 2);
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  std::string file = service->GetStatus().last_success->file;
+  ASSERT_TRUE(service->StartRestore({file, {}, {}, /*dry_run=*/true, std::nullopt}, kAdmin).ok());
+  WaitIdle(*service);
+  auto jobs = service->History(1, JobKind::kRestore);
+  ASSERT_TRUE(jobs.ok() && jobs->size() == 1u);
+  EXPECT_EQ(jobs->front().result, JobResult::kFailed);
+  EXPECT_THAT(jobs->front().error, HasSubstr("write-only"));
+  EXPECT_THAT(jobs->front().error, HasSubstr("Domain Master Secret"));
+}
+
+TEST_F(BackupServiceTest, AnApplianceThatKeepsTheRestoreKeyRestoresWithoutTheDms) {
+  auto service = env_.Open();
+  EngineTestEnv::MakeReady(*service, /*keep_restore_key=*/true);
+  env_.ConfigureStorage(*service);
+  EXPECT_TRUE(service->Dms().restore_key_kept);
+  EXPECT_THAT(env_.audit_text(), HasSubstr("kept on this appliance")) << "an auditor sees the trade-off";
+  ASSERT_TRUE(service->StartBackup(kAdmin).ok());
+  WaitIdle(*service);
+  std::string file = service->GetStatus().last_success->file;
+  ASSERT_TRUE(service->StartRestore({file, {}, {}, /*dry_run=*/true, std::nullopt}, kAdmin).ok());
+  WaitIdle(*service);
+  auto jobs = service->History(1, JobKind::kRestore);
+  ASSERT_TRUE(jobs.ok() && jobs->size() == 1u);
+  EXPECT_EQ(jobs->front().result, JobResult::kSucceeded) << jobs->front().error;
 }
 
 TEST_F(BackupServiceTest, AccountsCannotChangeWhileARestoreRuns) {
@@ -288,7 +322,7 @@ TEST_F(BackupServiceTest, ARestoreLeavesARollbackPointToReturnToOrDiscard) {
   ASSERT_TRUE(service->StartBackup(kAdmin).ok());
   WaitIdle(*service);
   std::string file = service->GetStatus().last_success->file;
-  ASSERT_TRUE(service->StartRestore({file, {}, {"network"}, false, std::nullopt}, kAdmin).ok());
+  ASSERT_TRUE(service->StartRestore({file, {}, {"network"}, false, EngineTestEnv::Dms()}, kAdmin).ok());
   WaitIdle(*service);
   auto point = service->RollbackPoint();
   ASSERT_TRUE(point.ok() && point->has_value()) << point.status().ToString();
@@ -317,7 +351,7 @@ TEST_F(BackupServiceTest, TheDmsIsSetOnce) {
   EXPECT_FALSE(dms.fingerprint.empty());
   std::string other = "another secret here";
   SecureBuffer secret = SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(other.data()), other.size()));
-  EXPECT_EQ(service->SetDms(secret, secret, kAdmin.actor).code(), ErrorCode::kAlreadyExists);
+  EXPECT_EQ(service->SetDms(secret, secret, false, kAdmin.actor).code(), ErrorCode::kAlreadyExists);
   EXPECT_EQ(service->Dms().fingerprint, dms.fingerprint);
   EXPECT_THAT(env_.audit_text(), ::testing::Not(HasSubstr("correct horse"))) << "the DMS is never logged";
 }

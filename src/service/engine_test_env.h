@@ -104,11 +104,15 @@ class EngineTestEnv {
     return std::move(service).value();
   }
 
+  // The DMS MakeReady sets: a write-only appliance restores with it typed.
+  static SecureBuffer Dms() {
+    std::string_view dms = "correct horse battery";
+    return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(dms.data()), dms.size()));
+  }
   // DMS set and the storage configured: backups can run.
-  static void MakeReady(BackupService& service) {
-    std::string dms = "correct horse battery";
-    SecureBuffer secret = SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(dms.data()), dms.size()));
-    KS_CHECK(service.SetDms(secret, secret, {"admin", ""}).ok());
+  static void MakeReady(BackupService& service, bool keep_restore_key = false) {
+    SecureBuffer secret = Dms();
+    KS_CHECK(service.SetDms(secret, secret, keep_restore_key, {"admin", ""}).ok());
   }
   void ConfigureStorage(BackupService& service) {
     StorageSettings storage;

@@ -1,5 +1,8 @@
 #include "service/key_source.h"
 
+#include <ctime>
+
+#include "appliance/device_identity.h"
 #include "crypto/keystore.h"
 
 namespace keepsake::service {
@@ -11,8 +14,11 @@ class KeystoreKeySource final : public KeySource {
   bool IsSet() override { return crypto::KeystoreExists(state_dir_); }
   Result<std::optional<crypto::DomainKeys>> Load() override { return crypto::LoadKeystoreIfSet(state_dir_); }
   Result<std::optional<crypto::PublicKey>> PublicKey() override { return crypto::LoadKeystorePublicKey(state_dir_); }
-  Result<crypto::DomainKeys> Create(const SecureBuffer& dms, const SecureBuffer& confirmation) override {
-    return crypto::CreateKeystore(state_dir_, dms, confirmation, kdf_);
+  Result<crypto::DomainKeys> Create(const SecureBuffer& dms, const SecureBuffer& confirmation,
+                                    bool keep_restore_key) override {
+    ASSIGN_OR_RETURN(archive::DeviceIdentity device, appliance::LoadDeviceIdentity(state_dir_));
+    crypto::NewDevice member{device.device_id, std::time(nullptr), keep_restore_key};
+    return crypto::CreateKeystore(state_dir_, dms, confirmation, kdf_, member);
   }
 
  private:

@@ -22,8 +22,11 @@ class KeySource {
   virtual Result<std::optional<crypto::DomainKeys>> Load() = 0;
   // The domain's public key alone (listings, Backup Details): no secret key is rebuilt.
   virtual Result<std::optional<crypto::PublicKey>> PublicKey() = 0;
-  // Sets the DMS once. kAlreadyExists when set; kInvalidArgument for a DMS breaking a rule.
-  virtual Result<crypto::DomainKeys> Create(const SecureBuffer& dms, const SecureBuffer& confirmation) = 0;
+  // Sets the DMS once, making this appliance a write-only member of the new domain (with the
+  // restore key too when `keep_restore_key`: crypto/keystore.h). kAlreadyExists when set;
+  // kInvalidArgument for a DMS breaking a rule.
+  virtual Result<crypto::DomainKeys> Create(const SecureBuffer& dms, const SecureBuffer& confirmation,
+                                            bool keep_restore_key) = 0;
 };
 
 // The keystore of `state_dir`; a DMS set through it is derived with `kdf`.

@@ -328,7 +328,12 @@ nlohmann::json AuditPageToJson(const state::AuditPage& page) {
 nlohmann::json DmsToJson(const service::DmsState& dms) {
   if (!dms.set) return {{"set", false}};
   if (!dms.error.empty()) return {{"set", true}, {"error", dms.error}};
-  return {{"set", true}, {"fingerprint", dms.fingerprint}};
+  nlohmann::json j = {{"set", true},
+                      {"fingerprint", dms.fingerprint},
+                      {"restore_key_kept", dms.restore_key_kept},
+                      {"backup_format", dms.backup_format}};
+  if (!dms.device_key.empty()) j["device_key"] = dms.device_key;
+  return j;
 }
 
 nlohmann::json DmsStrengthToJson(const crypto::DmsStrength& strength, const Status& rules) {

@@ -106,10 +106,17 @@ Result<ApiResponse> PreviewSchedule(ApiContext& ctx, const ApiRequest& req) {
 Result<ApiResponse> GetDms(ApiContext& ctx, const ApiRequest&) { return Json(DmsToJson(ctx.service.Dms())); }
 
 Result<ApiResponse> SetDms(ApiContext& ctx, const ApiRequest& req) {
-  RETURN_IF_ERROR(RequireObject(req.body, {"dms", "confirmation"}));
+  RETURN_IF_ERROR(RequireObject(req.body, {"dms", "confirmation", "keep_restore_key"}));
   ASSIGN_OR_RETURN(SecureBuffer dms, Secret(req.body, "dms"));
   ASSIGN_OR_RETURN(SecureBuffer confirmation, Secret(req.body, "confirmation"));
-  RETURN_IF_ERROR(ctx.service.SetDms(dms, confirmation, req.actor));
+  bool keep_restore_key = false;
+  if (req.body.contains("keep_restore_key")) {
+    if (!req.body["keep_restore_key"].is_boolean()) {
+      return Status::InvalidArgument("'keep_restore_key' must be true or false");
+    }
+    keep_restore_key = req.body["keep_restore_key"].get<bool>();
+  }
+  RETURN_IF_ERROR(ctx.service.SetDms(dms, confirmation, keep_restore_key, req.actor));
   return Json(DmsToJson(ctx.service.Dms()), 201);
 }
 
