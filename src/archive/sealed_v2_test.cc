@@ -225,8 +225,8 @@ TEST_F(SealedV2Test, EachChunkOpensOnItsOwn) {
   StringSource in(file);
   auto sealed = ReadSealedHeader(in);
   ASSERT_TRUE(sealed.ok());
-  auto file_key = crypto::OpenFileKey(domain_->box_public_key, domain_->box_secret_key,
-                                      sealed->header.wrapped_file_key);
+  auto file_key =
+      crypto::OpenFileKey(domain_->box_public_key, domain_->box_secret_key, sealed->header.wrapped_file_key);
   ASSERT_TRUE(file_key.ok());
   auto c = ChunkOffsets(file);
   for (size_t i = c.size(); i-- > 0;) {  // backwards: no chunk depends on an earlier one

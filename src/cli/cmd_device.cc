@@ -41,8 +41,9 @@ Status RunRevoke(const CliContext& ctx, const RevokeOptions& opt) {
   ASSIGN_OR_RETURN(crypto::DomainKeys member, crypto::LoadKeystore(ctx.state_dir));
   auto key_bytes = FromHex(opt.device_key, crypto::kPublicKeySize);
   if (!key_bytes.ok()) {
-    return Status::InvalidArgument("--device-key must be the device's public key: 64 hex digits, as "
-                                   "'keepsake inspect' prints it under Signed by");
+    return Status::InvalidArgument(
+        "--device-key must be the device's public key: 64 hex digits, as "
+        "'keepsake inspect' prints it under Signed by");
   }
   crypto::RevokedDevice revoked;
   std::copy(key_bytes->begin(), key_bytes->end(), revoked.device_public_key.begin());
@@ -71,9 +72,8 @@ Status RunRevoke(const CliContext& ctx, const RevokeOptions& opt) {
     return Status::Unauthenticated(fmt::format("wrong Domain Master Secret: it does not open domain {}",
                                                crypto::DomainFingerprint(member.public_key)));
   }
-  std::erase_if(list.revoked, [&](const crypto::RevokedDevice& r) {
-    return r.device_public_key == revoked.device_public_key;
-  });
+  std::erase_if(list.revoked,
+                [&](const crypto::RevokedDevice& r) { return r.device_public_key == revoked.device_public_key; });
   list.revoked.push_back(revoked);
   list.serial += 1;
   list.issued_at = FormatUtc(std::time(nullptr));

@@ -8,7 +8,9 @@
 #include "base/file_io.h"
 #include "base/strings.h"
 #include "cli/commands.h"
+#include "crypto/device_certificate.h"
 #include "crypto/keystore.h"
+#include "crypto/revocation.h"
 #include "service/storage_browser.h"
 #include "web/api_json.h"
 
@@ -27,6 +29,8 @@ std::string_view TrustText(service::DomainTrust trust) {
       return "valid, made in this device's domain";
     case service::DomainTrust::kOtherDomain:
       return "valid, but made in ANOTHER domain than this device's";
+    case service::DomainTrust::kRevokedSigner:
+      return "valid, but signed by a device key this domain REVOKED for its time";
     case service::DomainTrust::kUnknown:
       break;
   }
@@ -44,6 +48,11 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
   auto details =
       service::ReadBackupDetails(*source, trusted, date::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
   if (!details.ok()) return std::move(details).status().WithContext(opt.file);
+  if (trusted) {
+    auto revocations = crypto::LoadRevocations(ctx.state_dir, *trusted);
+    if (!revocations.ok()) return std::move(revocations).status();
+    service::NoteRevocation(*details, &*revocations);
+  }
   const archive::BackupHeader& h = details->header;
   const service::IntegrityVerdict& integrity = details->integrity;
   std::error_code ec;
@@ -76,6 +85,12 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
       fmt::print("Note:               made as {}: this file was renamed or copied\n", text(h.file_name));
     }
     fmt::print("Domain fingerprint: {}\n", h.DomainFingerprint());
+    if (h.signer) {
+      fmt::print("Signed by:          device {}, key {} ({}), certified {}\n", text(h.signer->device_id),
+                 crypto::DeviceFingerprint(h.signer->device_public_key), ToHex(h.signer->device_public_key),
+                 h.signer->certified_at);
+    }
+    fmt::print("Format:             version {}\n", h.format_version);
     fmt::print("Signature:          {}\n", trust);
     fmt::print("Integrity:          {}\n", integrity.intact
                                                ? "intact: the signed trailer and whole-file hash match every byte"
@@ -86,8 +101,9 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
                  c.note.empty() ? "" : "  (" + text(c.note) + ")");
     }
     fmt::print("Input size:         {} ({} bytes)\n", HumanBytes(h.InputBytes()), h.InputBytes());
-    fmt::print("Sealed size:        {} ({} bytes), zstd level {}, XChaCha20-Poly1305\n", HumanBytes(file_size),
-               file_size, h.compression_level);
+    fmt::print("Sealed size:        {} ({} bytes), zstd level {}, XChaCha20-Poly1305{}\n", HumanBytes(file_size),
+               file_size, h.compression_level,
+               h.is_v2() ? fmt::format(", {} chunks that open on their own", HumanBytes(h.chunk_size)) : "");
   }
   if (!integrity.intact) {
     return Status::Corruption(fmt::format("the file is damaged: {}", integrity.damage)).WithContext(opt.file);

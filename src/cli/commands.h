@@ -52,6 +52,11 @@ class UnlockKeys {
   // kFailedPrecondition when there is neither a --dms-file nor a keystore.
   static Result<std::unique_ptr<UnlockKeys>> Load(const CliContext& ctx, const std::string& dms_file);
   archive::Unlocker unlocker() const;
+  // A v2 appliance without the restore key and no DMS given: backups can be checked here
+  // (signatures, certificate, chunk tree), not opened.
+  bool write_only() const {
+    return !dms_ && device_keys_ && device_keys_->device && device_keys_->box_secret_key.empty();
+  }
 
  private:
   std::optional<crypto::DomainKeys> device_keys_;

@@ -33,8 +33,8 @@ std::vector<uint8_t> CertificateMessage(const PublicKey& domain_public_key, cons
 Result<DeviceKey> NewCertifiedDeviceKey(const DomainKeys& domain, const std::string& device_id, std::time_t now) {
   KS_CHECK(domain.has_domain_secret());
   if (device_id.empty() || device_id.size() > kMaxDeviceIdSize) {
-    return Status::InvalidArgument(
-        fmt::format("the device id must be 1 to {} bytes to be certified; it is {}", kMaxDeviceIdSize, device_id.size()));
+    return Status::InvalidArgument(fmt::format("the device id must be 1 to {} bytes to be certified; it is {}",
+                                               kMaxDeviceIdSize, device_id.size()));
   }
   DeviceKey key;
   key.secret_key = SecureBuffer(crypto_sign_SECRETKEYBYTES);
@@ -48,9 +48,8 @@ Result<DeviceKey> NewCertifiedDeviceKey(const DomainKeys& domain, const std::str
 
 Status CheckCertificate(const PublicKey& domain_public_key, const DeviceCertificate& cert) {
   if (cert.key_epoch != kKeyEpoch) {
-    return Status::NotSupported(
-        fmt::format("key epoch {} is not supported (this build knows epoch {}); use a newer Keepsake", cert.key_epoch,
-                    kKeyEpoch));
+    return Status::NotSupported(fmt::format(
+        "key epoch {} is not supported (this build knows epoch {}); use a newer Keepsake", cert.key_epoch, kKeyEpoch));
   }
   if (cert.device_id.empty() || cert.device_id.size() > kMaxDeviceIdSize || !ParseUtc(cert.certified_at) ||
       !VerifySignature(domain_public_key, CertificateMessage(domain_public_key, cert), cert.signature)) {

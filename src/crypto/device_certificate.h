@@ -31,6 +31,8 @@ Result<DeviceKey> NewCertifiedDeviceKey(const DomainKeys& domain, const std::str
 Status CheckCertificate(const PublicKey& domain_public_key, const DeviceCertificate& cert);
 
 // "ab12:…" for a device key, as for a domain key: what revocation and the UI name.
-inline std::string DeviceFingerprint(const PublicKey& device_public_key) { return DomainFingerprint(device_public_key); }
+inline std::string DeviceFingerprint(const PublicKey& device_public_key) {
+  return DomainFingerprint(device_public_key);
+}
 
 }  // namespace keepsake::crypto

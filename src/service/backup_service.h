@@ -217,6 +217,7 @@ class BackupService final : private ScheduledJobs {
   // it cannot be had), this device's id and the last backup it made.
   struct Judge {
     std::optional<crypto::PublicKey> trusted;
+    std::optional<crypto::RevocationList> revocations;
     std::string device_id;
     appliance::ChainLink last;
   };

@@ -135,9 +135,13 @@ void BackupService::FinishJob(JobRecord& job, const Requester& requester, const 
 
 std::string BackupService::Retain(storage::Backend& backend, const BackupSettings& settings,
                                   const archive::DeviceIdentity& device, const std::string& keep_name) {
-  const std::optional<crypto::PublicKey> trusted = JudgeBy().trusted;
-  BackendRetentionStore store(backend, [&](const storage::Entry& file) {
-    return integrity_memo_.Read(backend, settings.storage.url(), file.name, file, trusted, ports_.clock->Now());
+  const Judge judge = JudgeBy();
+  BackendRetentionStore store(backend, [&](const storage::Entry& file) -> Result<BackupDetails> {
+    ASSIGN_OR_RETURN(BackupDetails details, integrity_memo_.Read(backend, settings.storage.url(), file.name, file,
+                                                                 judge.trusted, ports_.clock->Now()));
+    // A revoked device's backup is never counted as kept (nor deleted): as another domain's.
+    NoteRevocation(details, judge.revocations ? &*judge.revocations : nullptr);
+    return details;
   });
   RetentionOutcome outcome = ApplyRetention(store, settings.retention, ZoneOrUtc(settings.schedule.time_zone), device,
                                             settings.prefix, keep_name);

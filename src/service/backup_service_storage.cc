@@ -4,6 +4,7 @@
 
 #include "appliance/device_identity.h"
 #include "archive/backup_name.h"
+#include "base/log.h"
 #include "base/utc_time.h"
 #include "crypto/keystore.h"
 #include "service/backup_service.h"
@@ -16,6 +17,15 @@ BackupService::Judge BackupService::JudgeBy() {
   // a missing device id or chain stop one (no backup is then said to be superseded).
   auto key = ports_.keys->PublicKey();
   if (key.ok()) judge.trusted = *key;
+  if (judge.trusted) {
+    // A list that cannot be read is said in the log, not taken for "nothing revoked" silently.
+    auto list = crypto::LoadRevocations(options_.state_dir, *judge.trusted);
+    if (list.ok()) {
+      judge.revocations = std::move(*list);
+    } else {
+      log::warn("the revocation list cannot be read: {}", list.status().message());
+    }
+  }
   if (auto device = appliance::LoadDeviceIdentity(options_.state_dir); device.ok()) judge.device_id = device->device_id;
   if (auto last = appliance::LoadLastBackup(options_.state_dir); last.ok()) judge.last = *last;
   return judge;
@@ -37,6 +47,7 @@ BackupListing BackupService::ListingOf(storage::Backend& backend, std::string_vi
     // access to the storage can choose.
     item.created = *ParseUtc(details->header.created_at);
     NoteChain(*details, judge);
+    NoteRevocation(*details, judge.revocations ? &*judge.revocations : nullptr);
     item.details = std::move(*details);
   } else {
     if (auto parsed = archive::ParseBackupName(entry.name)) {

@@ -32,6 +32,7 @@ namespace {
 
 // Why a file named like one of this device's backups is not counted as one ("" when it is).
 std::string NotCounted(const BackupDetails& d, const archive::DeviceIdentity& device, const std::string& name) {
+  if (d.trust == DomainTrust::kRevokedSigner) return "its signer's key was revoked: " + d.trust_note;
   if (d.trust != DomainTrust::kThisDomain) return "it is not signed by this appliance's domain";
   if (!d.integrity.intact) return "it is damaged: " + d.integrity.damage;
   if (d.header.device.device_id != device.device_id) return "another device made it";

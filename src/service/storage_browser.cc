@@ -61,4 +61,12 @@ Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<
   return details;
 }
 
+void NoteRevocation(BackupDetails& details, const crypto::RevocationList* revocations) {
+  if (details.trust != DomainTrust::kThisDomain) return;
+  Status st = archive::CheckSignerNotRevoked(details.header, revocations);
+  if (st.ok()) return;
+  details.trust = DomainTrust::kRevokedSigner;
+  details.trust_note = st.message();
+}
+
 }  // namespace keepsake::service

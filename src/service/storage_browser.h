@@ -18,6 +18,7 @@
 #include "archive/header.h"
 #include "archive/sealed_reader.h"
 #include "crypto/domain_keys.h"
+#include "crypto/revocation.h"
 #include "storage/backend.h"
 
 namespace keepsake::service {
@@ -45,9 +46,10 @@ Result<StorageListing> BrowseStorage(storage::Backend& backend, std::string_view
 
 // Whose domain a backup belongs to, as far as this appliance can tell.
 enum class DomainTrust : uint8_t {
-  kThisDomain,   // signed by this appliance's domain key
-  kOtherDomain,  // self-consistent, signed by another domain's key
-  kUnknown,      // this appliance has no Domain Master Secret to compare with
+  kThisDomain,     // signed by this appliance's domain key (v2: by a device key it certified)
+  kOtherDomain,    // self-consistent, signed by another domain's key
+  kUnknown,        // this appliance has no Domain Master Secret to compare with
+  kRevokedSigner,  // this domain's, but signed by a device key the domain revoked for its time
 };
 
 // Whether the whole file is what its signer wrote (archive::CheckIntegrity: trailer
@@ -63,6 +65,7 @@ struct IntegrityVerdict {
 struct BackupDetails {
   archive::BackupHeader header;
   DomainTrust trust = DomainTrust::kUnknown;
+  std::string trust_note;  // kRevokedSigner: which device, from when
   IntegrityVerdict integrity;
   // A backup this appliance made that is older than the last one it made: that last one
   // (a restore of it goes back further than the administrator may think; a copy of it under
@@ -80,5 +83,9 @@ using KnownIntegrity = std::function<std::optional<IntegrityVerdict>(const archi
 // body's integrity, as checked at `now`. A damaged body is a verdict, not an error.
 Result<BackupDetails> ReadBackupDetails(ByteSource& source, const std::optional<crypto::PublicKey>& public_key,
                                         date::sys_seconds now, const KnownIntegrity& known = {});
+
+// kThisDomain becomes kRevokedSigner when `revocations` revoke the device key that signed it
+// (format v2), with the reason in `trust_note`.
+void NoteRevocation(BackupDetails& details, const crypto::RevocationList* revocations);
 
 }  // namespace keepsake::service

@@ -278,6 +278,11 @@ nlohmann::json BackupDetailsToJson(const service::BackupDetails& details) {
       j["signature"] = "valid, domain not checked";
       j["domain_check"] = "unknown: this appliance has no Domain Master Secret";
       break;
+    case service::DomainTrust::kRevokedSigner:
+      j["signature"] = "valid, revoked device";
+      j["domain_check"] = "this appliance's domain, by a revoked device key";
+      j["revoked"] = details.trust_note;
+      break;
   }
   const service::IntegrityVerdict& v = details.integrity;
   j["integrity"] = {{"state", v.intact ? "intact" : "damaged"}, {"checked_at", IsoTime(v.checked_at)}};

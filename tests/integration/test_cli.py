@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
@@ -93,8 +94,13 @@ class Appliance:
     def run(self, *args, **kwargs):
         return run_keepsake(["--state-dir", self.state_dir] + list(args), **kwargs)
 
-    def set_dms(self, dms_file):
-        return self.run("dms", "set", "--dms-file", dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf")
+    def set_dms(self, dms_file, keep_restore_key=True):
+        # Most tests here are about what a backup holds, so the appliance keeps the restore
+        # key and opens its backups without the DMS. The default of `dms set`, a write-only
+        # appliance, has its own tests (WriteOnlyDomainTest).
+        extra = ["--keep-restore-key"] if keep_restore_key else []
+        return self.run("dms", "set", "--dms-file", dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf",
+                        *extra)
 
     def fingerprint(self):
         proc = self.run("dms", "show")
@@ -407,7 +413,7 @@ class DmsTest(CliTestCase):
         self.assertFalse(os.path.exists(os.path.join(app.state_dir, "keystore.json")))
         proc = app.set_dms(self.write_secret(self.path("good.dms"), "correct horse battery staple"))
         self.assertOk(proc)
-        self.assertIn("Strength: very unguessable", proc.stdout)
+        self.assertRegex(proc.stdout, r"Strength: +very unguessable")
 
     def test_dms_set_without_file_or_terminal_points_to_dms_file(self):
         app = Appliance(self.path("state"))
@@ -424,6 +430,96 @@ class DmsTest(CliTestCase):
 # --------------------------------------------------------------------------------------
 # 3 + 4: restore on another appliance.
 # --------------------------------------------------------------------------------------
+
+class WriteOnlyDomainTest(CliTestCase):
+    """Format v2 end to end (issue 13): a write-only appliance backs up without any key that
+    opens a backup; the DMS restores; a second appliance joins with its own certified key; a
+    revoked device's later backups are refused wherever the revocation list is installed."""
+
+    DMS = "the domain secret of the write-only test"
+
+    def device_key(self, app):
+        proc = app.run("dms", "show")
+        self.assertOk(proc)
+        m = re.search(r"Device public key: +([0-9a-f]{64})", proc.stdout)
+        self.assertTrue(m, proc.stdout)
+        return m.group(1)
+
+    def device_id(self, app):
+        with open(os.path.join(app.state_dir, "device-id")) as f:
+            return f.read().strip()
+
+    def test_write_only_join_revoke(self):
+        dms = self.write_secret(self.path("domain.dms"), self.DMS)
+        a = Appliance(self.path("a-state"))
+        self.assertOk(a.set_dms(dms, keep_restore_key=False))
+        keystore = open(os.path.join(a.state_dir, "keystore.json")).read()
+        self.assertNotIn('"kek"', keystore)
+        self.assertNotIn("restore_key", keystore)
+        self.assertRegex(a.run("dms", "show").stdout, r"Restore key: +not kept")
+        src = self.small_tree()
+        first = self.make_backup(a, src, self.new_dir("out-a"))
+
+        # A checks its backup without any secret, but cannot open it.
+        proc = a.run("verify", first)
+        self.assertOk(proc)
+        self.assertIn("INTACT", proc.stdout)
+        self.assertIn("not opened", proc.stdout)
+        restored = self.path("restored")
+        self.assertFails(a.run("extract", first, "--to", restored), EXIT_FAILURE, "write-only", "--dms-file")
+        self.assertFalse(os.path.exists(restored))
+        # The DMS opens it.
+        self.assertOk(a.run("extract", first, "--to", restored, "--dms-file", dms))
+        with open(os.path.join(restored, "readme.txt")) as f:
+            self.assertEqual(f.read(), "hello\n")
+
+        # B joins the domain from one of its backups and gets a key of its own.
+        b = Appliance(self.path("b-state"))
+        self.assertFails(b.run("dms", "join", "--backup", first, "--dms-file", self.write_secret(
+            self.path("wrong.dms"), "not the domain secret")), EXIT_AUTH, "wrong Domain Master Secret")
+        proc = b.run("dms", "join", "--backup", first, "--dms-file", dms)
+        self.assertOk(proc)
+        self.assertIn("joined the domain", proc.stdout)
+        self.assertEqual(b.fingerprint(), a.fingerprint())
+        b_key = self.device_key(b)
+        self.assertNotEqual(b_key, self.device_key(a))
+        out_b = self.new_dir("out-b")
+        b_early = self.make_backup(b, src, out_b)
+        proc = a.run("inspect", b_early, "--json")
+        self.assertOk(proc)
+        details = json.loads(proc.stdout)
+        self.assertEqual(details["signer"]["device_id"], self.device_id(b))
+        self.assertEqual(details["signer"]["public_key"], b_key)
+        self.assertOk(a.run("verify", b_early))
+
+        # A revokes B's key (the DMS signs the list); B's later backups are refused on A.
+        time.sleep(1.1)  # header times are whole seconds: B's first backup is before the cut
+        self.assertFails(a.run("device", "revoke", "--device-key", b_key, "--device-id", self.device_id(b),
+                               "--dms-file", self.path("wrong.dms")), EXIT_AUTH, "wrong Domain Master")
+        proc = a.run("device", "revoke", "--device-key", b_key, "--device-id", self.device_id(b), "--dms-file", dms)
+        self.assertOk(proc)
+        self.assertIn("backups made from", proc.stdout)
+        b_late = self.make_backup(b, src, out_b)
+        self.assertOk(a.run("verify", b_early))
+        self.assertFails(a.run("verify", b_late), EXIT_AUTH, "revoked", self.device_id(b))
+        self.assertFails(a.run("verify", b_late, "--dms-file", dms), EXIT_AUTH, "revoked")
+        # A third appliance of the domain installs the list and refuses the same.
+        c = Appliance(self.path("c-state"))
+        self.assertOk(c.run("dms", "join", "--backup", first, "--dms-file", dms))
+        self.assertOk(c.run("verify", b_late))
+        revocations = os.path.join(a.state_dir, "revocations.json")
+        self.assertOk(c.run("device", "install-revocations", revocations))
+        self.assertFails(c.run("verify", b_late), EXIT_AUTH, "revoked")
+        self.assertFails(c.run("device", "install-revocations", revocations), EXIT_FAILURE, "not newer")
+        # A list not signed by the domain is refused.
+        forged = self.path("forged.json")
+        with open(revocations) as f:
+            doc = json.load(f)
+        doc["list"] = doc["list"].replace('"serial":1', '"serial":9')
+        with open(forged, "w") as f:
+            json.dump(doc, f)
+        self.assertFails(c.run("device", "install-revocations", forged), EXIT_AUTH, "not signed by this domain")
+
 
 class OtherApplianceTest(CliTestCase):
 

@@ -569,7 +569,16 @@ class RestoreTest(DaemonTest):
         marker = os.path.join(self.root, "config", "added-after-backup.conf")
         with open(marker, "w") as f:
             f.write("x\n")
+        # A write-only appliance (the default: the restore key is not kept) restores only
+        # with the DMS typed.
+        self.assertFalse(self.ok(self.daemon.get("/api/v1/dms"))["restore_key_kept"])
         job = self.ok(self.daemon.post("/api/v1/restore", {"file": backup["file"], "dry_run": True}), 202)["job"]
+        self.daemon.wait_idle()
+        got = self.job(job["id"])
+        self.assertEqual(got["result"], "failed", got)
+        self.assertIn("write-only", got["error"])
+        job = self.ok(self.daemon.post("/api/v1/restore", {"file": backup["file"], "dry_run": True, "dms": DMS}),
+                      202)["job"]
         self.daemon.wait_idle()
         got = self.job(job["id"])
         self.assertEqual(got["result"], "succeeded", got)
@@ -577,7 +586,7 @@ class RestoreTest(DaemonTest):
         self.assertEqual(got["error"], "", "a success has a summary, not an error")
         self.assertRegex(got["started_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", "times are ISO 8601 UTC")
         self.assertTrue(os.path.exists(marker))
-        job = self.ok(self.daemon.post("/api/v1/restore", {"file": backup["file"]}), 202)["job"]
+        job = self.ok(self.daemon.post("/api/v1/restore", {"file": backup["file"], "dms": DMS}), 202)["job"]
         self.daemon.wait_idle()
         self.assertEqual(self.job(job["id"])["result"], "succeeded")
         self.assertFalse(os.path.exists(marker), "the restore brought back the backed-up config")

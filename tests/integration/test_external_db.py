@@ -36,7 +36,7 @@ class ExternalDatabaseTest(unittest.TestCase):
         dms = os.path.join(d, "dms")
         with open(dms, "w") as f:
             f.write("external database secret\n")
-        self.run_ok("dms", "set", "--dms-file", dms, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf")
+        self.run_ok("dms", "set", "--dms-file", dms, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf", "--keep-restore-key")
 
     def run_ok(self, *args):
         proc = subprocess.run([KEEPSAKE, "--state-dir", self.state, "--appliance-root", self.root, *args],

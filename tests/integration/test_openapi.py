@@ -754,7 +754,9 @@ class LiveApiTest(unittest.TestCase):
         self.probe("POST", "/api/v1/dms/strength", body={"dms": "tab\tinside"}, expect=400)
 
         # 2. DMS and storage set.
-        self.probe("POST", "/api/v1/dms", body={"dms": DMS, "confirmation": DMS}, expect=201)
+        self.probe("POST", "/api/v1/dms", body={"dms": DMS, "confirmation": DMS, "keep_restore_key": "yes"}, expect=400)
+        # The restore key kept: the restores below run without the DMS.
+        self.probe("POST", "/api/v1/dms", body={"dms": DMS, "confirmation": DMS, "keep_restore_key": True}, expect=201)
         self.probe("POST", "/api/v1/dms", body={"dms": DMS, "confirmation": DMS}, expect=409)
         self.probe("PUT", "/api/v1/storage", body={"type": "local", "path": self.storage}, expect=200)
         self.probe("GET", "/api/v1/storage", expect=200)

@@ -214,7 +214,7 @@ def setUpModule():
     F.dms_file = write_secret(os.path.join(base, "source.dms"), SOURCE_DMS)
     F.wrong_dms_file = write_secret(os.path.join(base, "wrong.dms"), WRONG_DMS)
     F.other_dms_file = write_secret(os.path.join(base, "other.dms"), OTHER_DMS)
-    proc = run_keepsake(F.state, None, "dms", "set", "--dms-file", F.dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf")
+    proc = run_keepsake(F.state, None, "dms", "set", "--dms-file", F.dms_file, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf", "--keep-restore-key")
     if proc.returncode != 0:
         raise RuntimeError(f"dms set failed: {proc.stderr}")
     F.fingerprint = re.search(FINGERPRINT_RE, proc.stdout).group(0)
@@ -708,8 +708,12 @@ class OtherDeviceTest(RestoreTestCase):
         self.assertTree(root, want, "the backed-up state with this device's network settings")
         self.assertDbOk(root)
         self.assertWorkClean(root)
-        # Now in the domain: a second restore needs no DMS.
+        # Now in the domain, with a certified key of its own, and write-only: it can check
+        # backups, and a second restore asks for the DMS again.
+        self.assertRegex(run_keepsake(state, None, "dms", "show").stdout, r"Device key: .*certified for device")
         proc = run_keepsake(state, root, "restore", F.backup, "--components", "network")
+        self.assertFails(proc, EXIT_FAILURE, "write-only", "Domain Master Secret")
+        proc = run_keepsake(state, root, "restore", F.backup, "--components", "network", "--dms-file", F.dms_file)
         self.assertOk(proc)
         want = dict(F.new_tree)
         want["firmware/VERSION"] = before["firmware/VERSION"]
@@ -732,7 +736,7 @@ class OtherDeviceTest(RestoreTestCase):
     def test_device_of_another_domain_refuses_even_with_the_backups_dms(self):
         state = self.new_state_dir("d-state")
         proc = run_keepsake(state, None, "dms", "set", "--dms-file", F.other_dms_file, "--kdf-ops", "1",
-                            "--kdf-mem-kib", "8", "--test-weak-kdf")
+                            "--kdf-mem-kib", "8", "--test-weak-kdf", "--keep-restore-key")
         self.assertOk(proc)
         other_fp = self.fingerprint(state)
         self.assertNotEqual(other_fp, F.fingerprint)
