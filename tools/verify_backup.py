@@ -1,23 +1,33 @@
 #!/usr/bin/env python3
-"""Independent verifier of Keepsake's sealed backup file (.ksb), format version 1.
+"""Independent verifier of Keepsake's sealed backup file (.ksb), format versions 1 and 2.
 
 Written from docs/FORMAT.md alone, never from the C++ in src/: it is the proof that the
 specification is complete. Each function is named after the FORMAT.md section it
-implements and cites it; "§6.n" is step n of §6 (Verification order).
+implements and cites it; "§6.n" is step n of §6 (Verification order), "§12.n" a section of
+§12 (Format v2), which states v2 as its differences from v1.
 
-    /usr/bin/python3 tools/verify_backup.py FILE [--public-key HEX] [--dms-file F] [--json]
+    /usr/bin/python3 tools/verify_backup.py FILE [--public-key HEX] [--dms-file F]
+                                                 [--revocations F] [--json]
 
 Without a secret it checks what §6 says can be checked with the public key alone: prefix,
-header, header signature, every chunk's framing, the trailer and the end of file
-(§6 "Integrity without a secret"). With --public-key the header's domain key must also be
-that key. With --dms-file it derives the domain keys (§4.1), unwraps the file key (§4.3),
-decrypts every chunk (§4.4), decompresses the zstd frame (§5.1), reads the tar (§5.2) and
-checks it against the manifest (§5.3) and the header's components (§6.25).
+header, header signature (v2: under the signer's key, whose device certificate must verify
+under the header's domain key, §12.6 step 9), every chunk's framing (v2: every chunk's leaf
+hash and the chunk tree root, §12.5), the trailer and the end of file (§6 "Integrity without
+a secret"). With --public-key the header's domain key must also be that key (v2: the
+certificate ties the signing device to it). With --revocations (a revocation list file,
+§12.4, signed by the domain key) a v2 file signed by a key the list revokes for its time is
+refused. With --dms-file it derives the domain keys (§4.1, §12.2) and opens the file key
+(v1: unwraps it, §4.3; v2: opens the sealed box, §12.2), decrypts every chunk (v1: §4.4;
+v2: each chunk on its own, §12.5), decompresses (v1: one zstd frame, §5.1; v2: one frame per
+chunk, §12.5), reads the tar (§5.2) and checks it against the manifest (§5.3) and the
+header's components (§6.25).
 
-Exit status: 0 OK; 4 the file is damaged (or of an unsupported kind); 3 a wrong DMS or a
-foreign public key; 2 usage errors (bad arguments, unreadable FILE or DMS file, a DMS that
-is not acceptable text); 1 the key derivation itself failed (memory). Nothing read from the
-file is printed unescaped. The file is read once, from its start, in bounded memory.
+Exit status: 0 OK; 4 the file is damaged (or of an unsupported kind); 3 a wrong DMS, a
+foreign public key, a revoked signer, or a revocation list not signed by its domain; 2 usage
+errors (bad arguments, unreadable FILE, DMS file or revocation list, a DMS that is not
+acceptable text, a revocation list that is not one); 1 the key derivation itself failed
+(memory). Nothing read from the file (or the list) is printed unescaped. The file is read
+once, from its start, in bounded memory.
 
 Needs Debian 12's python3-nacl and python3-zstandard (scripts/install-deps.sh): run it with
 /usr/bin/python3.
@@ -81,6 +91,19 @@ MAX_TAR_TAIL = 1 << 20
 TAR_BLOCK = 512
 MAX_PAX_HEADER = 64 << 10      # path, linkpath (each at most MAX_PATH), mtime, hdrcharset, ...
 
+# §12 Format v2
+VERSIONS = (1, 2)
+V2_ENCRYPTION_ALG = "xchacha20poly1305-chunks"               # §12.3
+SEALED_FILE_KEY_SIZE = 80                                    # §12.2: crypto_box_seal of 32 bytes
+BOX_SEED_SUBKEY = 3                                          # §12.2: sub-key id 3, the box seed
+KEY_EPOCH = 1                                                # §12.2 Key epoch
+CERTIFICATE_TAG = b"keepsake-device-certificate-v2"          # §12.2, 30 ASCII bytes
+MAX_DEVICE_ID = 128
+V2_AEAD_OVERHEAD = 16                                        # §12.1: the Poly1305 MAC
+CHUNK_TREE_TAG = b"keepsake-chunk-tree-v2"                   # §12.5, 22 ASCII bytes
+REVOCATION_TAG = b"keepsake-revocation-list-v2\n"            # §12.4
+REVOCATIONS_FILE_MAX = 16 << 20  # §12.4 sets no bound: one chosen here (see the report on FORMAT.md)
+
 
 class VerifyError(Exception):
     """The verdict on a file that does not pass: exit code and message."""
@@ -128,6 +151,11 @@ def is_control(c):
     return o < 0x20 or 0x7F <= o <= 0x9F
 
 
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # is_control, for a whole string
+SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+HIGH_BYTES = bytes(range(128, 256))
+
+
 # --------------------------------------------------------------------------------------
 # Reading the file once, from its start (§6, last paragraphs)
 # --------------------------------------------------------------------------------------
@@ -162,20 +190,21 @@ class HashedFile:
 # --------------------------------------------------------------------------------------
 
 def read_prefix_s2(src):
-    """§2 prefix, §6 steps 1-5. Returns (prefix bytes, header_len)."""
+    """§2 prefix, §6 steps 1-5 (§12.6: step 3 accepts versions 1 and 2). Returns
+    (prefix bytes, header_len, version)."""
     prefix = src.read(PREFIX_SIZE)
     if len(prefix) < 8 or prefix[:8] != MAGIC:
         raise Damaged("not a Keepsake backup file (no KSBACKUP magic)")
     if len(prefix) < PREFIX_SIZE:
         raise Damaged("truncated: the file ends inside its prefix")
     version, reserved, header_len = struct.unpack("<HHI", prefix[8:])
-    if version != 1:
-        raise Damaged(f"backup format version {version} is not supported (this verifier reads 1)")
+    if version not in VERSIONS:
+        raise Damaged(f"backup format version {version} is not supported by this verifier (it reads versions 1 and 2)")
     if reserved != 0:
         raise Damaged("damaged prefix: reserved bytes are not zero")
     if header_len == 0 or header_len > MAX_HEADER_LEN:
         raise Damaged(f"damaged prefix: header length {header_len} is out of range")
-    return prefix, header_len
+    return prefix, header_len, version
 
 
 def read_header_s2(src, header_len):
@@ -275,24 +304,26 @@ def _strings(doc, path="$"):
 def _check_no_surrogates(doc):
     # "\ud800" is valid JSON syntax to Python but not text: refuse it as invalid UTF-8.
     for path, s in _strings(doc):
-        if any(0xD800 <= ord(c) <= 0xDFFF for c in s):
+        if SURROGATE_RE.search(s):
             raise JsonError(f"is not valid UTF-8 (a lone surrogate escape in {shown(path)})")
 
 
-def header_public_key_s6_8(header_bytes):
-    """§6 step 8: the header as JSON and its domain.public_key (64 hex digits), nothing else
-    interpreted before the signature is checked. Returns (document, public key bytes)."""
+def header_public_key_s6_8(header_bytes, version=1):
+    """§6 step 8: the header as JSON and the key its signature verifies under (64 hex
+    digits), nothing else interpreted before the signature is checked: v1 domain.public_key;
+    v2 signer.public_key (§12.6 step 8). Returns (document, public key bytes)."""
     try:
         doc = parse_json_s3_1(header_bytes, "the header")
     except JsonError as e:
         if "nests deeper" in str(e) or "repeats the key" in str(e):
             raise Damaged(f"damaged header: the header {e}")
         doc = None
+    holder = "domain" if version == 1 else "signer"
     key = None
-    if isinstance(doc, dict) and isinstance(doc.get("domain"), dict):
-        key = doc["domain"].get("public_key")
+    if isinstance(doc, dict) and isinstance(doc.get(holder), dict):
+        key = doc[holder].get("public_key")
     if not isinstance(key, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", key):
-        raise Damaged("damaged header: no readable domain public key")
+        raise Damaged(f"damaged header: no readable {holder} public key")
     return doc, bytes.fromhex(key)
 
 
@@ -306,7 +337,8 @@ def verify_signature_s4_5(public_key, message, signature):
 
 
 def check_header_signature_s6_9(public_key, prefix, header, sig):
-    """§6 step 9: header_sig verifies under domain.public_key over prefix || header."""
+    """§6 step 9: header_sig verifies over prefix || header under domain.public_key (v1) or
+    signer.public_key (v2, §12.1, §12.6 step 9)."""
     if not verify_signature_s4_5(public_key, prefix + header, sig):
         raise Damaged("header signature is invalid: the header was modified or damaged")
 
@@ -319,7 +351,7 @@ class FieldReader:
     """Typed access to a header (or manifest) object, raising the §3.2 error for the dotted
     field name."""
 
-    def __init__(self, obj, prefix="", what="damaged header: backup header"):
+    def __init__(self, obj, prefix="", what="backup header"):  # §3.2 Errors: no "damaged header: " prefix
         self.obj = obj
         self.prefix = prefix
         self.what = what
@@ -375,7 +407,7 @@ def check_control_characters_s3_2(doc, what):
     """§3.2: no string of the header or the manifest may hold a C0, DEL or C1 control
     character. Applied to every string, keys included (see the report on FORMAT.md)."""
     for path, s in _strings(doc):
-        if any(is_control(c) for c in s):
+        if CONTROL_RE.search(s):
             field = path[2:] if path.startswith("$.") else path
             raise Damaged(f"{what} field '{shown(field)}': contains a control character")
 
@@ -398,23 +430,28 @@ def domain_fingerprint_s4_2(public_key):
     return ":".join(digest[i:i + 4] for i in range(0, 32, 4))
 
 
-def check_header_fields_s3_2(doc):
-    """§3.2: every field, in the table's order; the first failure is reported. Returns the
-    values later steps use."""
+def check_header_fields_s3_2(doc, prefix_version=None):
+    """§3.2: every field, in the table's order; the first failure is reported; v2 with the
+    differences of §12.3. `prefix_version`: the prefix's version, which the header's must
+    equal (None: whatever the header says). Returns the values later steps use."""
     if not isinstance(doc, dict):
         raise Damaged("damaged header: backup header is not a JSON object")
     check_control_characters_s3_2(doc, "damaged header: backup header")
     h = FieldReader(doc)
     if h.string("format") != "keepsake-backup":
         h.fail("format", 'not "keepsake-backup"')
-    if h.uint("format_version") != 1:
-        raise Damaged(f"backup format version {doc['format_version']} is not supported (this verifier reads 1)")
-    out = {"backup_id": h.string("backup_id", 64)}
+    version = h.uint("format_version")
+    if version not in VERSIONS:
+        raise Damaged(f"backup format version {version} is not supported (this verifier reads 1 and 2)")
+    if prefix_version is not None and version != prefix_version:
+        raise Damaged(f"damaged header: it says format version {version}, its prefix {prefix_version}")
+    out = {"version": version, "backup_id": h.string("backup_id", 64)}
     h.string("file_name", 255)
-    if not is_utc_time_s3_2(h.string("created_at", 64)):
+    out["created_at"] = h.string("created_at", 64)
+    if not is_utc_time_s3_2(out["created_at"]):
         h.fail("created_at", 'not a UTC time such as "2026-11-26T04:12:00Z"')
     device = h.object("device")
-    device.string("device_id", 128)
+    out["device_id"] = device.string("device_id", 128)
     device.string("hostname", 255)
     device.string("model", 255)
     device.string("firmware_version", 64)
@@ -444,13 +481,16 @@ def check_header_fields_s3_2(doc):
     compression.uint("level")
     encryption = h.object("encryption")
     alg = encryption.string("alg")
-    if alg != "xchacha20poly1305-secretstream":
+    if alg != ("xchacha20poly1305-secretstream" if version == 1 else V2_ENCRYPTION_ALG):
         raise Damaged(f"encryption '{shown(alg)}' is not supported")
     out["chunk_size"] = encryption.uint("chunk_size")
     if not 1024 <= out["chunk_size"] <= 16777216:
         encryption.fail("chunk_size", "out of range")
-    out["stream_header"] = encryption.base64_bytes("stream_header", 24)
-    out["wrapped_file_key"] = encryption.base64_bytes("wrapped_file_key", 72)
+    if version == 1:
+        out["stream_header"] = encryption.base64_bytes("stream_header", 24)
+        out["wrapped_file_key"] = encryption.base64_bytes("wrapped_file_key", 72)
+    else:  # §12.3: stream_header and wrapped_file_key are not read
+        out["sealed_file_key"] = encryption.base64_bytes("sealed_file_key", SEALED_FILE_KEY_SIZE)
     domain = h.object("domain")
     out["public_key"] = domain.hex_bytes("public_key", 32)
     out["salt"] = domain.hex_bytes("salt", 16)
@@ -467,7 +507,51 @@ def check_header_fields_s3_2(doc):
     if not 8 <= out["memlimit_kib"] <= 1048576:
         kdf.fail("opslimit/memlimit_kib",
                  f"KDF memory {out['memlimit_kib']} KiB is outside the allowed range 8 KiB..1 GiB")
+    if version == 2:
+        check_header_fields_s12_3(h, domain, out)
     return out
+
+
+def check_header_fields_s12_3(h, domain, out):
+    """§12.3: the v2 fields after domain.kdf, in the table's order, then signer.device_id
+    against device.device_id."""
+    out["box_public_key"] = domain.hex_bytes("box_public_key", 32)
+    out["key_epoch"] = domain.uint("key_epoch")
+    signer = h.object("signer")
+    out["signer_device_id"] = signer.string("device_id", MAX_DEVICE_ID)
+    out["signer_public_key"] = signer.hex_bytes("public_key", 32)
+    out["signer_key_epoch"] = signer.uint("key_epoch")
+    if out["signer_key_epoch"] != out["key_epoch"]:
+        signer.fail("key_epoch", "differs from domain.key_epoch")
+    if out["signer_key_epoch"] != KEY_EPOCH:
+        raise Damaged(f"key epoch {out['signer_key_epoch']} is not supported (this verifier knows epoch {KEY_EPOCH})")
+    out["certified_at"] = signer.string("certified_at", 64)
+    if not is_utc_time_s3_2(out["certified_at"]):
+        signer.fail("certified_at", 'not a UTC time such as "2026-11-26T04:12:00Z"')
+    out["certificate"] = signer.base64_bytes("certificate", SIG_SIZE)
+    if out["signer_device_id"] != out["device_id"]:
+        signer.fail("device_id", "is not device.device_id")
+
+
+def device_certificate_message_s12_2(fields):
+    """§12.2: "keepsake-device-certificate-v2" || domain public key || device public key ||
+    key_epoch:u32 || certified_at (20 ASCII bytes) || len(device_id):u8 || device_id."""
+    device_id = fields["signer_device_id"].encode("utf-8")
+    if not 1 <= len(device_id) <= MAX_DEVICE_ID:  # a certificate names 1..128 bytes
+        raise Damaged("the device certificate is not signed by the domain key the header names: "
+                      "the header was forged or damaged")
+    return (CERTIFICATE_TAG + fields["public_key"] + fields["signer_public_key"]
+            + struct.pack("<I", fields["signer_key_epoch"]) + fields["certified_at"].encode("ascii")
+            + bytes([len(device_id)]) + device_id)
+
+
+def check_device_certificate_s12_6_9(fields):
+    """§12.6 step 9, last: signer.certificate verifies under domain.public_key over the
+    certificate message of §12.2 (self-consistency only: trust is step 10)."""
+    if not verify_signature_s4_5(fields["public_key"], device_certificate_message_s12_2(fields),
+                                 fields["certificate"]):
+        raise Damaged("the device certificate is not signed by the domain key the header names: "
+                      "the header was forged or damaged")
 
 
 # --------------------------------------------------------------------------------------
@@ -514,18 +598,119 @@ def kdf_derive_from_key_s4_1(key, subkey_id, context, length=32):
     return hashlib.blake2b(b"", digest_size=length, key=key, salt=salt, person=person).digest()
 
 
-def derive_domain_keys_s4_1(dms, fields):
-    """§4.1: Argon2id v1.3 root key; sub-key 1 = Ed25519 seed, sub-key 2 = KEK.
-    Returns (public key, secret key, KEK)."""
+def derive_root_key_s4_1(dms, fields):
+    """§4.1: the root key, Argon2id v1.3 of the DMS bytes with the header's salt and cost."""
     try:
-        root = sodium.crypto_pwhash_alg(32, dms, fields["salt"], fields["opslimit"],
+        return sodium.crypto_pwhash_alg(32, dms, fields["salt"], fields["opslimit"],
                                         fields["memlimit_kib"] * 1024, sodium.crypto_pwhash_ALG_ARGON2ID13)
     except (nacl.exceptions.CryptoError, MemoryError) as e:
         raise VerifyError(1, f"the key derivation failed: {e}")
+
+
+def derive_domain_keys_s4_1(dms, fields, root=None):
+    """§4.1: Argon2id v1.3 root key; sub-key 1 = Ed25519 seed, sub-key 2 = KEK.
+    Returns (public key, secret key, KEK)."""
+    root = root if root is not None else derive_root_key_s4_1(dms, fields)
     seed = kdf_derive_from_key_s4_1(root, 1, KDF_CONTEXT)
     kek = kdf_derive_from_key_s4_1(root, 2, KDF_CONTEXT)
     public_key, secret_key = sodium.crypto_sign_seed_keypair(seed)
     return public_key, secret_key, kek
+
+
+def derive_domain_keys_s12_2(dms, fields):
+    """§12.2: the root key and the domain's Ed25519 key pair as in §4.1; sub-key 3 (context
+    "KSdomain", as ids 1 and 2: see the report on FORMAT.md) is the box seed, and
+    crypto_box_seed_keypair of it the domain's X25519 key pair. Returns (domain public key,
+    domain secret key, box public key, box secret key)."""
+    root = derive_root_key_s4_1(dms, fields)
+    public_key, secret_key, _kek = derive_domain_keys_s4_1(dms, fields, root)
+    box_seed = kdf_derive_from_key_s4_1(root, BOX_SEED_SUBKEY, KDF_CONTEXT)
+    box_public, box_secret = sodium.crypto_box_seed_keypair(box_seed)
+    return public_key, secret_key, box_public, box_secret
+
+
+def open_sealed_file_key_s12_2(box_public, box_secret, sealed):
+    """§12.2 sealed_file_key = crypto_box_seal(file key, box public key); §12.6 step 12."""
+    try:
+        key = sodium.crypto_box_seal_open(sealed, box_public, box_secret)
+    except (nacl.exceptions.CryptoError, ValueError):
+        key = None
+    if key is None or len(key) != 32:
+        raise Unauthenticated("the backup's file key cannot be opened with this domain's key")
+    return key
+
+
+def read_revocation_list_s12_4(path, trusted_key=None):
+    """§12.4: the file {"list": "<the list's JSON text>", "signature": "<base64 of 64
+    bytes>"}; the signature is Ed25519 by the domain key over "keepsake-revocation-list-v2\\n"
+    || the list's text as stored (the string's UTF-8 bytes). The list is believed only when
+    it verifies under the trusted domain key (`trusted_key`, the --public-key; without one, the
+    key the list names) and names that key. Returns {"domain_public_key", "serial",
+    "revoked": [(device_id, device public key, refuse_from)]}."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(REVOCATIONS_FILE_MAX + 1)
+    except OSError as e:
+        raise UsageError(f"{shown(path)}: cannot read the revocation list: {e.strerror}")
+
+    def malformed(why):
+        raise UsageError(f"{shown(path)}: not a revocation list (§12.4): {why}")
+
+    if len(data) > REVOCATIONS_FILE_MAX:
+        malformed(f"larger than {REVOCATIONS_FILE_MAX} bytes")
+    try:
+        outer = parse_json_s3_1(data, "the revocation list")
+        if not isinstance(outer, dict) or not isinstance(outer.get("list"), str):
+            malformed("no string 'list'")
+        text = outer["list"].encode("utf-8")
+        doc = parse_json_s3_1(text, "the list")
+    except JsonError as e:
+        malformed(f"the JSON {e}")
+    what = "revocation list"
+    try:
+        signature = FieldReader(outer, what=what).base64_bytes("signature", SIG_SIZE)
+        if not isinstance(doc, dict):
+            malformed("the list is not a JSON object")
+        r = FieldReader(doc, what=what)
+        if r.string("format") != "keepsake-revocations":
+            r.fail("format", 'not "keepsake-revocations"')
+        domain_key = r.hex_bytes("domain_public_key", 32)
+        key = trusted_key if trusted_key is not None else domain_key
+        if not verify_signature_s4_5(key, REVOCATION_TAG + text, signature) or domain_key != key:
+            raise Unauthenticated(f"the revocation list is not signed by this domain "
+                                  f"({domain_fingerprint_s4_2(key)}): it was forged, damaged, or is another domain's")
+        if not is_utc_time_s3_2(r.string("issued_at", 64)):
+            r.fail("issued_at", "not a UTC time")
+        out = {"domain_public_key": domain_key, "serial": r.uint("serial"), "revoked": []}
+        revoked = doc.get("revoked")
+        if not isinstance(revoked, list):
+            r.fail("revoked", "missing or not an array")
+        for entry in revoked:
+            if not isinstance(entry, dict):
+                r.fail("revoked", "an entry is not an object")
+            e = FieldReader(entry, "revoked[].", what)
+            device_id = e.string("device_id", MAX_DEVICE_ID)
+            device_key = e.hex_bytes("device_public_key", 32)
+            refuse_from = e.string("refuse_from", 64)
+            if not is_utc_time_s3_2(refuse_from):
+                e.fail("refuse_from", "not a UTC time")
+            out["revoked"].append((device_id, device_key, refuse_from))
+    except Damaged as e:
+        malformed(e.message)
+    return out
+
+
+def check_revocation_s12_4(revocations, fields):
+    """§12.4, §12.6 step 10 (first, before any key derivation): a v2 file whose
+    signer.public_key the list names with refuse_from <= created_at (compared as text) is
+    refused."""
+    if fields["version"] != 2:
+        return
+    for _device_id, device_key, refuse_from in revocations["revoked"]:
+        if device_key == fields["signer_public_key"] and refuse_from <= fields["created_at"]:
+            raise Unauthenticated(f"the backup was signed by device {shown(fields['signer_device_id'])} "
+                                  f"(key {domain_fingerprint_s4_2(device_key)}), whose key the domain revoked "
+                                  f"for backups made from {shown(refuse_from)} on: it is refused")
 
 
 def unwrap_file_key_s4_3(kek, wrapped, backup_id):
@@ -615,10 +800,17 @@ def pull_chunk_s4_4(stream, ciphertext, ad, i):
     return plaintext, tag
 
 
-def check_trailer_s2(src, already, public_key, stats):
+def check_trailer_s2(src, already, public_key, stats, chunk_root=None):
     """§2 trailer, §6 steps 17-22. `already` holds the trailer bytes read so far (the
-    magic's first 4 when it was recognised where a chunk length was due)."""
-    file_hash = src.hasher.digest()  # of every byte before the trailer
+    magic's first 4 when it was recognised where a chunk length was due). v2 (§12.5
+    Trailer): `public_key` is signer.public_key and the hash field must be `chunk_root`."""
+    if chunk_root is None:
+        expected = src.hasher.digest()  # of every byte before the trailer
+        mismatch = "file hash in the trailer does not match: the header or body belongs to another file"
+    else:
+        expected = chunk_root
+        mismatch = ("chunk tree in the trailer does not match: a chunk was modified, or the header or body "
+                    "belongs to another file")
     trailer = already + src.read_raw(TRAILER_SIZE - len(already))
     if len(trailer) < TRAILER_SIZE:
         raise Damaged("truncated: the file ends inside the trailer")
@@ -627,15 +819,115 @@ def check_trailer_s2(src, already, public_key, stats):
     if not verify_signature_s4_5(public_key, trailer[:TRAILER_SIGNED_SIZE], trailer[TRAILER_SIGNED_SIZE:]):
         raise Damaged("trailer signature is invalid: the trailer was modified or damaged")
     chunk_count, body_len = struct.unpack("<QQ", trailer[8:24])
-    if not hmac.compare_digest(trailer[24:56], file_hash):
-        raise Damaged("file hash in the trailer does not match: the header or body belongs to another file")
+    if not hmac.compare_digest(trailer[24:56], expected):
+        raise Damaged(mismatch)
     if chunk_count != stats.chunks or body_len != stats.body_len:
         raise Damaged("trailer does not match the body: chunks were added or removed")
     if chunk_count < 1:
         raise Damaged("the trailer counts no chunk: a backup has at least one (§2)")
     if src.read_raw(1):
         raise Damaged("unexpected data after the trailer: the file was appended to")
-    return {"chunk_count": chunk_count, "body_len": body_len, "file_hash": file_hash.hex()}
+    return {"chunk_count": chunk_count, "body_len": body_len,
+            ("file_hash" if chunk_root is None else "chunk_root"): expected.hex()}
+
+
+# --------------------------------------------------------------------------------------
+# §12.1 Layout, §12.5 Body, §6 steps 13-22 as §12.6 changes them: the v2 body and trailer
+# --------------------------------------------------------------------------------------
+
+def zstd_compressbound_s12_1(s):
+    """§12.1: ZSTD_COMPRESSBOUND(s) = s + (s >> 8) + (s < 131072 ? (131072 - s) >> 11 : 0)."""
+    return s + (s >> 8) + ((131072 - s) >> 11 if s < 131072 else 0)
+
+
+def chunk_nonce_s12_5(i, last):
+    """§12.5: nonce(i, last) = i:u64 || 15 zero bytes || (0x01 for the last chunk, else 0x00)."""
+    return struct.pack("<Q", i) + bytes(15) + (b"\x01" if last else b"\x00")
+
+
+def open_chunk_s12_5(file_key, ciphertext, ad, i):
+    """§12.5, §6 step 16: XChaCha20-Poly1305-IETF with nonce(i, 0), and if that fails with
+    nonce(i, 1). Returns (zstd frame, last)."""
+    for last in (False, True):
+        try:
+            return sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(
+                ciphertext, ad, chunk_nonce_s12_5(i, last), file_key), last
+        except (nacl.exceptions.CryptoError, ValueError):
+            continue
+    raise Damaged(f"chunk {i} failed authentication: the body was modified, reordered, or belongs to another backup")
+
+
+def read_chunks_s12_5(src, fields, ad, stats, file_key=None):
+    """§12.1 chunk framing, §12.5 leaves and chunk tree, §6 steps 13-22 as §12.6 changes
+    them. Yields (frame, last) per chunk (None without a key). Every chunk's leaf (SHA-256 of
+    its ciphertext) goes into the chunk tree as it is read, so memory holds one chunk. Without
+    a key the trailer is recognised by its magic where a chunk length is due (§6 "Integrity
+    without a secret"); with a key it must follow the chunk that opened as last, whose frame
+    is released only after the trailer passed."""
+    bound = zstd_compressbound_s12_1(fields["chunk_size"]) + V2_AEAD_OVERHEAD
+    tree = hashlib.sha256(CHUNK_TREE_TAG + ad)  # chunk_root = SHA-256(tag || AD || leaf_0 || ...)
+    signer = fields["signer_public_key"]
+    final = None
+    while True:
+        i = stats.chunks
+        head = src.read_raw(4)
+        if not head or (head == TRAILER_MAGIC[:4] and i == 0):
+            raise Damaged(f"truncated: the file ends after chunk {i} without the final chunk and trailer")
+        if head == TRAILER_MAGIC[:4]:
+            stats.trailer = check_trailer_s2(src, head, signer, stats, tree.digest())
+            if file_key is None:
+                return
+            # §6 step 13: with a key, a body that ends on a chunk that did not open as last is
+            # refused once its trailer (checked first, steps 17-22) has passed.
+            raise Damaged(f"truncated: the file ends after chunk {i} without the final chunk and trailer")
+        if len(head) < 4:
+            raise Damaged(f"truncated: the file ends inside chunk {i}")
+        (length,) = struct.unpack("<I", head)
+        if length < V2_AEAD_OVERHEAD or length > bound:
+            raise Damaged(f"chunk {i}: length {length} is out of range; the file is damaged")
+        ciphertext = src.read_raw(length)
+        if len(ciphertext) < length:
+            raise Damaged(f"truncated: the file ends inside chunk {i}")
+        tree.update(hashlib.sha256(ciphertext).digest())  # leaf_i, the length field not included
+        stats.chunks += 1
+        stats.body_len += 4 + length
+        if file_key is None:
+            yield None
+            continue
+        frame, last = open_chunk_s12_5(file_key, ciphertext, ad, i)
+        if last:
+            final = frame
+            break
+        yield frame, False
+    stats.trailer = check_trailer_s2(src, b"", signer, stats, tree.digest())
+    yield final, True
+
+
+def decompress_chunks_s12_5(frames, chunk_size):
+    """§12.5: each chunk's plaintext is exactly one whole zstd frame (window at most 2^27)
+    holding exactly chunk_size bytes, the last chunk 1..chunk_size. Yields the decompressed
+    bytes, the tar stream, as they come; zstd is fed ZSTD_FEED bytes at a time (as in §5.1)."""
+    for i, (frame, last) in enumerate(frames):
+        dobj = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW).decompressobj()
+        held = 0
+        for pos in range(0, len(frame), ZSTD_FEED):
+            if dobj.eof:
+                raise Damaged(f"chunk {i}: unexpected data after its compressed frame")
+            try:
+                out = dobj.decompress(frame[pos:pos + ZSTD_FEED])
+            except zstandard.ZstdError as e:
+                raise Damaged(f"chunk {i}: compressed data: {zstd_error_name(e)}")
+            held += len(out)
+            if held > chunk_size:
+                raise Damaged(f"chunk {i} holds more than the {chunk_size} bytes of a chunk")
+            if dobj.eof and dobj.unused_data:
+                raise Damaged(f"chunk {i}: unexpected data after its compressed frame")
+            if out:
+                yield out
+        if not dobj.eof:  # an empty plaintext included
+            raise Damaged(f"chunk {i}: compressed data ends inside its frame")
+        if held != chunk_size and not (last and held >= 1):
+            raise Damaged(f"chunk {i} holds {held} bytes, not the {chunk_size} of a chunk")
 
 
 # --------------------------------------------------------------------------------------
@@ -675,11 +967,17 @@ def _decompress(dobj, piece):
     try:
         out = dobj.decompress(piece)
     except zstandard.ZstdError as e:
-        raise Damaged(f"compressed data: {e}")
+        raise Damaged(f"compressed data: {zstd_error_name(e)}")
     if dobj.eof and dobj.unused_data:
         raise Damaged("unexpected data after the end of the compressed frame")
     if out:
         yield out
+
+
+def zstd_error_name(error):
+    """§6 step 23 "{zstd error name}": libzstd's ZSTD_getErrorName, which python-zstandard
+    gives after its own prefix."""
+    return re.sub(r"^zstd decompressor error: ", "", str(error))
 
 
 def check_zstd_frame_header_s5_1(data):
@@ -793,9 +1091,9 @@ def _pax_records(data):
 
 def _check_tar_header_checksum(block):
     stored = _tar_number(block[148:156], "header checksum")
-    unsigned = sum(block[:148]) + 8 * 32 + sum(block[156:])
-    signed = sum(b - 256 if b > 127 else b for b in block[:148]) + 8 * 32 + \
-        sum(b - 256 if b > 127 else b for b in block[156:])
+    summed = block[:148] + block[156:]
+    unsigned = sum(summed) + 8 * 32
+    signed = unsigned - 256 * (len(summed) - len(summed.translate(None, HIGH_BYTES)))  # bytes >= 128 as negative
     if stored not in (unsigned, signed):
         raise Damaged("tar stream (header): damaged tar header (checksum mismatch)")
 
@@ -876,7 +1174,9 @@ def read_tar_s5_2(src, limits):
         check_archive_path_s5_2(path)
         if path in members:
             raise Damaged(f"tar member '{shown(path)}' appears twice")
-        if typeflag == b"1":
+        if typeflag == b"1":  # §5.2 rule 4: a hard link of size 0 has no type; one with data is refused
+            if size == 0:
+                raise Damaged(f"tar member '{shown(path)}' has an unsupported type")
             raise Damaged(f"tar member '{shown(path)}' is a hard link, which backups never contain")
         if typeflag in (b"0", b"\0"):
             files += 1
@@ -983,8 +1283,8 @@ def compare_with_manifest_s5_3(members, components):
                 raise Damaged(f"'{shown(e['path'])}' is in the manifest but not in the backup")
             if m.kind == "file" and (m.size != e["size"] or m.sha256 != e["sha256"]):
                 raise Damaged(f"'{shown(e['path'])}' does not match its manifest entry (size or SHA-256 differs)")
-            if m.kind == "symlink" and m.target != e["target"].encode("utf-8"):
-                raise Damaged(f"'{shown(e['path'])}' does not match its manifest entry (symlink target differs)")
+            if m.kind == "symlink" and m.target != e["target"].encode("utf-8"):  # §5.3: "the one message"
+                raise Damaged(f"'{shown(e['path'])}' does not match its manifest entry (size or SHA-256 differs)")
     if listed != len(members):
         raise Damaged("the backup holds entries that its manifest does not list")
 
@@ -1030,13 +1330,16 @@ class Report:
         self.stats = BodyStats()
         self.members = None
         self.components = None
+        self.tar_hasher = None
+        self.tar_sha256 = None
 
 
-def verify_backup(path, public_key=None, dms=None, report=None):
+def verify_backup(path, public_key=None, dms=None, report=None, revocations=None):
     """Verifies the file at `path` (a path, or a binary file object read from its current
     position). `public_key`: 32 bytes the header's domain key must be; `dms`: the DMS as
-    read from a DMS file (bytes, before §4.1's checks). Returns a Report; raises
-    VerifyError (Damaged, Unauthenticated, UsageError) on the first failure."""
+    read from a DMS file (bytes, before §4.1's checks); `revocations`: a list read by
+    read_revocation_list_s12_4. Returns a Report; raises VerifyError (Damaged,
+    Unauthenticated, UsageError) on the first failure."""
     report = report or Report(path if isinstance(path, str) else getattr(path, "name", "<stream>"))
     dms_bytes = dms_bytes_s4_1(dms) if dms is not None else None
     if hasattr(path, "read"):
@@ -1048,41 +1351,80 @@ def verify_backup(path, public_key=None, dms=None, report=None):
             raise UsageError(f"{shown(path)}: cannot open: {e.strerror}")
     with f as f:
         src = HashedFile(f)
-        prefix, header_len = read_prefix_s2(src)
+        prefix, header_len, version = read_prefix_s2(src)
         header, header_sig = read_header_s2(src, header_len)
-        doc, header_key = header_public_key_s6_8(header)
+        doc, header_key = header_public_key_s6_8(header, version)
         check_header_signature_s6_9(header_key, prefix, header, header_sig)
         report.header = doc
         report.header_sha256 = hashlib.sha256(prefix + header).hexdigest()
-        fields = check_header_fields_s3_2(doc)
-        # §6 step 10 (a public key given by the user stands for the trusted domain key).
-        if public_key is not None and public_key != fields["public_key"]:
-            raise Unauthenticated(f"the backup belongs to domain {domain_fingerprint_s4_2(fields['public_key'])}, "
-                                  f"not to the domain of --public-key {domain_fingerprint_s4_2(public_key)}")
-        stream = ad = None
-        if dms_bytes is not None:
-            derived_public, _secret, kek = derive_domain_keys_s4_1(dms_bytes, fields)
-            if derived_public != fields["public_key"]:
-                raise Unauthenticated(f"wrong Domain Master Secret: it does not open domain "
-                                      f"{domain_fingerprint_s4_2(fields['public_key'])} that made this backup")
-            file_key = unwrap_file_key_s4_3(kek, fields["wrapped_file_key"], fields["backup_id"])
-            stream = open_body_stream_s4_4(file_key, fields["stream_header"])
-            ad = hashlib.sha256(prefix + header).digest()
-        chunks = read_chunks_s2(src, fields, fields["public_key"], report.stats, stream, ad)
-        if stream is None:
+        fields = check_header_fields_s3_2(doc, version)
+        if version == 2:
+            check_device_certificate_s12_6_9(fields)
+        check_trust_s6_10(fields, public_key, revocations)
+        ad = hashlib.sha256(prefix + header).digest()
+        if version == 1:
+            stream = None
+            if dms_bytes is not None:
+                derived_public, _secret, kek = derive_domain_keys_s4_1(dms_bytes, fields)
+                check_derived_public_key_s6_10(derived_public, fields)
+                file_key = unwrap_file_key_s4_3(kek, fields["wrapped_file_key"], fields["backup_id"])
+                stream = open_body_stream_s4_4(file_key, fields["stream_header"])
+            chunks = read_chunks_s2(src, fields, fields["public_key"], report.stats, stream, ad)
+            tar = None if stream is None else decompress_zstd_s5_1(chunks)
+        else:
+            file_key = None
+            if dms_bytes is not None:
+                derived_public, _secret, box_public, box_secret = derive_domain_keys_s12_2(dms_bytes, fields)
+                check_derived_public_key_s6_10(derived_public, fields)
+                check_box_public_key_s12_6_10(box_public, fields)
+                file_key = open_sealed_file_key_s12_2(box_public, box_secret, fields["sealed_file_key"])
+            chunks = read_chunks_s12_5(src, fields, ad, report.stats, file_key)
+            tar = None if file_key is None else decompress_chunks_s12_5(chunks, fields["chunk_size"])
+        if tar is None:
             for _ in chunks:
                 pass
         else:
-            verify_content_s5(chunks, fields, report)
+            verify_content_s5(tar, fields, report)
         report.file_size = src.offset
     return report
 
 
-def verify_content_s5(plaintexts, fields, report):
-    """§5 and §6 steps 23-25: zstd, tar, manifest, components; then the rest of the frame
-    and of the body are read to their end (so the trailer is checked)."""
+def check_trust_s6_10(fields, public_key, revocations):
+    """§6 step 10 before any derivation (a public key given by the user, or the domain of a
+    revocation list, stands for the trusted domain key); v2: it begins with the revocation
+    check of §12.4."""
+    if revocations is not None:
+        if fields["public_key"] != revocations["domain_public_key"]:
+            raise Unauthenticated(f"the backup belongs to domain {domain_fingerprint_s4_2(fields['public_key'])}, "
+                                  f"not to the domain of the revocation list "
+                                  f"{domain_fingerprint_s4_2(revocations['domain_public_key'])}")
+        check_revocation_s12_4(revocations, fields)
+    if public_key is not None and public_key != fields["public_key"]:
+        raise Unauthenticated(f"the backup belongs to domain {domain_fingerprint_s4_2(fields['public_key'])}, "
+                              f"not to the domain of --public-key {domain_fingerprint_s4_2(public_key)}")
+
+
+def check_derived_public_key_s6_10(derived_public, fields):
+    """§6 step 10: the public key derived from the DMS must be the header's domain.public_key."""
+    if derived_public != fields["public_key"]:
+        raise Unauthenticated(f"wrong Domain Master Secret: it does not open domain "
+                              f"{domain_fingerprint_s4_2(fields['public_key'])} that made this backup")
+
+
+def check_box_public_key_s12_6_10(box_public, fields):
+    """§12.6 step 10, with a DMS: domain.box_public_key must be the derived box public key."""
+    if box_public != fields["box_public_key"]:
+        raise Unauthenticated(f"the backup's file key is sealed to a key that is not domain "
+                              f"{domain_fingerprint_s4_2(fields['public_key'])}'s encryption key: "
+                              f"the device that wrote it was misconfigured or the header forged")
+
+
+def verify_content_s5(tar, fields, report):
+    """§5 and §6 steps 23-25: `tar` yields the decompressed stream (v1: §5.1's one frame,
+    v2: §12.5's frames); tar, manifest, components; then the rest of the stream and of the
+    body are read to their end (so the trailer is checked)."""
     limits = (sum(c["files"] for c in fields["components"]), sum(c["bytes"] for c in fields["components"]))
-    src = ByteSource(decompress_zstd_s5_1(plaintexts))
+    src = ByteSource(_hashed(tar, report))
     members, manifest = read_tar_s5_2(src, limits)
     if manifest is None:
         raise Damaged("the backup has no manifest")
@@ -1092,19 +1434,38 @@ def verify_content_s5(plaintexts, fields, report):
     compare_components_s6_25(fields["components"], components)
     report.members = members
     report.components = components
+    report.tar_sha256 = report.tar_hasher.hexdigest()
+
+
+def _hashed(pieces, report):
+    """The decompressed stream, hashed as it passes (the --json "tar_sha256")."""
+    report.tar_hasher = hashlib.sha256()
+    for piece in pieces:
+        report.tar_hasher.update(piece)
+        yield piece
 
 
 # --------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------
 
-def summary(report, public_key, dms):
+def summary(report, public_key, dms, revocations=None):
     h = report.header
     fp = h["domain"]["fingerprint"]
-    parts = [f"{shown(report.path)}: intact: header and trailer signatures valid (domain {shown(fp)}), "
-             f"{report.stats.chunks} chunks, {report.file_size} bytes"]
+    if h["format_version"] == 2:
+        signer = h["signer"]
+        key = domain_fingerprint_s4_2(bytes.fromhex(signer["public_key"]))
+        parts = [f"{shown(report.path)}: intact (format v2): header and trailer signatures valid, signed by device "
+                 f"{shown(signer['device_id'])} (key {key}) whose certificate the domain key signed "
+                 f"(domain {shown(fp)}), {report.stats.chunks} chunks and the chunk tree checked, "
+                 f"{report.file_size} bytes"]
+    else:
+        parts = [f"{shown(report.path)}: intact: header and trailer signatures valid (domain {shown(fp)}), "
+                 f"{report.stats.chunks} chunks, {report.file_size} bytes"]
     if public_key is not None:
         parts.append("the domain key is the one given")
+    if revocations is not None:
+        parts.append(f"its signer is not revoked by revocation list {revocations['serial']}")
     if dms is not None:
         files = sum(1 for m in report.members.values() if m.kind == "file")
         size = sum(m.size for m in report.members.values() if m.kind == "file")
@@ -1113,7 +1474,7 @@ def summary(report, public_key, dms):
     return "; ".join(parts)
 
 
-def json_verdict(report, error, public_key, dms):
+def json_verdict(report, error, public_key, dms, revocations=None):
     out = {"verdict": "ok" if error is None else ("damaged" if error.code == EXIT_DAMAGED else
                                                    "unauthenticated" if error.code == EXIT_AUTH else "error"),
            "exit_code": EXIT_OK if error is None else error.code,
@@ -1124,8 +1485,11 @@ def json_verdict(report, error, public_key, dms):
            "chunks": report.stats.chunks if report.stats.trailer else None,
            "body_len": report.stats.body_len if report.stats.trailer else None,
            "file_size": report.file_size,
+           "trailer": report.stats.trailer,
            "public_key_checked": public_key is not None and error is None,
-           "content_checked": dms is not None and error is None}
+           "revocations_checked": revocations is not None and error is None,
+           "content_checked": dms is not None and error is None,
+           "tar_sha256": report.tar_sha256 if error is None else None}
     if error is None and report.members is not None:
         out["members"] = [m.as_json() for m in sorted(report.members.values(), key=lambda m: m.path)]
         for m in out["members"]:
@@ -1137,12 +1501,14 @@ def json_verdict(report, error, public_key, dms):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="verify_backup.py",
-                                     description="Verify a Keepsake sealed backup (.ksb, format v1) "
+                                     description="Verify a Keepsake sealed backup (.ksb, format v1 or v2) "
                                                  "from docs/FORMAT.md alone.")
     parser.add_argument("file", help="the backup file")
     parser.add_argument("--public-key", metavar="HEX", help="the domain public key (64 hex digits) it must carry")
     parser.add_argument("--dms-file", metavar="F", help="Domain Master Secret (first line of F): decrypt and "
                                                         "check the content too")
+    parser.add_argument("--revocations", metavar="F", help="a revocation list file (FORMAT.md §12.4) of the "
+                                                           "domain: refuse a v2 file its signer's revocation covers")
     parser.add_argument("--json", action="store_true", help="print a JSON object with the verdict and the header")
     return parser.parse_args(argv)
 
@@ -1151,7 +1517,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)  # exits 2 on usage errors
     report = Report(args.file)
     error = None
-    public_key = dms = None
+    public_key = dms = revocations = None
     try:
         if args.public_key is not None:
             if not re.fullmatch(r"[0-9a-fA-F]{64}", args.public_key):
@@ -1159,13 +1525,16 @@ def main(argv=None):
             public_key = bytes.fromhex(args.public_key)
         if args.dms_file is not None:
             dms = read_dms_file_s4_1(args.dms_file)
-        verify_backup(args.file, public_key, dms, report)
+        if args.revocations is not None:
+            revocations = read_revocation_list_s12_4(args.revocations, public_key)
+        verify_backup(args.file, public_key, dms, report, revocations)
     except VerifyError as e:
         error = e
     if args.json:
-        print(json.dumps(json_verdict(report, error, public_key, dms), indent=1, sort_keys=True, ensure_ascii=True))
+        print(json.dumps(json_verdict(report, error, public_key, dms, revocations), indent=1, sort_keys=True,
+                         ensure_ascii=True))
     elif error is None:
-        print("OK: " + summary(report, public_key, dms))
+        print("OK: " + summary(report, public_key, dms, revocations))
     elif error.code == EXIT_DAMAGED:
         print(f"DAMAGED: {shown(args.file)}: {error.message}")
     elif error.code == EXIT_AUTH:

@@ -290,11 +290,19 @@ function welcomeCard() {
 function dmsSection(dms) {
   const section = el("section", { "aria-labelledby": "dms-title" }, el("h2", { id: "dms-title", text: "Backup Settings" }));
   if (dms.set) {
-    section.append(el("p", { id: "dms-set" }, el("strong", { text: "DOMAIN MASTER SECRET IS SET" }),
-      el("br"), el("span", { class: "muted", text: `Domain fingerprint: ${dms.fingerprint || dms.error || ""}` })));
+    const lines = [el("strong", { text: "DOMAIN MASTER SECRET IS SET" }),
+      el("br"), el("span", { class: "muted", text: `Domain fingerprint: ${dms.fingerprint || dms.error || ""}` })];
+    if (dms.device_key) lines.push(el("br"), el("span", { class: "muted", id: "dms-device-key", text: `This appliance's signing key: ${dms.device_key}` }));
+    if (!dms.error) {
+      lines.push(el("br"), el("span", { class: "muted", id: "dms-restore-key", text: dms.restore_key_kept
+        ? "Restore key: kept on this appliance (restores here need no Domain Master Secret)"
+        : "Restore key: not kept (write-only appliance: a restore asks for the Domain Master Secret)" }));
+    }
+    section.append(el("p", { id: "dms-set" }, ...lines));
     return section;
   }
   const feedback = el("div");
+  const keepRestoreKey = el("input", { type: "checkbox", id: "keep-restore-key", "aria-describedby": "keep-restore-key-help" });
   const secret = el("input", { id: "dms", name: "dms", type: "password", autocomplete: "new-password", required: true,
     "aria-describedby": "dms-help dms-hint" });
   const repeat = el("input", { id: "dms-repeat", name: "confirmation", type: "password", autocomplete: "new-password", required: true,
@@ -346,12 +354,15 @@ function dmsSection(dms) {
     secret, strength, hint,
     el("label", { for: "dms-repeat", text: "Repeat Domain Master Secret" }),
     repeat, repeatHint,
+    el("label", { class: "check" }, keepRestoreKey, " Keep the restore key on this appliance"),
+    el("p", { id: "keep-restore-key-help", class: "muted", text: "Off (recommended): this appliance makes and checks backups but cannot open them; every restore asks for the Domain Master Secret, and a copy of its disk reads no backup. On: restores here need no secret, and whoever copies this appliance's disk can read every backup of the domain." }),
     el("div", { class: "actions" }, el("button", { type: "submit", text: "Set Domain Master Secret" })),
     feedback);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      await api("POST", "/api/v1/dms", { dms: form.dms.value, confirmation: form.confirmation.value });
+      await api("POST", "/api/v1/dms", { dms: form.dms.value, confirmation: form.confirmation.value,
+        keep_restore_key: keepRestoreKey.checked });
       await showBackup(message("ok", "The Domain Master Secret is set."));
     } catch (e) {
       feedback.replaceChildren(message("error", e.message));  // the API names the rule broken
@@ -690,6 +701,9 @@ function detailsTable(d, label) {
       .map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { class: k === "Integrity" && d.integrity.state !== "intact" ? "damaged" : "", text: v })))));
 }
 
+// Whether this appliance keeps the restore key (GET /api/v1/dms), read with the restore page.
+let restoreKeyKept = false;
+
 async function showRestore(note) {
   const mine = stopPolling();
   const restore = await api("GET", "/api/v1/restore");
@@ -707,9 +721,11 @@ async function showRestore(note) {
     return;
   }
   // Read once no restore runs: the rollback point is what the last one left.
-  const [list, rollback, uploaded] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
-    api("GET", "/api/v1/restore/rollback"), api("GET", "/api/v1/restore/upload").catch((e) => ({ error: e.message }))]);
+  const [list, rollback, uploaded, dms] = await Promise.all([api("GET", "/api/v1/backups").catch((e) => ({ error: e.message })),
+    api("GET", "/api/v1/restore/rollback"), api("GET", "/api/v1/restore/upload").catch((e) => ({ error: e.message })),
+    api("GET", "/api/v1/dms").catch(() => ({}))]);
   if (mine !== generation) return;
+  restoreKeyKept = dms.restore_key_kept === true;
   const rows = (list.backups || []).flatMap((b) => {
     const d = b.details;
     const confirmRow = el("tr", { class: "confirm-row", hidden: true });
@@ -902,7 +918,8 @@ function rollbackSection(point) {
 function choose(backup, panel, source = "storage") {
   const d = backup.details;
   const feedback = el("div", { id: "restore-feedback" });
-  const needsDms = !d || d.domain_check !== THIS_DOMAIN;
+  // A backup of another domain, and on a write-only appliance any format 2 backup.
+  const needsDms = !d || d.domain_check !== THIS_DOMAIN || (d.format_version === 2 && !restoreKeyKept);
   const boxes = (d ? d.components : []).map((c) => el("label", { class: "check" },
     el("input", { type: "checkbox", name: "component", value: c.name, checked: true }), ` ${c.name}`));
   const keepNetwork = el("input", { type: "checkbox", id: "keep-network" });

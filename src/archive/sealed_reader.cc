@@ -185,30 +185,24 @@ Status BodyFrames::CheckTrailer(const uint8_t* first_bytes) {
 
 SealedReader::SealedReader(ByteSource& source, const SealedHeader& header, const SecureBuffer& file_key,
                            BodyLayer layer)
-    : header_(header),
-      file_key_(file_key),
-      decompress_(YieldsTar(header.header, layer)),
-      frames_(source, header),
-      dctx_(nullptr, ZSTD_freeDCtx) {
-  if (!header.header.is_v2()) decryptor_.emplace(file_key, header.header.stream_header);
-  if (decompress_) {
-    dctx_.reset(ZSTD_createDCtx());
-    KS_CHECK(dctx_ != nullptr);
-    ZSTD_DCtx_setParameter(dctx_.get(), ZSTD_d_windowLogMax, 27);
+    : header_(header), frames_(source, header) {
+  if (header.header.is_v2()) {
+    opener_.emplace(header.header, header.digest, file_key, YieldsTar(header.header, layer));
+  } else {
+    decryptor_.emplace(file_key, header.header.stream_header);
   }
 }
 
 SealedReader::~SealedReader() {
-  for (std::vector<uint8_t>* v : {&plain_, &frame_}) {
-    v->resize(v->capacity());
-    sodium_memzero(v->data(), v->size());
-  }
+  opener_.reset();  // its tasks end first
+  plain_.resize(plain_.capacity());
+  sodium_memzero(plain_.data(), plain_.size());
 }
 
 Result<size_t> SealedReader::Read(std::span<std::byte> buf) {
   while (plain_pos_ == plain_.size()) {
     if (final_seen_) return size_t{0};
-    RETURN_IF_ERROR(NextChunk());
+    RETURN_IF_ERROR(header_.header.is_v2() ? NextChunkV2() : NextChunk());
   }
   size_t n = std::min(buf.size(), plain_.size() - plain_pos_);
   std::memcpy(buf.data(), plain_.data() + plain_pos_, n);
@@ -224,60 +218,65 @@ Status SealedReader::NextChunk() {
     return Status::Corruption(
         fmt::format("truncated: the file ends after chunk {} without the final chunk and trailer", index));
   }
-  if (header_.header.is_v2()) {
-    RETURN_IF_ERROR(OpenV2(index, cipher));
-  } else {
-    auto final = decryptor_->Pull(cipher, header_.digest, plain_);
-    if (!final.ok()) {
-      return Status::Corruption(fmt::format(
-          "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
-    }
-    final_seen_ = *final;
+  auto final = decryptor_->Pull(cipher, header_.digest, plain_);
+  if (!final.ok()) {
+    return Status::Corruption(fmt::format(
+        "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
   }
+  final_seen_ = *final;
   plain_pos_ = 0;
   if (final_seen_) RETURN_IF_ERROR(frames_.ExpectTrailer());
   return Status();
 }
 
-// One v2 chunk: it opens on its own (its index and whether it is the last are in its
-// nonce); with kTar its frame is decompressed, and must be one whole zstd frame holding
-// exactly chunk_size tar bytes (the last chunk: 1 to chunk_size).
-Status SealedReader::OpenV2(uint64_t index, std::span<const uint8_t> cipher) {
-  std::vector<uint8_t>& opened = decompress_ ? frame_ : plain_;
-  auto last = crypto::OpenChunk(file_key_, index, cipher, header_.digest, opened);
-  if (!last.ok()) {
-    return Status::Corruption(fmt::format(
-        "chunk {} failed authentication: the body was modified, reordered, or belongs to another backup", index));
-  }
-  final_seen_ = *last;
-  if (!decompress_) return Status();
-  const size_t chunk_size = header_.header.chunk_size;
-  // One byte more than a chunk may hold: a full buffer means the frame holds too much.
-  plain_.resize(chunk_size + 1);
-  ZSTD_DCtx_reset(dctx_.get(), ZSTD_reset_session_only);
-  ZSTD_inBuffer in{frame_.data(), frame_.size(), 0};
-  ZSTD_outBuffer out{plain_.data(), plain_.size(), 0};
-  size_t ret = 1;
-  while (in.pos < in.size) {
-    ret = ZSTD_decompressStream(dctx_.get(), &out, &in);
-    if (ZSTD_isError(ret)) {
-      return Status::Corruption(fmt::format("chunk {}: compressed data: {}", index, ZSTD_getErrorName(ret)));
+// v2: this thread reads and hashes the chunks in file order, a few ahead of the one handed
+// out, while the chunks already read open on other cores. Errors come out in file order, as
+// a reader going one chunk at a time would meet them: a chunk's own error before anything
+// read after it.
+Status SealedReader::NextChunkV2() {
+  constexpr size_t kAhead = 3;  // two cores busy opening, one chunk read ahead of them
+  while (!body_end_ && opener_->in_flight() < kAhead) {
+    const uint64_t index = frames_.chunk_count();
+    auto cipher = frames_.Next();
+    if (!cipher.ok()) {
+      body_end_ = std::move(cipher).status();
+    } else if (cipher->empty()) {
+      body_end_ = Status();  // the trailer came and checked out
+    } else {
+      opener_->Submit(index, *cipher);
     }
-    if (out.pos == out.size) {
-      return Status::Corruption(fmt::format("chunk {} holds more than the {} bytes of a chunk", index, chunk_size));
-    }
-    if (ret == 0) break;
   }
-  if (ret != 0) return Status::Corruption(fmt::format("chunk {}: compressed data ends inside its frame", index));
-  if (in.pos != in.size) {
-    return Status::Corruption(fmt::format("chunk {}: unexpected data after its compressed frame", index));
+  if (opener_->in_flight() == 0) {
+    RETURN_IF_ERROR(*body_end_);
+    // A trailer where a chunk was due: the last chunk was dropped, or the body was sealed
+    // without one.
+    return Status::Corruption(fmt::format("truncated: the file ends after chunk {} without the final chunk and trailer",
+                                          frames_.chunk_count()));
   }
-  if (out.pos == 0 || (!final_seen_ && out.pos != chunk_size)) {
-    return Status::Corruption(
-        fmt::format("chunk {} holds {} bytes, not the {} of a chunk", index, out.pos, chunk_size));
+  ASSIGN_OR_RETURN(bool last, opener_->TakeOldest(plain_));
+  plain_pos_ = 0;
+  if (last) {
+    final_seen_ = true;
+    return AfterLastChunk();
   }
-  plain_.resize(out.pos);
   return Status();
+}
+
+// The chunk sealed as last was handed out: what the reading ahead found after it must be
+// the trailer, checked out, and the end of the file. Said as a reader expecting the trailer
+// there says it.
+Status SealedReader::AfterLastChunk() {
+  if (opener_->in_flight() > 0) return Status::Corruption("damaged trailer: no KSTRAILR magic after the final chunk");
+  if (!body_end_) return frames_.ExpectTrailer();
+  if (body_end_->ok()) return Status();
+  // Read as a chunk, what follows failed: the file ends there or holds no trailer.
+  if (body_end_->message().starts_with("truncated")) {
+    return Status::Corruption("truncated: the file ends inside the trailer");
+  }
+  if (body_end_->message().find("length") != std::string::npos) {
+    return Status::Corruption("damaged trailer: no KSTRAILR magic after the final chunk");
+  }
+  return *body_end_;  // the trailer's own checks
 }
 
 Status CheckBodyIntegrity(ByteSource& source, const SealedHeader& header) {

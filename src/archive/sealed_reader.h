@@ -14,12 +14,11 @@
 // Not thread-safe.
 #pragma once
 
-#include <zstd.h>
-
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "archive/chunk_opener.h"
 #include "archive/header.h"
 #include "base/byte_stream.h"
 #include "base/sha256.h"
@@ -91,15 +90,16 @@ class SealedReader final : public ByteSource {
 
  private:
   Status NextChunk();
-  Status OpenV2(uint64_t index, std::span<const uint8_t> cipher);
+  Status NextChunkV2();
+  Status AfterLastChunk();
 
   const SealedHeader& header_;
-  const SecureBuffer& file_key_;
-  const bool decompress_;
   BodyFrames frames_;
-  std::optional<crypto::StreamDecryptor> decryptor_;         // v1
-  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx_;  // v2 with kTar
-  std::vector<uint8_t> frame_;                               // v2 with kTar: the opened chunk before decompression
+  std::optional<crypto::StreamDecryptor> decryptor_;  // v1
+  // v2: chunks read ahead and opened on other threads; what ended the reading ahead (OK:
+  // the trailer came and checked out), once it ended.
+  std::optional<ChunkOpener> opener_;
+  std::optional<Status> body_end_;
   std::vector<uint8_t> plain_;
   size_t plain_pos_ = 0;
   bool final_seen_ = false;

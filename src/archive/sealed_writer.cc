@@ -48,16 +48,9 @@ Result<std::unique_ptr<SealedWriter>> SealedWriter::Start(BackupHeader header, c
 }
 
 SealedWriter::SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, ByteSink& out, SecureBuffer file_key)
-    : header_(std::move(header)),
-      keys_(keys),
-      out_(out),
-      file_key_(std::move(file_key)),
-      cctx_(nullptr, ZSTD_freeCCtx) {
+    : header_(std::move(header)), keys_(keys), out_(out), file_key_(std::move(file_key)) {
   if (header_.is_v2()) {
-    cctx_.reset(ZSTD_createCCtx());
-    KS_CHECK(cctx_ != nullptr);
-    ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_compressionLevel, header_.compression_level);
-    ZSTD_CCtx_setParameter(cctx_.get(), ZSTD_c_checksumFlag, 1);
+    sealer_.emplace(header_.compression_level, header_digest_, file_key_);
   } else {
     encryptor_.emplace(file_key_);
     header_.stream_header = encryptor_->header();
@@ -66,10 +59,9 @@ SealedWriter::SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, 
 }
 
 SealedWriter::~SealedWriter() {
-  for (std::vector<uint8_t>* v : {&plain_, &frame_}) {
-    v->resize(v->capacity());  // cleared after each chunk: the bytes are still there
-    sodium_memzero(v->data(), v->size());
-  }
+  sealer_.reset();                   // its tasks end first
+  plain_.resize(plain_.capacity());  // cleared after each chunk: the bytes are still there
+  sodium_memzero(plain_.data(), plain_.size());
 }
 
 const SecureBuffer& SealedWriter::signing_key() const {
@@ -82,30 +74,40 @@ Status SealedWriter::Emit(std::span<const uint8_t> bytes) {
   return out_.Write(std::as_bytes(bytes));
 }
 
-Status SealedWriter::SealFrameChunk(bool final) {
-  frame_.resize(ZSTD_compressBound(plain_.size()));
-  size_t n = ZSTD_compress2(cctx_.get(), frame_.data(), frame_.size(), plain_.data(), plain_.size());
-  if (ZSTD_isError(n)) return Status::Internal(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
-  frame_.resize(n);
-  crypto::SealChunk(file_key_, chunk_count_, final, frame_, header_digest_, cipher_);
-  std::array<uint8_t, 32> leaf = Sha256::Of(cipher_);
-  file_hash_.Update(std::as_bytes(std::span(leaf)));
+Status SealedWriter::EmitSealed(std::span<const uint8_t> cipher) {
+  if (header_.is_v2()) {
+    std::array<uint8_t, 32> leaf = Sha256::Of(cipher);  // the chunk tree's leaf
+    file_hash_.Update(std::as_bytes(std::span(leaf)));
+  }
+  uint8_t len[kChunkLengthSize];
+  PutLe32(len, static_cast<uint32_t>(cipher.size()));
+  RETURN_IF_ERROR(Emit(len));
+  RETURN_IF_ERROR(Emit(cipher));
+  body_len_ += kChunkLengthSize + cipher.size();
   return Status();
 }
 
+// v1 seals here, in order; v2 hands the chunk to the sealer's threads and writes out the
+// chunks they finished, in order, keeping a few in flight (all of them, after the last).
 Status SealedWriter::SealChunk(bool final) {
-  if (header_.is_v2()) {
-    RETURN_IF_ERROR(SealFrameChunk(final));
-  } else {
+  if (!header_.is_v2()) {
     encryptor_->Push(plain_, header_digest_, final, cipher_);
+    RETURN_IF_ERROR(EmitSealed(cipher_));
+    ++chunk_count_;
+    plain_.clear();
+    return Status();
   }
-  uint8_t len[kChunkLengthSize];
-  PutLe32(len, static_cast<uint32_t>(cipher_.size()));
-  RETURN_IF_ERROR(Emit(len));
-  RETURN_IF_ERROR(Emit(cipher_));
-  body_len_ += kChunkLengthSize + cipher_.size();
-  ++chunk_count_;
-  plain_.clear();
+  constexpr size_t kInFlight = 3;  // two cores sealing, one chunk being filled meanwhile
+  std::vector<uint8_t> piece = sealer_->TakeBuffer();
+  piece.clear();
+  piece.swap(plain_);
+  sealer_->Submit(chunk_count_++, final, std::move(piece));
+  while (sealer_->in_flight() > 0 && (final || sealer_->in_flight() >= kInFlight)) {
+    ASSIGN_OR_RETURN(std::vector<uint8_t> cipher, sealer_->TakeOldest());
+    Status written = EmitSealed(cipher);
+    sealer_->GiveBuffer(std::move(cipher));
+    RETURN_IF_ERROR(written);
+  }
   return Status();
 }
 

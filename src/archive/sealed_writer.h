@@ -10,12 +10,11 @@
 // few chunk buffers. Not thread-safe.
 #pragma once
 
-#include <zstd.h>
-
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "archive/chunk_sealer.h"
 #include "archive/header.h"
 #include "archive/sealed_reader.h"
 #include "base/byte_stream.h"
@@ -43,16 +42,15 @@ class SealedWriter final : public ByteSink {
   SealedWriter(BackupHeader header, const crypto::DomainKeys& keys, ByteSink& out, SecureBuffer file_key);
   Status Emit(std::span<const uint8_t> bytes);
   Status SealChunk(bool final);
-  Status SealFrameChunk(bool final);  // v2
+  Status EmitSealed(std::span<const uint8_t> cipher);
   const SecureBuffer& signing_key() const;
 
   BackupHeader header_;
   const crypto::DomainKeys& keys_;
   ByteSink& out_;
   SecureBuffer file_key_;
-  std::optional<crypto::StreamEncryptor> encryptor_;         // v1
-  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx_;  // v2
-  std::vector<uint8_t> frame_;                               // v2: a chunk's compressed frame
+  std::optional<crypto::StreamEncryptor> encryptor_;  // v1
+  std::optional<ChunkSealer> sealer_;                 // v2: chunks compressed and sealed on other threads
   std::vector<uint8_t> signed_part_;
   crypto::Signature signature_{};
   std::array<uint8_t, 32> header_digest_{};

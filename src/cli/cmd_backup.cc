@@ -66,7 +66,8 @@ void AddBackupCommand(CLI::App& app, const CliContext& ctx, Runner& run) {
       ->check(CLI::Range(1, 19));
   cmd->add_option("--zstd-workers", opt->seal.zstd.workers, "zstd worker threads (default: one per core)")
       ->check(CLI::Range(0, 64));
-  cmd->add_option("--chunk-size", opt->seal.chunk_size, "Plaintext bytes per encrypted chunk (default 1 MiB)")
+  cmd->add_option("--chunk-size", opt->seal.chunk_size,
+                  "Plaintext bytes per encrypted chunk (default: format v1 1 MiB, v2 4 MiB of tar)")
       ->check(CLI::Range(1024, 1 << 24));
   cmd->callback([&ctx, &run, opt] { run = [&ctx, opt] { return RunBackup(ctx, *opt); }; });
 }

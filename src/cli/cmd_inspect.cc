@@ -92,9 +92,10 @@ Status RunInspect(const CliContext& ctx, const InspectOptions& opt) {
     }
     fmt::print("Format:             version {}\n", h.format_version);
     fmt::print("Signature:          {}\n", trust);
-    fmt::print("Integrity:          {}\n", integrity.intact
-                                               ? "intact: the signed trailer and whole-file hash match every byte"
-                                               : "DAMAGED: " + text(integrity.damage));
+    fmt::print("Integrity:          {}\n",
+               integrity.intact ? (h.is_v2() ? "intact: the signed trailer and chunk tree match every chunk"
+                                             : "intact: the signed trailer and whole-file hash match every byte")
+                                : "DAMAGED: " + text(integrity.damage));
     fmt::print("Components:\n");
     for (const auto& c : h.components) {
       fmt::print("  {:<16} {:>8} files  {:>10}{}\n", text(c.name), c.files, HumanBytes(c.bytes),

@@ -174,8 +174,13 @@ try {
   await dmsForm.getByRole("alert").filter({ hasText: /8/ }).waitFor();
   await dmsForm.getByLabel("Domain Master Secret", { exact: true }).fill("correct horse battery staple");
   await dmsForm.getByLabel("Repeat Domain Master Secret").fill("correct horse battery staple");
+  // Format v2: the restore key stays off the appliance unless the administrator asks.
+  assert.equal(await dmsForm.getByLabel("Keep the restore key on this appliance").isChecked(), false,
+    "a write-only appliance is the default");
   await dmsForm.getByRole("button", { name: "Set Domain Master Secret" }).click();
   await page.locator("#dms-set", { hasText: "DOMAIN MASTER SECRET IS SET" }).waitFor();
+  assert.match(await page.locator("#dms-restore-key").textContent(), /not kept \(write-only/);
+  assert.match(await page.locator("#dms-device-key").textContent(), /signing key: [0-9a-f:]{39}/);
   await page.reload();
   await page.locator("#dms-set").waitFor();
   assert.equal(await page.locator("#dms-form").count(), 0, "no form once the DMS is set");
@@ -326,6 +331,8 @@ try {
   await page.getByRole("heading", { name: `Restore ${made}` }).waitFor();
   assert.match(await page.locator("#restore-panel").textContent(), /valid, this domain/);
   assert.match(await page.locator("#restore-panel").textContent(), /Integrityintact \(checked/);
+  // A write-only appliance asks for the DMS even for its own backups.
+  await page.getByLabel("Domain Master Secret of the backup's domain").fill(DMS);
   await page.getByRole("button", { name: "Dry run" }).click();
   await page.locator("#last-restore", { hasText: "would restore" }).waitFor({ timeout: 60000 });
   assert.match(await page.locator("#last-restore").textContent(), /\(dry-run\): succeeded/);
@@ -339,6 +346,7 @@ try {
   step = "Restore: for real only behind the typed confirmation, keeping the network settings";
   await page.getByRole("button", { name: `Choose ${made}` }).click();
   await page.getByLabel("Keep this appliance's network settings").check();
+  await page.getByLabel("Domain Master Secret of the backup's domain").fill(DMS);
   await page.getByLabel(/Type RESTORE/).fill("restore");
   await page.getByRole("button", { name: "Restore", exact: true }).click();
   await page.locator("#restore-feedback", { hasText: "Type RESTORE to confirm." }).waitFor();
@@ -400,6 +408,7 @@ try {
   await accessible(page, "Restore with an upload");
   await uploaded.getByRole("button", { name: `Choose uploaded ${made}` }).click();
   await page.getByRole("heading", { name: `Restore the uploaded ${made}` }).waitFor();
+  await page.getByLabel("Domain Master Secret of the backup's domain").fill(DMS);
   await page.getByRole("button", { name: "Dry run" }).click();
   await page.getByRole("status").filter({ hasText: "Dry run started" }).waitFor();
   await page.locator("#last-restore", { hasText: "would restore" }).waitFor({ timeout: 60000 });

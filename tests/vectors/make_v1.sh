@@ -8,6 +8,10 @@
 # reference; test_python_verifier.py checks both readers (C++ and tools/verify_backup.py)
 # against it.
 #
+# A `keepsake` that writes format v2 for a new domain (every one since v2) cannot make it: give
+# the path of a release from before v2. The script stops before touching v1/ if the backup it
+# made is not v1.
+#
 # Usage: tests/vectors/make_v1.sh [path/to/keepsake]
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +28,10 @@ ln -s a.conf "$WORK/tree/etc/link"
 touch -h -d '2026-11-26 00:00:00 UTC' "$WORK/tree/etc/"* "$WORK/tree/etc" "$WORK/tree"
 "$KS" --state-dir "$WORK/state" dms set --dms-file "$OUT/dms.txt" --kdf-ops 1 --kdf-mem-kib 8 --test-weak-kdf >/dev/null
 file="$("$KS" --state-dir "$WORK/state" backup --source "$WORK/tree" --out "$WORK/out")"
+if [ "$(od -An -tu2 -j8 -N2 "$file" | tr -d ' ')" != 1 ]; then
+    echo "make_v1.sh: $KS wrote format $(od -An -tu2 -j8 -N2 "$file" | tr -d ' '), not 1: use a release from before v2 (v1/ left as it is)" >&2
+    exit 1
+fi
 cp "$file" "$OUT/backup.ksb"
 "$KS" --state-dir "$WORK/state" inspect "$OUT/backup.ksb" --json > "$WORK/inspect.json"
 python3 - "$OUT/backup.ksb" "$WORK/inspect.json" "$WORK/state/keystore.json" "$WORK/tree" > "$OUT/expected.json" <<'PY'
