@@ -32,12 +32,14 @@ file=$(ks backup --out "$demo/backups" --prefix demo)
 echo "$file"
 echo "== Backup Details"
 ks inspect "$file"
-echo "== Verifying"
+echo "== Checking it without any secret (this appliance is write-only: it cannot open its backups)"
 ks verify "$file"
-echo "== Restore, dry run (changes nothing)"
-ks restore "$file" --dry-run
+echo "== Verifying everything, with the DMS"
+ks verify "$file" --dms-file "$demo/dms.txt"
+echo "== Restore, dry run (changes nothing; a restore asks for the DMS)"
+ks restore "$file" --dry-run --dms-file "$demo/dms.txt"
 echo "== Restore, keeping this appliance's network settings"
-ks restore "$file" --keep network
+ks restore "$file" --keep network --dms-file "$demo/dms.txt"
 echo "== Rollback to the state before the restore"
 ks rollback
 

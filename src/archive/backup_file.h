@@ -1,6 +1,9 @@
 // Making and opening whole sealed backups: the pipelines
-//   seal:   scanned trees -> tar -> zstd -> SealedWriter -> ByteSink
-//   unseal: ByteSource -> SealedReader -> zstd -> tar -> (verify | staging directory)
+//   seal v1:   scanned trees -> tar -> zstd -> SealedWriter -> ByteSink
+//   seal v2:   scanned trees -> tar -> SealedWriter (a zstd frame per chunk, on every core)
+//   unseal v1: ByteSource -> SealedReader -> zstd -> tar -> (verify | staging directory)
+//   unseal v2: ByteSource -> SealedReader (each chunk opened and decompressed, on every
+//              core) -> tar -> (verify | staging directory)
 // Streams all the way: memory is bounded by chunk and block sizes, not by backup size.
 // Not thread-safe; each call owns its pipeline.
 #pragma once

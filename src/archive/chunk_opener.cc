@@ -34,7 +34,8 @@ Status Decompress(ZSTD_DCtx* dctx, const BackupHeader& header, uint64_t index, b
     return Status::Corruption(fmt::format("chunk {}: unexpected data after its compressed frame", index));
   }
   if (out.pos == 0 || (!last && out.pos != chunk_size)) {
-    return Status::Corruption(fmt::format("chunk {} holds {} bytes, not the {} of a chunk", index, out.pos, chunk_size));
+    return Status::Corruption(
+        fmt::format("chunk {} holds {} bytes, not the {} of a chunk", index, out.pos, chunk_size));
   }
   plain.resize(out.pos);
   return Status();

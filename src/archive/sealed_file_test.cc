@@ -11,6 +11,7 @@
 #include "archive/backup_file.h"
 #include "archive/format.h"
 #include "archive/sealed_reader.h"
+#include "archive/sealed_test_util.h"
 #include "archive/sealed_writer.h"
 #include "base/endian.h"
 #include "base/mem_stream.h"
@@ -20,32 +21,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const crypto::KdfParams kTestKdf{1, 8};  // cheap Argon2id; the same code path as production
-
-SecureBuffer Secret(std::string_view s) {
-  return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-}
-
-crypto::DomainKeys Domain(std::string_view dms, uint8_t salt_byte) {
-  crypto::Salt salt{};
-  salt.fill(salt_byte);
-  auto keys = crypto::DeriveDomainKeys(Secret(dms), salt, kTestKdf);
-  KS_CHECK(keys.ok());
-  return std::move(keys).value();
-}
+using sealed_test::ChunkOffsets;
+using sealed_test::Domain;
+using sealed_test::MakeTestTree;
+using sealed_test::Secret;
 
 class SealedFileTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/ks_sealed_XXXXXX";
-    tree_ = new std::string(mkdtemp(tmpl));
-    fs::create_directories(*tree_ + "/etc/empty");
-    std::ofstream(*tree_ + "/etc/a.conf") << "alpha = 1\nbeta = two\n";
-    std::mt19937 rng(42);  // seeded: the same bytes every run
-    std::string random(6000, '\0');
-    for (auto& c : random) c = static_cast<char>(rng());
-    std::ofstream(*tree_ + "/etc/blob.bin", std::ios::binary) << random;
-    fs::create_symlink("a.conf", *tree_ + "/etc/link");
+    tree_ = new std::string(MakeTestTree("ks_sealed"));
     domain_ = new crypto::DomainKeys(Domain("correct horse battery", 1));
   }
   static void TearDownTestSuite() {
@@ -97,17 +81,6 @@ class SealedFileTest : public ::testing::Test {
     return UnsealBackup(in, unlocker, "").status();
   }
   static Status VerifyOnDevice(std::string_view file) { return Verify(file, {domain_, nullptr}); }
-
-  // Offsets of each chunk's length field, parsed from an intact file.
-  static std::vector<size_t> ChunkOffsets(const std::string& file) {
-    size_t pos = kPrefixSize + GetLe32(reinterpret_cast<const uint8_t*>(file.data()) + 12) + 64;
-    std::vector<size_t> offsets;
-    while (pos + kTrailerSize < file.size()) {
-      offsets.push_back(pos);
-      pos += kChunkLengthSize + GetLe32(reinterpret_cast<const uint8_t*>(file.data()) + pos);
-    }
-    return offsets;
-  }
 
   static std::string* tree_;
   static crypto::DomainKeys* domain_;

@@ -1,16 +1,19 @@
-// Reading a sealed backup file (format v1): the signed header, then the body as a stream.
+// Reading a sealed backup file (formats v1 and v2): the signed header, then the body as a
+// stream.
 //
-// Verification order (docs/FORMAT.md §Verification):
+// Verification order (docs/FORMAT.md §6, §12.6):
 //  1. ReadSealedHeader: magic, version, header length bounds, JSON fields, and the header
-//     signature under the public key the header names (self-consistency: any modified byte
-//     of prefix, header or signature fails here).
+//     signature under the key the header names (v1 the domain's, v2 the device's, whose
+//     certificate must verify under the domain key the header names): self-consistency,
+//     any modified byte of prefix, header or signature fails here.
 //  2. UnlockFileKey (unlock.h): the header's domain key must be the trusted one (this
-//     device's, or the one derived from a DMS the user typed); then the file key unwraps.
+//     device's, or the one derived from a DMS the user typed), its v2 signer not revoked;
+//     then the file key unwraps (v1) or opens (v2).
 //  3. SealedReader::Read (framing by BodyFrames): each chunk's length is bounded, its
-//     ciphertext authenticated
-//     (order, truncation and foreign bodies fail here), and after the FINAL chunk the
-//     trailer's counts, file hash and signature are checked and the file must end.
-//     Read() returns 0 only after all of that passed.
+//     ciphertext authenticated (order, truncation and foreign bodies fail here; v2 chunks
+//     open on other threads, handed back in order), and after the last chunk the trailer's
+//     counts, hash (v1 of the file, v2 the chunk tree) and signature are checked and the
+//     file must end. Read() returns 0 only after all of that passed.
 // Not thread-safe.
 #pragma once
 

@@ -16,6 +16,7 @@
 #include "archive/backup_file.h"
 #include "archive/format.h"
 #include "archive/sealed_reader.h"
+#include "archive/sealed_test_util.h"
 #include "base/endian.h"
 #include "base/mem_stream.h"
 #include "crypto/chunk_cipher.h"
@@ -29,20 +30,11 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-const crypto::KdfParams kTestKdf{1, 8};
 constexpr char kDms[] = "correct horse battery";
-
-SecureBuffer Secret(std::string_view s) {
-  return SecureBuffer::CopyOf(std::span(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
-}
-
-crypto::DomainKeys Domain(std::string_view dms, uint8_t salt_byte) {
-  crypto::Salt salt{};
-  salt.fill(salt_byte);
-  auto keys = crypto::DeriveDomainKeys(Secret(dms), salt, kTestKdf);
-  KS_CHECK(keys.ok());
-  return std::move(keys).value();
-}
+using sealed_test::ChunkOffsets;
+using sealed_test::Domain;
+using sealed_test::MakeTestTree;
+using sealed_test::Secret;
 
 // What a v2 appliance keeps (crypto/keystore.cc does the same): public keys, its own
 // certified key, and the box secret key only when it keeps the restore key.
@@ -62,15 +54,7 @@ crypto::DomainKeys Appliance(const crypto::DomainKeys& domain, const std::string
 class SealedV2Test : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char tmpl[] = "/tmp/ks_sealed_v2_XXXXXX";
-    tree_ = new std::string(mkdtemp(tmpl));
-    fs::create_directories(*tree_ + "/etc/empty");
-    std::ofstream(*tree_ + "/etc/a.conf") << "alpha = 1\nbeta = two\n";
-    std::mt19937 rng(42);
-    std::string random(6000, '\0');
-    for (auto& c : random) c = static_cast<char>(rng());
-    std::ofstream(*tree_ + "/etc/blob.bin", std::ios::binary) << random;
-    fs::create_symlink("a.conf", *tree_ + "/etc/link");
+    tree_ = new std::string(MakeTestTree("ks_sealed_v2"));
     domain_ = new crypto::DomainKeys(Domain(kDms, 1));
     writer_ = new crypto::DomainKeys(Appliance(*domain_, "dev-1", false));
     keeper_ = new crypto::DomainKeys(Appliance(*domain_, "dev-1", true));
@@ -105,16 +89,6 @@ class SealedV2Test : public ::testing::Test {
   static Status Integrity(std::string_view file) {
     StringSource in(file);
     return CheckIntegrity(in).status();
-  }
-
-  static std::vector<size_t> ChunkOffsets(const std::string& file) {
-    size_t pos = kPrefixSize + GetLe32(reinterpret_cast<const uint8_t*>(file.data()) + 12) + 64;
-    std::vector<size_t> offsets;
-    while (pos + kTrailerSize < file.size()) {
-      offsets.push_back(pos);
-      pos += kChunkLengthSize + GetLe32(reinterpret_cast<const uint8_t*>(file.data()) + pos);
-    }
-    return offsets;
   }
 
   static std::string* tree_;

@@ -156,7 +156,8 @@ TEST_F(KeystoreTest, ANewKeystoreIsWriteOnly) {
   EXPECT_EQ(derived->box_public_key, loaded->box_public_key);
   auto text = ReadSmallFile(KeystorePath(dir_), 65536);
   ASSERT_TRUE(text.ok());
-  for (const char* secret : {"\"kek\"", "restore_key", ToBase64(derived->kek.span()).c_str()}) {
+  const std::string kek = ToBase64(derived->kek.span());
+  for (const std::string& secret : {std::string("\"kek\""), std::string("restore_key"), kek}) {
     EXPECT_EQ(text->find(secret), std::string::npos) << secret;
   }
   // A file key sealed to the domain cannot be opened with anything the keystore holds.
