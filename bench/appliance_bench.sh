@@ -87,7 +87,7 @@ cp -a "$STATE" "$APPL"
 mkdir -p "$KS_STATE" "$WORK/out" "$WORK/tmp"
 printf 'bench-domain-master-secret\n' > "$WORK/dms"
 "$KS" --state-dir "$KS_STATE" --appliance-root "$APPL" dms set --dms-file "$WORK/dms" \
-    --kdf-ops 1 --kdf-mem-kib 8 --test-weak-kdf >/dev/null
+    --kdf-ops 1 --kdf-mem-kib 8 --test-weak-kdf --keep-restore-key >/dev/null
 printf 'bench-restic-password\n' > "$WORK/restic.pw"
 export RESTIC_PASSWORD_FILE="$WORK/restic.pw"
 # restic writes its pack files to TMPDIR before storing them, and keeps a local cache:

@@ -64,7 +64,7 @@ KS="$WORK/keepsake"
 KS_STATE="$WORK/ks-state"
 mkdir -p "$KS_STATE" "$WORK/out"
 printf 'bench-domain-master-secret\n' > "$WORK/dms"
-"$KS" --state-dir "$KS_STATE" dms set --dms-file "$WORK/dms" --kdf-ops 1 --kdf-mem-kib 8 --test-weak-kdf >/dev/null
+"$KS" --state-dir "$KS_STATE" dms set --dms-file "$WORK/dms" --kdf-ops 1 --kdf-mem-kib 8 --test-weak-kdf --keep-restore-key >/dev/null
 age-keygen -o "$WORK/age.key" 2>/dev/null
 RECIP="$(age-keygen -y "$WORK/age.key")"
 

@@ -163,9 +163,11 @@ TEST_F(RetentionRunnerTest, OnlyBackupsOfThisDomainIntactAndUnderTheirOwnNameCou
   store_.Add(Name(21), {"dev-1", "", std::nullopt, DomainTrust::kThisDomain, /*intact=*/false});
   store_.Add(Name(22), {"dev-1", Name(4), Day(4), DomainTrust::kThisDomain, true});  // a replayed copy
   store_.Add(Name(23), {"dev-OTHER", "", std::nullopt, DomainTrust::kThisDomain, true});
+  // Format v2: this domain's, but signed by a device key the domain revoked for its time.
+  store_.Add(Name(24), {"dev-1", "", std::nullopt, DomainTrust::kRevokedSigner, true});
   RetentionOutcome out = Apply(2);
   EXPECT_THAT(out.removed, ElementsAre(Name(1), Name(2), Name(3)));
-  for (unsigned d : {20u, 21u, 22u, 23u, 4u, 5u}) EXPECT_THAT(store_.names(), ::testing::Contains(Name(d)));
+  for (unsigned d : {20u, 21u, 22u, 23u, 24u, 4u, 5u}) EXPECT_THAT(store_.names(), ::testing::Contains(Name(d)));
 }
 
 TEST_F(RetentionRunnerTest, BackupsAreRankedByTheirHeadersTimeNotTheirNames) {

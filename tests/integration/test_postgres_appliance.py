@@ -51,7 +51,8 @@ class PostgresApplianceTest(unittest.TestCase):
         dms = os.path.join(self.dir, "dms")
         with open(dms, "w") as f:
             f.write("postgres appliance secret\n")
-        self.keepsake("dms", "set", "--dms-file", dms, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf")
+        self.keepsake("dms", "set", "--dms-file", dms, "--kdf-ops", "1", "--kdf-mem-kib", "8", "--test-weak-kdf",
+                      "--keep-restore-key")  # restores here are the subject, not the DMS
         SERVER.sql("DROP TABLE IF EXISTS certs; CREATE TABLE certs (serial int PRIMARY KEY, subject text);"
                    "INSERT INTO certs SELECT g, 'CN=host-' || g FROM generate_series(1, 500) g;")
 
