@@ -38,7 +38,7 @@ using EntryPtr = std::unique_ptr<struct archive_entry, decltype(&archive_entry_f
 
 class TarWriter {
  public:
-  TarWriter(ByteSink& out) : archive_(archive_write_new(), archive_write_free), ctx_{&out, Status()} {}
+  TarWriter(ByteSink& out) : ctx_{&out, Status()}, archive_(archive_write_new(), archive_write_free) {}
 
   Status Open() {
     // Full pax keeps nanosecond mtimes; atime and ctime are left out (they change on read).
@@ -141,8 +141,11 @@ class TarWriter {
     return Status::IoError(fmt::format("writing tar ({}): {}", what, detail ? detail : "no detail given"));
   }
 
-  ArchivePtr archive_;
+  // ctx_ first, so that it outlives archive_: archive_write_free flushes an unfinished
+  // archive through WriteCallback, which writes ctx_ (reproduced: a backup cut short wrote
+  // into the destroyed context and corrupted the heap; keepsaked aborted).
   SinkContext ctx_;
+  ArchivePtr archive_;
   std::vector<char> buf_;
 };
 
