@@ -111,6 +111,7 @@ Result<std::span<const uint8_t>> BodyFrames::Next() {
   uint8_t len_bytes[kChunkLengthSize];
   ASSIGN_OR_RETURN(size_t n, ReadFull(source_, std::as_writable_bytes(std::span(len_bytes))));
   if (n == 0) {
+    failed_as_ = Failure::kFileEnded;
     return Status::Corruption(
         fmt::format("truncated: the file ends after chunk {} without the final chunk and trailer", index));
   }
@@ -123,14 +124,21 @@ Result<std::span<const uint8_t>> BodyFrames::Next() {
     RETURN_IF_ERROR(CheckTrailer(len_bytes));
     return std::span<const uint8_t>();
   }
-  if (n < kChunkLengthSize) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
+  if (n < kChunkLengthSize) {
+    failed_as_ = Failure::kFileEnded;
+    return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
+  }
   uint32_t len = GetLe32(len_bytes);
   if (len < min_len_ || len > max_len_) {
+    failed_as_ = Failure::kNotAChunk;
     return Status::Corruption(fmt::format("chunk {}: length {} is out of range; the file is damaged", index, len));
   }
   cipher_.resize(len);
   ASSIGN_OR_RETURN(n, ReadFull(source_, Writable(cipher_)));
-  if (n < len) return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
+  if (n < len) {
+    failed_as_ = Failure::kFileEnded;
+    return Status::Corruption(fmt::format("truncated: the file ends inside chunk {}", index));
+  }
   if (header_.header.is_v2()) {
     // The chunk tree's leaf: one SHA-256 per chunk, so that chunks can be hashed apart.
     std::array<uint8_t, 32> leaf = Sha256::Of(cipher_);
@@ -270,13 +278,15 @@ Status SealedReader::AfterLastChunk() {
   if (!body_end_) return frames_.ExpectTrailer();
   if (body_end_->ok()) return Status();
   // Read as a chunk, what follows failed: the file ends there or holds no trailer.
-  if (body_end_->message().starts_with("truncated")) {
-    return Status::Corruption("truncated: the file ends inside the trailer");
+  switch (frames_.failed_as()) {
+    case BodyFrames::Failure::kFileEnded:
+      return Status::Corruption("truncated: the file ends inside the trailer");
+    case BodyFrames::Failure::kNotAChunk:
+      return Status::Corruption("damaged trailer: no KSTRAILR magic after the final chunk");
+    case BodyFrames::Failure::kOther:
+      break;
   }
-  if (body_end_->message().find("length") != std::string::npos) {
-    return Status::Corruption("damaged trailer: no KSTRAILR magic after the final chunk");
-  }
-  return *body_end_;  // the trailer's own checks
+  return *body_end_;  // the trailer's own checks, or the storage's error
 }
 
 Status CheckBodyIntegrity(ByteSource& source, const SealedHeader& header) {

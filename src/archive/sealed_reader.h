@@ -56,6 +56,12 @@ class BodyFrames {
   uint64_t bytes_in() const { return bytes_in_; }
   uint64_t chunk_count() const { return chunk_count_; }
 
+  // Why Next() last failed where a chunk was due: the file ended, or what stood there is no
+  // chunk (its length is out of bounds); kOther for the trailer's checks and I/O errors. A
+  // reader that read past the last chunk says these as trailer errors.
+  enum class Failure { kOther, kFileEnded, kNotAChunk };
+  Failure failed_as() const { return failed_as_; }
+
  private:
   Status CheckTrailer(const uint8_t* first_bytes);
 
@@ -63,6 +69,7 @@ class BodyFrames {
   const SealedHeader& header_;
   Sha256 file_hash_;  // v1: every byte; v2: the chunk tree (context, header digest, leaves)
   std::vector<uint8_t> cipher_;
+  Failure failed_as_ = Failure::kOther;
   size_t min_len_ = 0;
   size_t max_len_ = 0;
   uint64_t chunk_count_ = 0;

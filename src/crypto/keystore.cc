@@ -21,21 +21,6 @@ namespace {
 constexpr char kAlreadySet[] = "The Domain Master Secret is already set and cannot be changed or deleted";
 constexpr size_t kMaxKeystoreSize = 64 * 1024;
 
-// Format v1 (a keystore made before v2): the domain's secret keys themselves.
-nlohmann::json SerializeV1(const DomainKeys& keys) {
-  // The seed is the first half of libsodium's Ed25519 secret key.
-  std::span<const uint8_t> seed(keys.secret_key.data(), crypto_sign_SEEDBYTES);
-  return {
-      {"version", 1},
-      {"salt", ToHex(keys.salt)},
-      {"kdf", {{"alg", "argon2id13"}, {"opslimit", keys.kdf.opslimit}, {"memlimit_kib", keys.kdf.memlimit_kib}}},
-      {"public_key", ToHex(keys.public_key)},
-      {"fingerprint", DomainFingerprint(keys.public_key)},
-      {"signing_seed", ToBase64(seed)},
-      {"kek", ToBase64(keys.kek.span())},
-  };
-}
-
 // Format v2: the domain's public keys, this device's own key and certificate, and the
 // domain's box secret key only when the administrator chose to keep the restore key.
 nlohmann::json SerializeV2(const DomainKeys& keys) {
@@ -61,8 +46,10 @@ nlohmann::json SerializeV2(const DomainKeys& keys) {
   return j;
 }
 
+// Only version 2 is written: a version 1 keystore is read, never made.
 std::string Serialize(const DomainKeys& keys) {
-  nlohmann::json j = keys.device ? SerializeV2(keys) : SerializeV1(keys);
+  KS_CHECK(keys.device.has_value());
+  nlohmann::json j = SerializeV2(keys);
   std::string text = j.dump(2) + "\n";
   WipeJsonStrings(j);
   return text;
